@@ -1,0 +1,370 @@
+//! Reverse-mode automatic differentiation, define-by-run.
+//!
+//! Every op that takes a tensor requiring grad attaches a [`Node`] to its result: the op's name, its
+//! inputs and a backward closure that maps the output's gradient to the inputs' gradients. The
+//! closures are written with the engine's own tensor ops, so when they run with grad recording on
+//! (`create_graph = true`) the gradients are themselves differentiable: this is how WGAN-GP's
+//! gradient penalty gets its gradient.
+//!
+//! `backward()` walks the graph in reverse topological order, accumulates gradients per tensor id
+//! (a tensor used twice receives the sum), checks every gradient against its input's shape, and
+//! adds the results into the `.grad` of leaves that require grad. `grad()` returns gradients for any
+//! tensors without touching `.grad`.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
+use crate::tensor::TensorId;
+use crate::{Error, Result, Tensor};
+
+/// What a backward closure sees.
+pub struct BackwardCtx<'a> {
+    /// The op's inputs, in the order they were recorded.
+    pub inputs: &'a [Tensor],
+    /// The op's output (still attached to the graph, so rules may use it: `exp: grad * out`).
+    pub out: &'a Tensor,
+    /// The gradient of the final result with respect to `out`.
+    pub grad: &'a Tensor,
+    /// Which inputs need a gradient; a rule may return `None` for the others and skip the work.
+    pub needs: &'a [bool],
+}
+
+pub type BackwardFn = dyn Fn(&BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync;
+
+pub(crate) struct Node {
+    pub(crate) name: &'static str,
+    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) backward: Box<BackwardFn>,
+}
+
+// ---- grad mode ----------------------------------------------------------------------------------
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops currently record the graph.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Restores the previous grad mode when dropped.
+pub struct GradModeGuard {
+    prev: bool,
+}
+
+impl Drop for GradModeGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.prev));
+    }
+}
+
+/// Turn graph recording on or off until the guard is dropped.
+pub fn set_grad_enabled(on: bool) -> GradModeGuard {
+    let prev = GRAD_ENABLED.with(|g| g.replace(on));
+    GradModeGuard { prev }
+}
+
+/// Run `f` without recording the graph (PyTorch's `with torch.no_grad():`).
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _g = set_grad_enabled(false);
+    f()
+}
+
+// ---- graph construction -------------------------------------------------------------------------
+
+impl Tensor {
+    /// Attach an autograd node to `out`, the freshly computed result of op `name` on `inputs`.
+    /// If grad is off or no input requires grad, `out` is returned unchanged. This is also the
+    /// public way to define a custom differentiable op: compute the result without grad, then
+    /// give its backward rule here.
+    pub fn from_op(
+        out: Tensor,
+        name: &'static str,
+        inputs: &[&Tensor],
+        backward: impl Fn(&BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    ) -> Tensor {
+        if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
+            return out;
+        }
+        let node = Node {
+            name,
+            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+            backward: Box::new(backward),
+        };
+        let o = &out.0;
+        Tensor::from_shared(
+            o.storage.clone(),
+            o.layout.clone(),
+            o.dtype,
+            o.device.clone(),
+            Some(node),
+        )
+    }
+
+    /// True for leaves marked with `requires_grad_()` and for results computed from them.
+    pub fn requires_grad(&self) -> bool {
+        self.0.node.is_some()
+            || self
+                .0
+                .leaf_requires_grad
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Mark a leaf so `backward()` fills its `.grad` (PyTorch's `x.requires_grad_()`).
+    pub fn requires_grad_(self) -> Tensor {
+        self.set_requires_grad(true);
+        self
+    }
+    pub fn set_requires_grad(&self, on: bool) {
+        self.0
+            .leaf_requires_grad
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn is_leaf(&self) -> bool {
+        self.0.node.is_none()
+    }
+    /// Name of the op that produced this tensor, if it is part of a graph.
+    pub fn grad_fn_name(&self) -> Option<&'static str> {
+        self.0.node.as_ref().map(|n| n.name)
+    }
+    /// The inputs of the op that produced this tensor (for drawing the graph).
+    pub fn grad_fn_inputs(&self) -> Vec<Tensor> {
+        self.0
+            .node
+            .as_ref()
+            .map(|n| n.inputs.clone())
+            .unwrap_or_default()
+    }
+
+    /// Same data, cut from the graph.
+    pub fn detach(&self) -> Tensor {
+        self.with_layout(self.layout().clone())
+    }
+
+    /// The gradient accumulated by `backward()` (leaves only).
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0
+            .grad
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    pub fn set_grad(&self, g: Option<Tensor>) {
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = g;
+    }
+    pub fn zero_grad(&self) {
+        self.set_grad(None);
+    }
+
+    /// Backpropagate from a scalar: add d(self)/d(leaf) into every leaf's `.grad`.
+    pub fn backward(&self) -> Result<()> {
+        if self.numel() != 1 {
+            return Err(Error::bad_shape(
+                "backward",
+                self.shape(),
+                "backward() needs a scalar; use backward_with(grad) otherwise",
+            ));
+        }
+        self.backward_with(&self.ones_like())
+    }
+
+    /// Backpropagate with an explicit upstream gradient of `self`'s shape.
+    pub fn backward_with(&self, grad: &Tensor) -> Result<()> {
+        run_backward(&[self.clone()], &[grad.clone()], None, false)?;
+        Ok(())
+    }
+}
+
+/// Gradients of `outputs` (weighted by `grad_outputs`, ones if `None`) with respect to `inputs`,
+/// without touching any `.grad`. With `create_graph` the results are part of a new graph and can
+/// be differentiated again. An input the outputs do not depend on gets a zero gradient.
+pub fn grad(
+    outputs: &[Tensor],
+    grad_outputs: Option<&[Tensor]>,
+    inputs: &[Tensor],
+    create_graph: bool,
+) -> Result<Vec<Tensor>> {
+    let gos: Vec<Tensor> = match grad_outputs {
+        Some(g) => g.to_vec(),
+        None => outputs.iter().map(|o| o.ones_like()).collect(),
+    };
+    let mut store = run_backward(outputs, &gos, Some(inputs), create_graph)?;
+    Ok(inputs
+        .iter()
+        .map(|x| store.remove(&x.id()).unwrap_or_else(|| x.zeros_like()))
+        .collect())
+}
+
+/// Reverse topological order (outputs first) of every tensor that requires grad.
+fn topo_order(outputs: &[Tensor]) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    // Iterative post-order DFS: (tensor, children pushed?)
+    let mut stack: Vec<(Tensor, bool)> = outputs
+        .iter()
+        .filter(|t| t.requires_grad())
+        .map(|t| (t.clone(), false))
+        .collect();
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(n) = &t.0.node {
+            for i in &n.inputs {
+                if i.requires_grad() && !seen.contains(&i.id()) {
+                    stack.push((i.clone(), false));
+                }
+            }
+        }
+    }
+    order.reverse();
+    order
+}
+
+fn accumulate(store: &mut HashMap<TensorId, Tensor>, id: TensorId, g: Tensor) -> Result<()> {
+    let new = match store.remove(&id) {
+        Some(old) => old.add(&g)?,
+        None => g,
+    };
+    store.insert(id, new);
+    Ok(())
+}
+
+/// The backward driver. With `targets = None` (from `backward()`), leaf gradients are added into
+/// `.grad`; with `Some(targets)`, their gradients are kept in the returned store.
+fn run_backward(
+    outputs: &[Tensor],
+    grad_outputs: &[Tensor],
+    targets: Option<&[Tensor]>,
+    create_graph: bool,
+) -> Result<HashMap<TensorId, Tensor>> {
+    if outputs.len() != grad_outputs.len() {
+        return Err(Error::msg(format!(
+            "grad: {} outputs but {} grad_outputs",
+            outputs.len(),
+            grad_outputs.len()
+        )));
+    }
+    let _mode = set_grad_enabled(create_graph);
+    let mut store: HashMap<TensorId, Tensor> = HashMap::new();
+    for (o, g) in outputs.iter().zip(grad_outputs) {
+        if o.shape() != g.shape() {
+            return Err(Error::shape(
+                "backward",
+                o.shape(),
+                g.shape(),
+                "grad_output must have the output's shape",
+            ));
+        }
+        if o.requires_grad() {
+            accumulate(&mut store, o.id(), g.clone())?;
+        }
+    }
+    let keep: HashSet<TensorId> = targets
+        .map(|t| t.iter().map(|x| x.id()).collect())
+        .unwrap_or_default();
+    for t in topo_order(outputs) {
+        let Some(node) = &t.0.node else {
+            // A leaf: deposit into .grad when called from backward().
+            if targets.is_none()
+                && t.0
+                    .leaf_requires_grad
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                if let Some(g) = store.remove(&t.id()) {
+                    let g = if create_graph { g } else { g.detach() };
+                    let new = match t.grad() {
+                        Some(old) => old.add(&g)?,
+                        None => g,
+                    };
+                    t.set_grad(Some(new));
+                }
+            }
+            continue;
+        };
+        let g = if keep.contains(&t.id()) {
+            store.get(&t.id()).cloned()
+        } else {
+            store.remove(&t.id())
+        };
+        let Some(g) = g else { continue };
+        let needs: Vec<bool> = node.inputs.iter().map(|i| i.requires_grad()).collect();
+        let ctx = BackwardCtx {
+            inputs: &node.inputs,
+            out: &t,
+            grad: &g,
+            needs: &needs,
+        };
+        let grads = (node.backward)(&ctx)?;
+        if grads.len() != node.inputs.len() {
+            return Err(Error::msg(format!(
+                "{}: backward returned {} gradients for {} inputs",
+                node.name,
+                grads.len(),
+                node.inputs.len()
+            )));
+        }
+        for ((input, gi), need) in node.inputs.iter().zip(grads).zip(&needs) {
+            let Some(gi) = gi else { continue };
+            if !need {
+                continue;
+            }
+            if gi.shape() != input.shape() {
+                return Err(Error::shape(
+                    node.name,
+                    input.shape(),
+                    gi.shape(),
+                    "backward: gradient shape differs from input shape",
+                ));
+            }
+            accumulate(&mut store, input.id(), gi)?;
+        }
+    }
+    Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn gradient_accumulates_over_uses() -> crate::Result<()> {
+        // y = x·x + x  →  dy/dx = 2x + 1
+        let x = Tensor::new(vec![3.0f64], &[1])?.requires_grad_();
+        let y = x.mul(&x)?.add(&x)?.sum_all()?;
+        y.backward()?;
+        assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![7.0]);
+        // a second backward adds into .grad, as in PyTorch
+        let y = x.mul(&x)?.add(&x)?.sum_all()?;
+        y.backward()?;
+        assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![14.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn second_derivative_of_cube() -> crate::Result<()> {
+        // y = x³: dy/dx = 3x², d²y/dx² = 6x
+        let x = Tensor::new(vec![2.0f64], &[1])?.requires_grad_();
+        let y = x.powf(3.0)?.sum_all()?;
+        let g = super::grad(&[y], None, &[x.clone()], true)?;
+        assert_eq!(g[0].to_vec::<f64>()?, vec![12.0]);
+        let gg = super::grad(&[g[0].sum_all()?], None, &[x.clone()], false)?;
+        assert_eq!(gg[0].to_vec::<f64>()?, vec![12.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn no_grad_records_nothing() -> crate::Result<()> {
+        let x = Tensor::ones(&[2]).requires_grad_();
+        let y = super::no_grad(|| x.exp())?;
+        assert!(!y.requires_grad());
+        assert!(x.exp()?.requires_grad());
+        Ok(())
+    }
+}

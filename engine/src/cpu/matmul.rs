@@ -1,0 +1,96 @@
+//! Batched matrix product on the `gemm` crate's micro-kernels. Operands are passed with their own
+//! row and column strides, so a transposed view (as in every backward pass) is never copied.
+
+use super::CpuStorage;
+use crate::layout::Layout;
+use crate::{Error, Result};
+
+fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
+    a: &[T],
+    al: &Layout,
+    b: &[T],
+    bl: &Layout,
+    one: T,
+) -> Vec<T> {
+    let r = al.rank();
+    let (m, k, n) = (al.shape[r - 2], al.shape[r - 1], bl.shape[r - 1]);
+    let batch_shape = &al.shape[..r - 2];
+    let batch: usize = batch_shape.iter().product();
+    let mut out = vec![T::default(); batch * m * n];
+    if m * n == 0 {
+        return out;
+    }
+    let ab = Layout {
+        shape: batch_shape.to_vec(),
+        strides: al.strides[..r - 2].to_vec(),
+        offset: al.offset,
+    };
+    let bb = Layout {
+        shape: batch_shape.to_vec(),
+        strides: bl.strides[..r - 2].to_vec(),
+        offset: bl.offset,
+    };
+    let (a_rs, a_cs) = (al.strides[r - 2] as isize, al.strides[r - 1] as isize);
+    let (b_rs, b_cs) = (bl.strides[r - 2] as isize, bl.strides[r - 1] as isize);
+    let threads = rayon::current_num_threads();
+    let par = if m * n * k >= 64 * 64 * 64 && threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    for (bi, (ao, bo)) in ab.iter().zip(bb.iter()).enumerate() {
+        let dst = &mut out[bi * m * n..(bi + 1) * m * n];
+        // SAFETY: the offsets and strides come from layouts that were validated against the
+        // storages' lengths when the views were made; dst is an exclusively borrowed m×n block.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr().add(ao),
+                a_cs,
+                a_rs,
+                b.as_ptr().add(bo),
+                b_cs,
+                b_rs,
+                T::default(),
+                one,
+                false,
+                false,
+                false,
+                par,
+            );
+        }
+    }
+    out
+}
+
+impl CpuStorage {
+    pub fn matmul(&self, l: &Layout, rhs: &Self, rl: &Layout) -> Result<Self> {
+        Ok(match (self, rhs) {
+            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
+                CpuStorage::F32(matmul_kernel(a, l, b, rl, 1.0f32))
+            }
+            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
+                CpuStorage::F64(matmul_kernel(a, l, b, rl, 1.0f64))
+            }
+            (a, b) if a.dtype() != b.dtype() => {
+                return Err(Error::DTypeMismatch {
+                    op: "matmul",
+                    lhs: a.dtype(),
+                    rhs: b.dtype(),
+                })
+            }
+            (a, _) => {
+                return Err(Error::UnsupportedDType {
+                    op: "matmul",
+                    dtype: a.dtype(),
+                })
+            }
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! Activations: relu, leaky_relu, sigmoid, tanh, softplus, softmax, log_softmax, maxout, dropout.
+//! The pointwise ones run one fused kernel forward; their backward rules are tensor expressions.
+
+use crate::storage::{Storage, UnaryOp};
+use crate::{Error, Generator, Result, Tensor};
+
+impl Tensor {
+    /// max(x, 0). d/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch).
+    pub fn relu(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Relu)?;
+        Ok(Tensor::from_op(out, "relu", &[self], |c| {
+            Ok(vec![Some(c.grad.mul(&c.inputs[0].gt_scalar(0.0)?)?)])
+        }))
+    }
+    /// x where x > 0, else slope·x. d/dx = 1 where x > 0, else slope.
+    pub fn leaky_relu(&self, slope: f64) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::LeakyRelu(slope))?;
+        Ok(Tensor::from_op(out, "leaky_relu", &[self], move |c| {
+            Ok(vec![Some(c.grad.mul(
+                &c.inputs[0].unary_raw(UnaryOp::LeakyMask(slope))?,
+            )?)])
+        }))
+    }
+    /// 1 / (1 + e^−x), computed stably. d/dx = out·(1 − out).
+    pub fn sigmoid(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Sigmoid)?;
+        Ok(Tensor::from_op(out, "sigmoid", &[self], |c| {
+            let s = c.out;
+            Ok(vec![Some(c.grad.mul(&s.mul(&s.neg()?.add_scalar(1.0)?)?)?)])
+        }))
+    }
+    /// tanh x. d/dx = 1 − out².
+    pub fn tanh(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Tanh)?;
+        Ok(Tensor::from_op(out, "tanh", &[self], |c| {
+            Ok(vec![Some(
+                c.grad.mul(&c.out.sqr()?.neg()?.add_scalar(1.0)?)?,
+            )])
+        }))
+    }
+    /// log(1 + eˣ), computed as relu(x) + log(1 + e^−|x|). d/dx = sigmoid(x).
+    pub fn softplus(&self) -> Result<Tensor> {
+        let out = crate::autograd::no_grad(|| -> Result<Tensor> {
+            self.relu()?
+                .add(&self.abs()?.neg()?.exp()?.add_scalar(1.0)?.log()?)
+        })?;
+        Ok(Tensor::from_op(out, "softplus", &[self], |c| {
+            Ok(vec![Some(c.grad.mul(&c.inputs[0].sigmoid()?)?)])
+        }))
+    }
+    /// log softmax along `dim`: x − logsumexp(x).
+    pub fn log_softmax(&self, dim: isize) -> Result<Tensor> {
+        self.sub(&self.logsumexp(&[dim], true)?)
+    }
+    /// softmax along `dim`: exp(x − logsumexp(x)).
+    pub fn softmax(&self, dim: isize) -> Result<Tensor> {
+        self.log_softmax(dim)?.exp()
+    }
+    /// Maxout over groups of `pieces` consecutive features of the last dim:
+    /// [.., units·pieces] → [.., units], unit i = max of features i·pieces … i·pieces + pieces − 1
+    /// (pylearn2's grouping). The gradient goes to the winning piece.
+    pub fn maxout(&self, pieces: usize) -> Result<Tensor> {
+        let last = *self
+            .shape()
+            .last()
+            .ok_or_else(|| Error::bad_shape("maxout", self.shape(), "needs at least one dim"))?;
+        if pieces == 0 || last % pieces != 0 {
+            return Err(Error::bad_shape(
+                "maxout",
+                self.shape(),
+                format!("last dim must be a multiple of pieces = {pieces}"),
+            ));
+        }
+        let mut shape: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
+        *shape.last_mut().unwrap() = (last / pieces) as isize;
+        shape.push(pieces as isize);
+        self.reshape(&shape)?.max(&[-1], false)
+    }
+    /// Inverted dropout: zero each element with probability `p` and scale the rest by 1/(1 − p);
+    /// identity when not training. The mask is drawn from `g`. d/dx = mask.
+    pub fn dropout(&self, p: f64, training: bool, g: &mut Generator) -> Result<Tensor> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::msg(format!(
+                "dropout: probability {p} must be in [0, 1)"
+            )));
+        }
+        if !training || p == 0.0 {
+            return Ok(self.clone());
+        }
+        let s = Storage::dropout_mask(
+            self.numel(),
+            1.0 - p,
+            g.next_u64(),
+            self.dtype(),
+            self.device(),
+        )?;
+        let mask = Tensor::fresh(s, self.shape());
+        self.mul(&mask)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Generator, Tensor};
+
+    #[test]
+    fn activations_values() -> crate::Result<()> {
+        let x = Tensor::new(vec![-1.0f64, 0.0, 2.0], &[3])?;
+        assert_eq!(x.relu()?.to_vec::<f64>()?, vec![0.0, 0.0, 2.0]);
+        assert_eq!(x.leaky_relu(0.2)?.to_vec::<f64>()?, vec![-0.2, 0.0, 2.0]);
+        let s = x.sigmoid()?.to_vec::<f64>()?;
+        assert!((s[1] - 0.5).abs() < 1e-15 && (s[2] - 1.0 / (1.0 + (-2f64).exp())).abs() < 1e-15);
+        let sp = Tensor::new(vec![-800.0f64, 0.0, 800.0], &[3])?
+            .softplus()?
+            .to_vec::<f64>()?;
+        assert!(
+            sp[0] >= 0.0 && sp[0] < 1e-300 && (sp[1] - 2f64.ln()).abs() < 1e-15 && sp[2] == 800.0
+        );
+        let sm = x.softmax(0)?.to_vec::<f64>()?;
+        assert!((sm.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        Ok(())
+    }
+
+    #[test]
+    fn relu_gradient_at_zero_is_zero() -> crate::Result<()> {
+        let x = Tensor::new(vec![-1.0f64, 0.0, 2.0], &[3])?.requires_grad_();
+        x.relu()?.sum_all()?.backward()?;
+        assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![0.0, 0.0, 1.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn maxout_groups_consecutive_pieces() -> crate::Result<()> {
+        let x = Tensor::new(vec![1f32, 5., 2., 0., 3., 4.], &[1, 6])?;
+        assert_eq!(x.maxout(3)?.to_vec::<f32>()?, vec![5., 4.]);
+        assert_eq!(x.maxout(2)?.to_vec::<f32>()?, vec![5., 2., 4.]);
+        Ok(())
+    }
+
+    #[test]
+    fn dropout_is_seeded_and_unbiased() -> crate::Result<()> {
+        let x = Tensor::ones(&[10000]);
+        let a = x
+            .dropout(0.5, true, &mut Generator::new(3))?
+            .to_vec::<f32>()?;
+        let b = x
+            .dropout(0.5, true, &mut Generator::new(3))?
+            .to_vec::<f32>()?;
+        assert_eq!(a, b);
+        let mean = a.iter().sum::<f32>() / a.len() as f32;
+        assert!((mean - 1.0).abs() < 0.05, "mean {mean}");
+        assert!(a.iter().all(|&v| v == 0.0 || v == 2.0));
+        Ok(())
+    }
+}

@@ -1,0 +1,368 @@
+//! Arithmetic, powers, exp/log and comparisons. Binary ops broadcast NumPy-style by expanding both
+//! operands first (a view), so broadcasting is undone in one place: `expand`'s backward, `sum_to`.
+
+use crate::storage::{BinaryOp, CmpOp, UnaryOp};
+use crate::{Result, Tensor};
+
+impl Tensor {
+    // ---- binary, broadcasting --------------------------------------------------------------------
+
+    /// `a + b`. d/da = 1, d/db = 1.
+    pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (a, b) = self.broadcast_pair(rhs, "add")?;
+        let out = a.binary_raw(&b, BinaryOp::Add, "add")?;
+        Ok(Tensor::from_op(out, "add", &[&a, &b], |c| {
+            Ok(vec![Some(c.grad.clone()), Some(c.grad.clone())])
+        }))
+    }
+    /// `a − b`. d/da = 1, d/db = −1.
+    pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (a, b) = self.broadcast_pair(rhs, "sub")?;
+        let out = a.binary_raw(&b, BinaryOp::Sub, "sub")?;
+        Ok(Tensor::from_op(out, "sub", &[&a, &b], |c| {
+            Ok(vec![
+                Some(c.grad.clone()),
+                if c.needs[1] {
+                    Some(c.grad.neg()?)
+                } else {
+                    None
+                },
+            ])
+        }))
+    }
+    /// `a · b`. d/da = b, d/db = a.
+    pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (a, b) = self.broadcast_pair(rhs, "mul")?;
+        let out = a.binary_raw(&b, BinaryOp::Mul, "mul")?;
+        Ok(Tensor::from_op(out, "mul", &[&a, &b], |c| {
+            let [a, b] = c.inputs else { unreachable!() };
+            Ok(vec![
+                if c.needs[0] {
+                    Some(c.grad.mul(b)?)
+                } else {
+                    None
+                },
+                if c.needs[1] {
+                    Some(c.grad.mul(a)?)
+                } else {
+                    None
+                },
+            ])
+        }))
+    }
+    /// `a / b`. d/da = 1/b, d/db = −a/b² = −out/b.
+    pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (a, b) = self.broadcast_pair(rhs, "div")?;
+        let out = a.binary_raw(&b, BinaryOp::Div, "div")?;
+        Ok(Tensor::from_op(out, "div", &[&a, &b], |c| {
+            let b = &c.inputs[1];
+            Ok(vec![
+                if c.needs[0] {
+                    Some(c.grad.div(b)?)
+                } else {
+                    None
+                },
+                if c.needs[1] {
+                    Some(c.grad.mul(c.out)?.div(b)?.neg()?)
+                } else {
+                    None
+                },
+            ])
+        }))
+    }
+    /// `a ^ b` elementwise. d/da = b·a^(b−1), d/db = out·ln a (needs a > 0).
+    pub fn pow(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (a, b) = self.broadcast_pair(rhs, "pow")?;
+        let out = a.binary_raw(&b, BinaryOp::Pow, "pow")?;
+        Ok(Tensor::from_op(out, "pow", &[&a, &b], |c| {
+            let [a, b] = c.inputs else { unreachable!() };
+            Ok(vec![
+                if c.needs[0] {
+                    Some(c.grad.mul(b)?.mul(&a.pow(&b.add_scalar(-1.0)?)?)?)
+                } else {
+                    None
+                },
+                if c.needs[1] {
+                    Some(c.grad.mul(c.out)?.mul(&a.log()?)?)
+                } else {
+                    None
+                },
+            ])
+        }))
+    }
+    /// Elementwise max. The gradient goes to the larger input; on a tie each gets half.
+    pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.extremum(rhs, BinaryOp::Maximum, "maximum", CmpOp::Gt)
+    }
+    /// Elementwise min. The gradient goes to the smaller input; on a tie each gets half.
+    pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.extremum(rhs, BinaryOp::Minimum, "minimum", CmpOp::Lt)
+    }
+    fn extremum(
+        &self,
+        rhs: &Tensor,
+        op: BinaryOp,
+        name: &'static str,
+        wins: CmpOp,
+    ) -> Result<Tensor> {
+        let (a, b) = self.broadcast_pair(rhs, name)?;
+        let out = a.binary_raw(&b, op, name)?;
+        Ok(Tensor::from_op(out, name, &[&a, &b], move |c| {
+            let [a, b] = c.inputs else { unreachable!() };
+            // mask = 1 where a wins, ½ on ties, 0 where b wins
+            let mask = a
+                .cmp(b, wins)?
+                .add(&a.cmp(b, CmpOp::Eq)?.mul_scalar(0.5)?)?;
+            Ok(vec![
+                if c.needs[0] {
+                    Some(c.grad.mul(&mask)?)
+                } else {
+                    None
+                },
+                if c.needs[1] {
+                    Some(c.grad.mul(&mask.neg()?.add_scalar(1.0)?)?)
+                } else {
+                    None
+                },
+            ])
+        }))
+    }
+
+    // ---- with a scalar ---------------------------------------------------------------------------
+
+    /// `x · m + a` with scalars. d/dx = m.
+    pub fn affine(&self, m: f64, a: f64) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Affine { mul: m, add: a })?;
+        Ok(Tensor::from_op(out, "affine", &[self], move |c| {
+            Ok(vec![Some(c.grad.mul_scalar(m)?)])
+        }))
+    }
+    pub fn add_scalar(&self, a: f64) -> Result<Tensor> {
+        self.affine(1.0, a)
+    }
+    pub fn mul_scalar(&self, m: f64) -> Result<Tensor> {
+        self.affine(m, 0.0)
+    }
+    pub fn div_scalar(&self, d: f64) -> Result<Tensor> {
+        self.affine(1.0 / d, 0.0)
+    }
+    /// `x ^ p` for a scalar p. d/dx = p·x^(p−1).
+    pub fn powf(&self, p: f64) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::PowScalar(p))?;
+        Ok(Tensor::from_op(out, "powf", &[self], move |c| {
+            let x = &c.inputs[0];
+            let d = if p == 2.0 {
+                x.mul_scalar(2.0)?
+            } else {
+                x.powf(p - 1.0)?.mul_scalar(p)?
+            };
+            Ok(vec![Some(c.grad.mul(&d)?)])
+        }))
+    }
+    /// `x²`.
+    pub fn sqr(&self) -> Result<Tensor> {
+        self.powf(2.0)
+    }
+    /// Clamp into [lo, hi] (use ±∞ for a one-sided clamp). d/dx = 1 inside [lo, hi] (boundaries included), else 0.
+    pub fn clamp(&self, lo: f64, hi: f64) -> Result<Tensor> {
+        let (l, h) = (
+            self.scalar_like(lo).expand(self.shape())?,
+            self.scalar_like(hi).expand(self.shape())?,
+        );
+        let out = self
+            .binary_raw(&l, BinaryOp::Maximum, "clamp")?
+            .binary_raw(&h, BinaryOp::Minimum, "clamp")?;
+        Ok(Tensor::from_op(out, "clamp", &[self], move |c| {
+            let x = &c.inputs[0];
+            let inside = x.ge_scalar(lo)?.mul(&x.le_scalar(hi)?)?;
+            Ok(vec![Some(c.grad.mul(&inside)?)])
+        }))
+    }
+
+    // ---- unary -----------------------------------------------------------------------------------
+
+    /// `−x`. d/dx = −1.
+    pub fn neg(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Neg)?;
+        Ok(Tensor::from_op(out, "neg", &[self], |c| {
+            Ok(vec![Some(c.grad.neg()?)])
+        }))
+    }
+    /// `eˣ`. d/dx = out.
+    pub fn exp(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Exp)?;
+        Ok(Tensor::from_op(out, "exp", &[self], |c| {
+            Ok(vec![Some(c.grad.mul(c.out)?)])
+        }))
+    }
+    /// Natural log. d/dx = 1/x.
+    pub fn log(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Log)?;
+        Ok(Tensor::from_op(out, "log", &[self], |c| {
+            Ok(vec![Some(c.grad.div(&c.inputs[0])?)])
+        }))
+    }
+    /// `√x`. d/dx = 1/(2·out).
+    pub fn sqrt(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Sqrt)?;
+        Ok(Tensor::from_op(out, "sqrt", &[self], |c| {
+            Ok(vec![Some(c.grad.div(&c.out.mul_scalar(2.0)?)?)])
+        }))
+    }
+    /// `1/x`. d/dx = −out².
+    pub fn recip(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Recip)?;
+        Ok(Tensor::from_op(out, "recip", &[self], |c| {
+            Ok(vec![Some(c.grad.mul(&c.out.sqr()?)?.neg()?)])
+        }))
+    }
+    /// `|x|`. d/dx = sign(x), 0 at 0.
+    pub fn abs(&self) -> Result<Tensor> {
+        let out = self.unary_raw(UnaryOp::Abs)?;
+        Ok(Tensor::from_op(out, "abs", &[self], |c| {
+            Ok(vec![Some(c.grad.mul(&c.inputs[0].sign()?)?)])
+        }))
+    }
+    /// −1, 0 or 1 (no gradient: piecewise constant).
+    pub fn sign(&self) -> Result<Tensor> {
+        self.unary_raw(UnaryOp::Sign)
+    }
+
+    // ---- comparisons: 0/1 results, not differentiable --------------------------------------------
+
+    pub(crate) fn cmp(&self, rhs: &Tensor, op: CmpOp) -> Result<Tensor> {
+        self.check_same(rhs, "comparison")?;
+        let shape = crate::layout::broadcast_shape("comparison", self.shape(), rhs.shape())?;
+        let (al, bl) = (
+            self.layout().broadcast_to(&shape),
+            rhs.layout().broadcast_to(&shape),
+        );
+        let s = self.storage().cmp(&al, &rhs.storage(), &bl, op)?;
+        Ok(Tensor::fresh(s, &shape))
+    }
+    pub fn eq(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.cmp(rhs, CmpOp::Eq)
+    }
+    pub fn ne(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.cmp(rhs, CmpOp::Ne)
+    }
+    pub fn lt(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.cmp(rhs, CmpOp::Lt)
+    }
+    pub fn le(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.cmp(rhs, CmpOp::Le)
+    }
+    pub fn gt(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.cmp(rhs, CmpOp::Gt)
+    }
+    pub fn ge(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.cmp(rhs, CmpOp::Ge)
+    }
+    pub fn gt_scalar(&self, v: f64) -> Result<Tensor> {
+        self.cmp(&self.scalar_like(v), CmpOp::Gt)
+    }
+    pub fn ge_scalar(&self, v: f64) -> Result<Tensor> {
+        self.cmp(&self.scalar_like(v), CmpOp::Ge)
+    }
+    pub fn lt_scalar(&self, v: f64) -> Result<Tensor> {
+        self.cmp(&self.scalar_like(v), CmpOp::Lt)
+    }
+    pub fn le_scalar(&self, v: f64) -> Result<Tensor> {
+        self.cmp(&self.scalar_like(v), CmpOp::Le)
+    }
+    pub fn eq_scalar(&self, v: f64) -> Result<Tensor> {
+        self.cmp(&self.scalar_like(v), CmpOp::Eq)
+    }
+
+    /// `cond ? a : b` elementwise, broadcasting all three (PyTorch's `torch.where`).
+    /// d/da = cond, d/db = 1 − cond; `cond` gets no gradient.
+    pub fn where_cond(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        a.check_same(b, "where")?;
+        let s1 = crate::layout::broadcast_shape("where", a.shape(), b.shape())?;
+        let shape = crate::layout::broadcast_shape("where", cond.shape(), &s1)?;
+        let (a, b) = (a.expand(&shape)?, b.expand(&shape)?);
+        let cl = cond.layout().broadcast_to(&shape);
+        let s =
+            cond.storage()
+                .where_cond(&cl, &a.storage(), a.layout(), &b.storage(), b.layout())?;
+        let out = Tensor::fresh(s, &shape);
+        let cond = cond.detach().expand(&shape)?;
+        Ok(Tensor::from_op(out, "where", &[&a, &b], move |c| {
+            let z = c.grad.zeros_like();
+            Ok(vec![
+                if c.needs[0] {
+                    Some(Tensor::where_cond(&cond, c.grad, &z)?)
+                } else {
+                    None
+                },
+                if c.needs[1] {
+                    Some(Tensor::where_cond(&cond, &z, c.grad)?)
+                } else {
+                    None
+                },
+            ])
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{autograd::grad, Tensor};
+
+    #[test]
+    fn hand_derived_product_rule() -> crate::Result<()> {
+        // f = a·b + a/b at a = 3, b = 2: df/da = b + 1/b = 2.5, df/db = a − a/b² = 2.25
+        let a = Tensor::new(vec![3.0f64], &[1])?.requires_grad_();
+        let b = Tensor::new(vec![2.0f64], &[1])?.requires_grad_();
+        let f = a.mul(&b)?.add(&a.div(&b)?)?.sum_all()?;
+        let g = grad(&[f], None, &[a, b], false)?;
+        assert_eq!(g[0].item()?, 2.5);
+        assert_eq!(g[1].item()?, 2.25);
+        Ok(())
+    }
+
+    #[test]
+    fn broadcasting_sums_back() -> crate::Result<()> {
+        // out[i][j] = x[i][j] + b[j]: db[j] = Σ_i 1 = 2 rows
+        let x = Tensor::zeros(&[2, 3]).requires_grad_();
+        let b = Tensor::zeros(&[3]).requires_grad_();
+        x.add(&b)?.sum_all()?.backward()?;
+        assert_eq!(b.grad().unwrap().to_vec::<f32>()?, vec![2.0; 3]);
+        assert_eq!(b.grad().unwrap().shape(), &[3]);
+        Ok(())
+    }
+
+    #[test]
+    fn shape_error_names_op_and_shapes() {
+        let e = Tensor::zeros(&[2, 3])
+            .add(&Tensor::zeros(&[4]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("add") && e.contains("[2, 3]") && e.contains("[4]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn maximum_splits_ties() -> crate::Result<()> {
+        let a = Tensor::new(vec![1.0f64, 2.0, 3.0], &[3])?.requires_grad_();
+        let b = Tensor::new(vec![2.0f64, 2.0, 2.0], &[3])?.requires_grad_();
+        a.maximum(&b)?.sum_all()?.backward()?;
+        assert_eq!(a.grad().unwrap().to_vec::<f64>()?, vec![0.0, 0.5, 1.0]);
+        assert_eq!(b.grad().unwrap().to_vec::<f64>()?, vec![1.0, 0.5, 0.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn where_and_clamp() -> crate::Result<()> {
+        let x = Tensor::new(vec![-2.0f64, 0.5, 3.0], &[3])?.requires_grad_();
+        let y = x.clamp(-1.0, 1.0)?;
+        assert_eq!(y.to_vec::<f64>()?, vec![-1.0, 0.5, 1.0]);
+        y.sum_all()?.backward()?;
+        assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![0.0, 1.0, 0.0]);
+        let w = Tensor::where_cond(&x.gt_scalar(0.0)?, &x, &x.zeros_like())?;
+        assert_eq!(w.to_vec::<f64>()?, vec![0.0, 0.5, 3.0]);
+        Ok(())
+    }
+}

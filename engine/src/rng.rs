@@ -1,0 +1,83 @@
+//! The seeded random generator every random draw in minmax comes from. It wraps ChaCha8 (a
+//! portable, versioned stream cipher RNG) so the same seed gives the same numbers on every machine.
+//! Normal samples use the Box–Muller transform.
+
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Clone, Debug)]
+pub struct Generator {
+    rng: ChaCha8Rng,
+    spare_normal: Option<f64>,
+}
+
+impl Generator {
+    pub fn new(seed: u64) -> Self {
+        Generator {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            spare_normal: None,
+        }
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+    /// Uniform on [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        self.rng.random::<f64>()
+    }
+    /// Uniform on [lo, hi).
+    pub fn uniform_range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.uniform()
+    }
+    /// Standard normal N(0, 1).
+    pub fn normal(&mut self) -> f64 {
+        if let Some(z) = self.spare_normal.take() {
+            return z;
+        }
+        // Box–Muller: two uniforms give two independent normals.
+        let u1 = 1.0 - self.uniform(); // (0, 1], keeps ln finite
+        let u2 = self.uniform();
+        let r = (-2.0 * u1.ln()).sqrt();
+        let t = 2.0 * std::f64::consts::PI * u2;
+        self.spare_normal = Some(r * t.sin());
+        r * t.cos()
+    }
+    /// An integer uniform on 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        self.rng.random_range(0..n)
+    }
+    /// A seeded permutation of 0..n (Fisher–Yates).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.below(i + 1);
+            p.swap(i, j);
+        }
+        p
+    }
+    /// A new generator whose seed is drawn from this one (for layers that own their randomness).
+    pub fn fork(&mut self) -> Generator {
+        Generator::new(self.next_u64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn same_seed_same_stream() {
+        let (mut a, mut b) = (Generator::new(7), Generator::new(7));
+        for _ in 0..10 {
+            assert_eq!(a.normal(), b.normal());
+        }
+        assert_ne!(Generator::new(8).uniform(), Generator::new(7).uniform());
+    }
+    #[test]
+    fn normal_moments() {
+        let mut g = Generator::new(1);
+        let xs: Vec<f64> = (0..20000).map(|_| g.normal()).collect();
+        let m = xs.iter().sum::<f64>() / xs.len() as f64;
+        let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / xs.len() as f64;
+        assert!(m.abs() < 0.03 && (v - 1.0).abs() < 0.05, "mean {m} var {v}");
+    }
+}

@@ -1,0 +1,334 @@
+//! The backend boundary. `Storage` holds a tensor's elements on one device, and every primitive the
+//! autograd layer uses is a method here that dispatches on the device. The CPU implementation lives
+//! in `cpu/`; a GPU backend adds an enum variant and its own arm in each method, and nothing above
+//! this file (ops, autograd, nn, optim) changes.
+
+use crate::cpu::CpuStorage;
+use crate::layout::Layout;
+use crate::{DType, Device, Result};
+
+/// Elementwise functions of one argument. Scalars are carried as f64 and cast to the dtype.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryOp {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Recip,
+    Abs,
+    Sign,
+    Relu,
+    Sigmoid,
+    Tanh,
+    /// `x * mul + add`
+    Affine {
+        mul: f64,
+        add: f64,
+    },
+    /// `x ^ p`
+    PowScalar(f64),
+    /// `1` where `x > 0`, else `slope` (the derivative of leaky ReLU, 1 at 0 excluded)
+    LeakyMask(f64),
+    /// `x` where `x > 0`, else `slope * x`
+    LeakyRelu(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Max,
+    Min,
+    ArgMax,
+    ArgMin,
+}
+
+/// Geometry of a 2-D sliding window (convolution, pooling, unfold).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dGeom {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub dilation: (usize, usize),
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl Conv2dGeom {
+    /// Rows of the unfolded matrix: one per (channel, kernel row, kernel col).
+    pub fn col_rows(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Columns of the unfolded matrix: one per (image, output row, output col).
+    pub fn col_cols(&self) -> usize {
+        self.n * self.out_h * self.out_w
+    }
+}
+
+pub enum Storage {
+    Cpu(CpuStorage),
+}
+
+impl Storage {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Storage::Cpu(s) => s.dtype(),
+        }
+    }
+    pub fn device(&self) -> Device {
+        match self {
+            Storage::Cpu(_) => Device::Cpu,
+        }
+    }
+    pub fn len(&self) -> usize {
+        match self {
+            Storage::Cpu(s) => s.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn zeros(n: usize, dtype: DType, device: &Device) -> Storage {
+        match device {
+            Device::Cpu => Storage::Cpu(CpuStorage::full(n, dtype, 0.0)),
+        }
+    }
+    pub fn full(n: usize, dtype: DType, v: f64, device: &Device) -> Storage {
+        match device {
+            Device::Cpu => Storage::Cpu(CpuStorage::full(n, dtype, v)),
+        }
+    }
+    pub fn to_cpu(&self) -> Result<CpuStorage> {
+        match self {
+            Storage::Cpu(s) => Ok(s.clone()),
+        }
+    }
+    pub fn from_cpu(s: CpuStorage, device: &Device) -> Result<Storage> {
+        match device {
+            Device::Cpu => Ok(Storage::Cpu(s)),
+        }
+    }
+    pub fn copy_strided(&self, l: &Layout) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.copy_strided(l))),
+        }
+    }
+    pub fn to_dtype(&self, l: &Layout, dtype: DType) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.to_dtype(l, dtype))),
+        }
+    }
+    pub fn unary(&self, l: &Layout, op: UnaryOp) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.unary(l, op)?)),
+        }
+    }
+    /// Both layouts already have the output shape (broadcast dims have stride 0).
+    pub fn binary(&self, l: &Layout, rhs: &Storage, rl: &Layout, op: BinaryOp) -> Result<Storage> {
+        match (self, rhs) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(a.binary(l, b, rl, op)?)),
+        }
+    }
+    pub fn cmp(&self, l: &Layout, rhs: &Storage, rl: &Layout, op: CmpOp) -> Result<Storage> {
+        match (self, rhs) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(a.cmp(l, b, rl, op)?)),
+        }
+    }
+    /// `cond != 0 ? a : b`; all three layouts have the output shape.
+    pub fn where_cond(
+        &self,
+        l: &Layout,
+        a: &Storage,
+        al: &Layout,
+        b: &Storage,
+        bl: &Layout,
+    ) -> Result<Storage> {
+        match (self, a, b) {
+            (Storage::Cpu(c), Storage::Cpu(a), Storage::Cpu(b)) => {
+                Ok(Storage::Cpu(c.where_cond(l, a, al, b, bl)?))
+            }
+        }
+    }
+    /// Reduce over `axes` (sorted, unique); the result has the reduced dims removed.
+    pub fn reduce(&self, l: &Layout, axes: &[usize], op: ReduceOp) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.reduce(l, axes, op)?)),
+        }
+    }
+    /// Batched matmul: `l` is [batch.., m, k], `rl` is [batch.., k, n] with identical batch dims.
+    pub fn matmul(&self, l: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
+        match (self, rhs) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(a.matmul(l, b, rl)?)),
+        }
+    }
+    /// Copies `srcs` (each with its layout) one after another along `dim` into a new contiguous tensor.
+    pub fn cat(srcs: &[(&Storage, &Layout)], dim: usize, out_shape: &[usize]) -> Result<Storage> {
+        let cpus: Vec<(&CpuStorage, &Layout)> = srcs
+            .iter()
+            .map(|(s, l)| match s {
+                Storage::Cpu(c) => (c, *l),
+            })
+            .collect();
+        Ok(Storage::Cpu(CpuStorage::cat(&cpus, dim, out_shape)?))
+    }
+    /// `out.index_select(dim, idx)`: `idx` is a contiguous i64 vector.
+    pub fn index_select(
+        &self,
+        l: &Layout,
+        dim: usize,
+        idx: &Storage,
+        il: &Layout,
+    ) -> Result<Storage> {
+        match (self, idx) {
+            (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.index_select(l, dim, i, il)?)),
+        }
+    }
+    /// Adjoint of `index_select`: zeros of `out_shape`, then `out[.., idx[j], ..] += src[.., j, ..]`.
+    pub fn index_add(
+        &self,
+        l: &Layout,
+        dim: usize,
+        idx: &Storage,
+        il: &Layout,
+        out_shape: &[usize],
+    ) -> Result<Storage> {
+        match (self, idx) {
+            (Storage::Cpu(s), Storage::Cpu(i)) => {
+                Ok(Storage::Cpu(s.index_add(l, dim, i, il, out_shape)?))
+            }
+        }
+    }
+    /// `out[i][j] = src[i][idx[i][j]]` along `dim` (PyTorch's gather).
+    pub fn gather(&self, l: &Layout, dim: usize, idx: &Storage, il: &Layout) -> Result<Storage> {
+        match (self, idx) {
+            (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.gather(l, dim, i, il)?)),
+        }
+    }
+    /// Adjoint of `gather`: zeros of `out_shape`, then `out[i][idx[i][j]] += src[i][j]`.
+    pub fn scatter_add(
+        &self,
+        l: &Layout,
+        dim: usize,
+        idx: &Storage,
+        il: &Layout,
+        out_shape: &[usize],
+    ) -> Result<Storage> {
+        match (self, idx) {
+            (Storage::Cpu(s), Storage::Cpu(i)) => {
+                Ok(Storage::Cpu(s.scatter_add(l, dim, i, il, out_shape)?))
+            }
+        }
+    }
+    /// Unfold sliding windows of an [N, C, H, W] image into a [C·kh·kw, N·oh·ow] matrix.
+    pub fn im2col(&self, l: &Layout, g: &Conv2dGeom, pad_value: f64) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.im2col(l, g, pad_value)?)),
+        }
+    }
+    /// Adjoint of `im2col`: sum every column entry back into its image position.
+    pub fn col2im(&self, l: &Layout, g: &Conv2dGeom) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.col2im(l, g)?)),
+        }
+    }
+    /// Inverted-dropout mask: `1/keep` with probability `keep`, else 0, drawn from `seed`.
+    pub fn dropout_mask(
+        n: usize,
+        keep: f64,
+        seed: u64,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Storage> {
+        match device {
+            Device::Cpu => Ok(Storage::Cpu(CpuStorage::dropout_mask(
+                n, keep, seed, dtype,
+            )?)),
+        }
+    }
+
+    // ---- in-place updates used by optimizers (no autograd) ---------------------------------------
+
+    /// `self = self * alpha + other * beta` elementwise; both contiguous of equal length.
+    pub fn axpby_(&mut self, alpha: f64, other: &Storage, ol: &Layout, beta: f64) -> Result<()> {
+        match (self, other) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => a.axpby_(alpha, b, ol, beta),
+        }
+    }
+    /// One SGD-with-momentum step on contiguous storage (PyTorch's formulation).
+    pub fn sgd_step_(
+        &mut self,
+        grad: &Storage,
+        gl: &Layout,
+        vel: Option<&mut Storage>,
+        h: SgdHyper,
+    ) -> Result<()> {
+        match (self, grad) {
+            (Storage::Cpu(p), Storage::Cpu(g)) => {
+                let v = vel.map(|v| match v {
+                    Storage::Cpu(v) => v,
+                });
+                p.sgd_step_(g, gl, v, h)
+            }
+        }
+    }
+    /// One Adam step on contiguous storage; `t` is the 1-based step count.
+    pub fn adam_step_(
+        &mut self,
+        grad: &Storage,
+        gl: &Layout,
+        m: &mut Storage,
+        v: &mut Storage,
+        h: AdamHyper,
+    ) -> Result<()> {
+        match (self, grad, m, v) {
+            (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => {
+                p.adam_step_(g, gl, m, v, h)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SgdHyper {
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct AdamHyper {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// AdamW (decoupled) instead of L2 added to the gradient.
+    pub decoupled: bool,
+    pub step: u64,
+}

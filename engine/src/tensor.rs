@@ -1,0 +1,412 @@
+//! `Tensor`: a cheap handle (an `Arc`) to a layout over shared storage, plus the autograd node that
+//! made it. Creation, read-back and printing live here; ops live in `ops/`, autograd in `autograd.rs`.
+//!
+//! ```
+//! use minmax_engine::{Tensor, Generator};
+//! let mut g = Generator::new(0);
+//! let x = Tensor::randn(&[2, 3], &mut g).requires_grad_();
+//! let y = x.mul(&x)?.sum_all()?;          // y = Σ x²
+//! y.backward()?;
+//! let dx = x.grad().unwrap();             // dy/dx = 2x
+//! assert!(dx.sub(&x.mul_scalar(2.0)?)?.abs()?.max_all()?.item()? < 1e-6);
+//! # Ok::<(), minmax_engine::Error>(())
+//! ```
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::autograd::Node;
+use crate::cpu::CpuStorage;
+use crate::layout::{numel, Layout};
+use crate::storage::Storage;
+use crate::{DType, Device, Elem, Error, Generator, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TensorId(u64);
+
+impl TensorId {
+    fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        TensorId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) id: TensorId,
+    pub(crate) storage: Arc<RwLock<Storage>>,
+    pub(crate) layout: Layout,
+    pub(crate) dtype: DType,
+    pub(crate) device: Device,
+    /// How this tensor was computed; `None` for leaves and for results made without grad.
+    pub(crate) node: Option<Node>,
+    /// A leaf that wants `.grad` filled by `backward()`.
+    pub(crate) leaf_requires_grad: AtomicBool,
+    pub(crate) grad: Mutex<Option<Tensor>>,
+}
+
+/// An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<Inner>);
+
+impl Tensor {
+    // ---- construction ---------------------------------------------------------------------------
+
+    pub(crate) fn from_storage(storage: Storage, layout: Layout) -> Tensor {
+        let dtype = storage.dtype();
+        let device = storage.device();
+        Tensor::from_shared(Arc::new(RwLock::new(storage)), layout, dtype, device, None)
+    }
+
+    pub(crate) fn from_shared(
+        storage: Arc<RwLock<Storage>>,
+        layout: Layout,
+        dtype: DType,
+        device: Device,
+        node: Option<Node>,
+    ) -> Tensor {
+        Tensor(Arc::new(Inner {
+            id: TensorId::next(),
+            storage,
+            layout,
+            dtype,
+            device,
+            node,
+            leaf_requires_grad: AtomicBool::new(false),
+            grad: Mutex::new(None),
+        }))
+    }
+
+    /// A view of the same storage with another layout (no autograd node: callers attach one).
+    pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
+        Tensor::from_shared(
+            self.0.storage.clone(),
+            layout,
+            self.0.dtype,
+            self.0.device.clone(),
+            None,
+        )
+    }
+
+    /// A tensor from a `Vec` of f32, f64 or i64 and a shape; the lengths must agree.
+    pub fn new<T: Elem>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        if data.len() != numel(shape) {
+            return Err(Error::msg(format!(
+                "Tensor::new: {} values do not fill shape {:?} ({} elements)",
+                data.len(),
+                shape,
+                numel(shape)
+            )));
+        }
+        let any: Box<dyn std::any::Any> = Box::new(data);
+        let storage = match T::DTYPE {
+            DType::F32 => CpuStorage::F32(*any.downcast::<Vec<f32>>().unwrap()),
+            DType::F64 => CpuStorage::F64(*any.downcast::<Vec<f64>>().unwrap()),
+            DType::I64 => CpuStorage::I64(*any.downcast::<Vec<i64>>().unwrap()),
+        };
+        Ok(Tensor::from_storage(
+            Storage::Cpu(storage),
+            Layout::contiguous(shape),
+        ))
+    }
+    /// Same as [`Tensor::new`] from a slice.
+    pub fn from_slice<T: Elem>(data: &[T], shape: &[usize]) -> Result<Tensor> {
+        Tensor::new(data.to_vec(), shape)
+    }
+    /// A 0-dimensional f32 tensor.
+    pub fn scalar(v: f64) -> Tensor {
+        Tensor::full(&[], v)
+    }
+    pub fn full_with(shape: &[usize], v: f64, dtype: DType, device: &Device) -> Tensor {
+        Tensor::from_storage(
+            Storage::full(numel(shape), dtype, v, device),
+            Layout::contiguous(shape),
+        )
+    }
+    /// f32 tensor filled with `v` on the CPU.
+    pub fn full(shape: &[usize], v: f64) -> Tensor {
+        Tensor::full_with(shape, v, DType::F32, &Device::Cpu)
+    }
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 0.0)
+    }
+    pub fn ones(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 1.0)
+    }
+    /// Zeros with this tensor's shape, dtype and device.
+    pub fn zeros_like(&self) -> Tensor {
+        Tensor::full_with(self.shape(), 0.0, self.dtype(), self.device())
+    }
+    pub fn ones_like(&self) -> Tensor {
+        Tensor::full_with(self.shape(), 1.0, self.dtype(), self.device())
+    }
+    /// A scalar-filled tensor with this tensor's dtype and device.
+    pub fn full_like(&self, shape: &[usize], v: f64) -> Tensor {
+        Tensor::full_with(shape, v, self.dtype(), self.device())
+    }
+    /// `start, start + step, …` below `end`, as f32.
+    pub fn arange(start: f64, end: f64, step: f64) -> Result<Tensor> {
+        if step == 0.0 || (end - start) / step < 0.0 {
+            return Err(Error::msg(format!(
+                "arange: cannot step from {start} to {end} by {step}"
+            )));
+        }
+        let n = ((end - start) / step).ceil() as usize;
+        Tensor::new(
+            (0..n).map(|i| (start + i as f64 * step) as f32).collect(),
+            &[n],
+        )
+    }
+    /// Uniform samples on [lo, hi), f32.
+    pub fn rand(shape: &[usize], lo: f64, hi: f64, g: &mut Generator) -> Tensor {
+        let v: Vec<f32> = (0..numel(shape))
+            .map(|_| g.uniform_range(lo, hi) as f32)
+            .collect();
+        Tensor::new(v, shape).expect("length matches by construction")
+    }
+    /// Standard normal samples, f32.
+    pub fn randn(shape: &[usize], g: &mut Generator) -> Tensor {
+        let v: Vec<f32> = (0..numel(shape)).map(|_| g.normal() as f32).collect();
+        Tensor::new(v, shape).expect("length matches by construction")
+    }
+    /// Uniform samples with this tensor's shape, dtype and device.
+    pub fn rand_like(&self, lo: f64, hi: f64, g: &mut Generator) -> Result<Tensor> {
+        Tensor::rand(self.shape(), lo, hi, g)
+            .to_dtype(self.dtype())?
+            .to_device(self.device())
+    }
+    pub fn randn_like(&self, g: &mut Generator) -> Result<Tensor> {
+        Tensor::randn(self.shape(), g)
+            .to_dtype(self.dtype())?
+            .to_device(self.device())
+    }
+
+    // ---- queries --------------------------------------------------------------------------------
+
+    pub fn id(&self) -> TensorId {
+        self.0.id
+    }
+    pub fn shape(&self) -> &[usize] {
+        &self.0.layout.shape
+    }
+    /// Shape as a `Vec` (handy for building new shapes).
+    pub fn dims(&self) -> Vec<usize> {
+        self.0.layout.shape.clone()
+    }
+    /// Size of one dim; negative counts from the end.
+    pub fn dim(&self, d: isize) -> Result<usize> {
+        Ok(self.shape()[crate::layout::normalize_dim("dim", d, self.rank())?])
+    }
+    pub fn rank(&self) -> usize {
+        self.0.layout.rank()
+    }
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+    pub fn device(&self) -> &Device {
+        &self.0.device
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+    pub fn is_contiguous(&self) -> bool {
+        self.0.layout.is_contiguous()
+    }
+    pub(crate) fn storage(&self) -> RwLockReadGuard<'_, Storage> {
+        self.0.storage.read().unwrap_or_else(|e| e.into_inner())
+    }
+    pub(crate) fn storage_mut(&self) -> RwLockWriteGuard<'_, Storage> {
+        self.0.storage.write().unwrap_or_else(|e| e.into_inner())
+    }
+    /// True when two tensors are views of the same storage.
+    pub fn same_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+    }
+
+    // ---- read-back ------------------------------------------------------------------------------
+
+    /// All elements in row-major order, converted to `T`.
+    pub fn to_vec<T: Elem>(&self) -> Result<Vec<T>> {
+        let cpu = self.storage().to_cpu()?;
+        Ok(cpu
+            .to_f64_vec(self.layout())
+            .into_iter()
+            .map(T::from_f64)
+            .collect())
+    }
+    pub fn to_vec_f32(&self) -> Result<Vec<f32>> {
+        self.to_vec::<f32>()
+    }
+    pub fn to_vec_f64(&self) -> Result<Vec<f64>> {
+        self.to_vec::<f64>()
+    }
+    /// Rows of a 2-D tensor.
+    pub fn to_vec2<T: Elem>(&self) -> Result<Vec<Vec<T>>> {
+        if self.rank() != 2 {
+            return Err(Error::bad_shape(
+                "to_vec2",
+                self.shape(),
+                "expected a 2-D tensor",
+            ));
+        }
+        let v = self.to_vec::<T>()?;
+        let cols = self.shape()[1];
+        Ok(if cols == 0 {
+            vec![vec![]; self.shape()[0]]
+        } else {
+            v.chunks(cols).map(|c| c.to_vec()).collect()
+        })
+    }
+    /// The value of a one-element tensor as f64.
+    pub fn item(&self) -> Result<f64> {
+        if self.numel() != 1 {
+            return Err(Error::bad_shape(
+                "item",
+                self.shape(),
+                "item() needs a tensor with exactly one element",
+            ));
+        }
+        Ok(self.to_vec::<f64>()?[0])
+    }
+
+    /// A copy in another dtype (differentiable between float dtypes).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        if dtype == self.dtype() {
+            return Ok(self.clone());
+        }
+        let s = self.storage().to_dtype(self.layout(), dtype)?;
+        let out = Tensor::from_storage(s, Layout::contiguous(self.shape()));
+        if !(dtype.is_float() && self.dtype().is_float()) {
+            return Ok(out);
+        }
+        let from = self.dtype();
+        Ok(Tensor::from_op(out, "to_dtype", &[self], move |c| {
+            Ok(vec![Some(c.grad.to_dtype(from)?)])
+        }))
+    }
+    /// A copy on another device.
+    pub fn to_device(&self, device: &Device) -> Result<Tensor> {
+        if device == self.device() {
+            return Ok(self.clone());
+        }
+        let cpu = self.storage().to_cpu()?.copy_strided(self.layout());
+        let out = Tensor::from_storage(
+            Storage::from_cpu(cpu, device)?,
+            Layout::contiguous(self.shape()),
+        );
+        let from = self.device().clone();
+        Ok(Tensor::from_op(out, "to_device", &[self], move |c| {
+            Ok(vec![Some(c.grad.to_device(&from)?)])
+        }))
+    }
+
+    /// Overwrite this tensor's elements with `src`'s (same shape and dtype), outside autograd.
+    /// Used to load checkpoints and copy weights; the tensor must own contiguous storage.
+    pub fn copy_from(&self, src: &Tensor) -> Result<()> {
+        if self.shape() != src.shape() {
+            return Err(Error::shape(
+                "copy_from",
+                self.shape(),
+                src.shape(),
+                "shapes must be equal",
+            ));
+        }
+        if self.dtype() != src.dtype() {
+            return Err(Error::DTypeMismatch {
+                op: "copy_from",
+                lhs: self.dtype(),
+                rhs: src.dtype(),
+            });
+        }
+        let fresh = src.storage().copy_strided(src.layout())?;
+        let mut dst = self.storage_mut();
+        if !self.is_contiguous() || self.layout().offset != 0 || dst.len() != self.numel() {
+            return Err(Error::msg(
+                "copy_from: destination must be a whole, contiguous tensor",
+            ));
+        }
+        *dst = fresh;
+        Ok(())
+    }
+}
+
+// ---- printing -----------------------------------------------------------------------------------
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Tensor(shape={:?}, dtype={}, device={}",
+            self.shape(),
+            self.dtype().as_str(),
+            self.device()
+        )?;
+        if let Some(n) = &self.0.node {
+            write!(f, ", grad_fn={}", n.name)?;
+        } else if self.requires_grad() {
+            write!(f, ", requires_grad=true")?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl fmt::Display for Tensor {
+    /// Prints like NumPy: nested brackets, at most 6 entries per dim (first 3 … last 3).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = match self.to_vec::<f64>() {
+            Ok(v) => v,
+            Err(e) => return write!(f, "<unreadable tensor: {e}>"),
+        };
+        let is_int = self.dtype() == DType::I64;
+        fn rec(
+            f: &mut fmt::Formatter<'_>,
+            v: &[f64],
+            shape: &[usize],
+            depth: usize,
+            int: bool,
+        ) -> fmt::Result {
+            if shape.is_empty() {
+                if v.is_empty() {
+                    return Ok(());
+                }
+                return if int {
+                    write!(f, "{}", v[0] as i64)
+                } else {
+                    write!(f, "{:.4}", v[0])
+                };
+            }
+            let n = shape[0];
+            let step: usize = shape[1..].iter().product();
+            write!(f, "[")?;
+            let show: Vec<usize> = if n > 6 {
+                (0..3).chain(n - 3..n).collect()
+            } else {
+                (0..n).collect()
+            };
+            for (k, &i) in show.iter().enumerate() {
+                if k > 0 {
+                    if shape.len() > 1 {
+                        write!(f, ",\n{}", " ".repeat(depth + 1))?;
+                    } else {
+                        write!(f, ", ")?;
+                    }
+                }
+                if n > 6 && k == 3 {
+                    write!(f, "...")?;
+                    if shape.len() > 1 {
+                        write!(f, ",\n{}", " ".repeat(depth + 1))?;
+                    } else {
+                        write!(f, ", ")?;
+                    }
+                }
+                rec(f, &v[i * step..(i + 1) * step], &shape[1..], depth + 1, int)?;
+            }
+            write!(f, "]")
+        }
+        rec(f, &v, self.shape(), 0, is_int)?;
+        write!(f, " {:?} {}", self.shape(), self.dtype().as_str())
+    }
+}

@@ -1,0 +1,1 @@
+//! minmax-gan: readable GAN implementations, datasets, metrics and the `minmax` command line.
