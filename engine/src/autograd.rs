@@ -102,6 +102,22 @@ impl Tensor {
         )
     }
 
+    /// `from_op` for the engine's own ops: the name must be listed in `registry::PRIMITIVE_OPS`,
+    /// which the gradient-check suite walks, so an op cannot be added without a gradcheck.
+    pub(crate) fn record(
+        out: Tensor,
+        name: &'static str,
+        inputs: &[&Tensor],
+        backward: impl Fn(&BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    ) -> Tensor {
+        debug_assert!(
+            crate::registry::PRIMITIVE_OPS.contains(&name)
+                || crate::registry::DEVICE_OPS.contains(&name),
+            "op '{name}' records a backward rule but is not listed in registry::PRIMITIVE_OPS"
+        );
+        Tensor::from_op(out, name, inputs, backward)
+    }
+
     /// True for leaves marked with `requires_grad_()` and for results computed from them.
     pub fn requires_grad(&self) -> bool {
         self.0.node.is_some()

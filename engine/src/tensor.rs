@@ -283,7 +283,7 @@ impl Tensor {
             return Ok(out);
         }
         let from = self.dtype();
-        Ok(Tensor::from_op(out, "to_dtype", &[self], move |c| {
+        Ok(Tensor::record(out, "to_dtype", &[self], move |c| {
             Ok(vec![Some(c.grad.to_dtype(from)?)])
         }))
     }
@@ -298,7 +298,7 @@ impl Tensor {
             Layout::contiguous(self.shape()),
         );
         let from = self.device().clone();
-        Ok(Tensor::from_op(out, "to_device", &[self], move |c| {
+        Ok(Tensor::record(out, "to_device", &[self], move |c| {
             Ok(vec![Some(c.grad.to_device(&from)?)])
         }))
     }

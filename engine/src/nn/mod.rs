@@ -1,1 +1,60 @@
+//! Neural-network building blocks in the style of `torch.nn`: a `Module` trait with named
+//! parameters and train/eval mode, the layers the GANs use, and seeded initialisers.
 
+pub mod init;
+mod layers;
+
+pub use layers::*;
+
+use crate::{Result, Tensor};
+
+/// A layer or a network. Parameters are leaf tensors with `requires_grad`; buffers (batch norm's
+/// running statistics) are saved in checkpoints but not trained.
+pub trait Module: Send + Sync {
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+    /// Parameters with dotted names (`0.weight`, `disc.1.bias`), in a fixed order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+    /// Non-trained state that belongs in a checkpoint.
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+    /// Switch dropout and batch norm between training and evaluation behaviour.
+    fn set_training(&self, _on: bool) {}
+
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+    /// Parameters and buffers: everything a checkpoint holds.
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        let mut v = self.named_parameters();
+        v.extend(self.named_buffers());
+        v
+    }
+    fn train(&self) {
+        self.set_training(true)
+    }
+    fn eval(&self) {
+        self.set_training(false)
+    }
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+    /// Number of trainable scalars.
+    fn num_parameters(&self) -> usize {
+        self.parameters().iter().map(|p| p.numel()).sum()
+    }
+}
+
+/// Prefix every name with `prefix.`.
+pub fn prefixed(prefix: &str, v: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
+    v.into_iter()
+        .map(|(n, t)| (format!("{prefix}.{n}"), t))
+        .collect()
+}

@@ -8,14 +8,14 @@ impl Tensor {
     /// max(x, 0). d/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch).
     pub fn relu(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Relu)?;
-        Ok(Tensor::from_op(out, "relu", &[self], |c| {
+        Ok(Tensor::record(out, "relu", &[self], |c| {
             Ok(vec![Some(c.grad.mul(&c.inputs[0].gt_scalar(0.0)?)?)])
         }))
     }
     /// x where x > 0, else slope·x. d/dx = 1 where x > 0, else slope.
     pub fn leaky_relu(&self, slope: f64) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::LeakyRelu(slope))?;
-        Ok(Tensor::from_op(out, "leaky_relu", &[self], move |c| {
+        Ok(Tensor::record(out, "leaky_relu", &[self], move |c| {
             Ok(vec![Some(c.grad.mul(
                 &c.inputs[0].unary_raw(UnaryOp::LeakyMask(slope))?,
             )?)])
@@ -24,7 +24,7 @@ impl Tensor {
     /// 1 / (1 + e^−x), computed stably. d/dx = out·(1 − out).
     pub fn sigmoid(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Sigmoid)?;
-        Ok(Tensor::from_op(out, "sigmoid", &[self], |c| {
+        Ok(Tensor::record(out, "sigmoid", &[self], |c| {
             let s = c.out;
             Ok(vec![Some(c.grad.mul(&s.mul(&s.neg()?.add_scalar(1.0)?)?)?)])
         }))
@@ -32,7 +32,7 @@ impl Tensor {
     /// tanh x. d/dx = 1 − out².
     pub fn tanh(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Tanh)?;
-        Ok(Tensor::from_op(out, "tanh", &[self], |c| {
+        Ok(Tensor::record(out, "tanh", &[self], |c| {
             Ok(vec![Some(
                 c.grad.mul(&c.out.sqr()?.neg()?.add_scalar(1.0)?)?,
             )])
@@ -44,7 +44,7 @@ impl Tensor {
             self.relu()?
                 .add(&self.abs()?.neg()?.exp()?.add_scalar(1.0)?.log()?)
         })?;
-        Ok(Tensor::from_op(out, "softplus", &[self], |c| {
+        Ok(Tensor::record(out, "softplus", &[self], |c| {
             Ok(vec![Some(c.grad.mul(&c.inputs[0].sigmoid()?)?)])
         }))
     }

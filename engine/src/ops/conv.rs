@@ -107,7 +107,7 @@ impl Tensor {
         let g = geom("im2col", self.shape(), kh, kw, o)?;
         let s = self.storage().im2col(self.layout(), &g, pad_value)?;
         let out = Tensor::fresh(s, &[g.col_rows(), g.col_cols()]);
-        Ok(Tensor::from_op(out, "im2col", &[self], move |c| {
+        Ok(Tensor::record(out, "im2col", &[self], move |c| {
             Ok(vec![Some(c.grad.col2im(&g)?)])
         }))
     }
@@ -130,7 +130,7 @@ impl Tensor {
             padding: g.padding,
             dilation: g.dilation,
         };
-        Ok(Tensor::from_op(out, "col2im", &[self], move |c| {
+        Ok(Tensor::record(out, "col2im", &[self], move |c| {
             Ok(vec![Some(c.grad.im2col(g.kh, g.kw, &o, 0.0)?)])
         }))
     }

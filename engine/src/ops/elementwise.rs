@@ -11,7 +11,7 @@ impl Tensor {
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "add")?;
         let out = a.binary_raw(&b, BinaryOp::Add, "add")?;
-        Ok(Tensor::from_op(out, "add", &[&a, &b], |c| {
+        Ok(Tensor::record(out, "add", &[&a, &b], |c| {
             Ok(vec![Some(c.grad.clone()), Some(c.grad.clone())])
         }))
     }
@@ -19,7 +19,7 @@ impl Tensor {
     pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "sub")?;
         let out = a.binary_raw(&b, BinaryOp::Sub, "sub")?;
-        Ok(Tensor::from_op(out, "sub", &[&a, &b], |c| {
+        Ok(Tensor::record(out, "sub", &[&a, &b], |c| {
             Ok(vec![
                 Some(c.grad.clone()),
                 if c.needs[1] {
@@ -34,7 +34,7 @@ impl Tensor {
     pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "mul")?;
         let out = a.binary_raw(&b, BinaryOp::Mul, "mul")?;
-        Ok(Tensor::from_op(out, "mul", &[&a, &b], |c| {
+        Ok(Tensor::record(out, "mul", &[&a, &b], |c| {
             let [a, b] = c.inputs else { unreachable!() };
             Ok(vec![
                 if c.needs[0] {
@@ -54,7 +54,7 @@ impl Tensor {
     pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "div")?;
         let out = a.binary_raw(&b, BinaryOp::Div, "div")?;
-        Ok(Tensor::from_op(out, "div", &[&a, &b], |c| {
+        Ok(Tensor::record(out, "div", &[&a, &b], |c| {
             let b = &c.inputs[1];
             Ok(vec![
                 if c.needs[0] {
@@ -74,7 +74,7 @@ impl Tensor {
     pub fn pow(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "pow")?;
         let out = a.binary_raw(&b, BinaryOp::Pow, "pow")?;
-        Ok(Tensor::from_op(out, "pow", &[&a, &b], |c| {
+        Ok(Tensor::record(out, "pow", &[&a, &b], |c| {
             let [a, b] = c.inputs else { unreachable!() };
             Ok(vec![
                 if c.needs[0] {
@@ -107,7 +107,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, name)?;
         let out = a.binary_raw(&b, op, name)?;
-        Ok(Tensor::from_op(out, name, &[&a, &b], move |c| {
+        Ok(Tensor::record(out, name, &[&a, &b], move |c| {
             let [a, b] = c.inputs else { unreachable!() };
             // mask = 1 where a wins, ½ on ties, 0 where b wins
             let mask = a
@@ -133,7 +133,7 @@ impl Tensor {
     /// `x · m + a` with scalars. d/dx = m.
     pub fn affine(&self, m: f64, a: f64) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Affine { mul: m, add: a })?;
-        Ok(Tensor::from_op(out, "affine", &[self], move |c| {
+        Ok(Tensor::record(out, "affine", &[self], move |c| {
             Ok(vec![Some(c.grad.mul_scalar(m)?)])
         }))
     }
@@ -149,7 +149,7 @@ impl Tensor {
     /// `x ^ p` for a scalar p. d/dx = p·x^(p−1).
     pub fn powf(&self, p: f64) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::PowScalar(p))?;
-        Ok(Tensor::from_op(out, "powf", &[self], move |c| {
+        Ok(Tensor::record(out, "powf", &[self], move |c| {
             let x = &c.inputs[0];
             let d = if p == 2.0 {
                 x.mul_scalar(2.0)?
@@ -172,7 +172,7 @@ impl Tensor {
         let out = self
             .binary_raw(&l, BinaryOp::Maximum, "clamp")?
             .binary_raw(&h, BinaryOp::Minimum, "clamp")?;
-        Ok(Tensor::from_op(out, "clamp", &[self], move |c| {
+        Ok(Tensor::record(out, "clamp", &[self], move |c| {
             let x = &c.inputs[0];
             let inside = x.ge_scalar(lo)?.mul(&x.le_scalar(hi)?)?;
             Ok(vec![Some(c.grad.mul(&inside)?)])
@@ -184,42 +184,42 @@ impl Tensor {
     /// `−x`. d/dx = −1.
     pub fn neg(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Neg)?;
-        Ok(Tensor::from_op(out, "neg", &[self], |c| {
+        Ok(Tensor::record(out, "neg", &[self], |c| {
             Ok(vec![Some(c.grad.neg()?)])
         }))
     }
     /// `eˣ`. d/dx = out.
     pub fn exp(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Exp)?;
-        Ok(Tensor::from_op(out, "exp", &[self], |c| {
+        Ok(Tensor::record(out, "exp", &[self], |c| {
             Ok(vec![Some(c.grad.mul(c.out)?)])
         }))
     }
     /// Natural log. d/dx = 1/x.
     pub fn log(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Log)?;
-        Ok(Tensor::from_op(out, "log", &[self], |c| {
+        Ok(Tensor::record(out, "log", &[self], |c| {
             Ok(vec![Some(c.grad.div(&c.inputs[0])?)])
         }))
     }
     /// `√x`. d/dx = 1/(2·out).
     pub fn sqrt(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Sqrt)?;
-        Ok(Tensor::from_op(out, "sqrt", &[self], |c| {
+        Ok(Tensor::record(out, "sqrt", &[self], |c| {
             Ok(vec![Some(c.grad.div(&c.out.mul_scalar(2.0)?)?)])
         }))
     }
     /// `1/x`. d/dx = −out².
     pub fn recip(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Recip)?;
-        Ok(Tensor::from_op(out, "recip", &[self], |c| {
+        Ok(Tensor::record(out, "recip", &[self], |c| {
             Ok(vec![Some(c.grad.mul(&c.out.sqr()?)?.neg()?)])
         }))
     }
     /// `|x|`. d/dx = sign(x), 0 at 0.
     pub fn abs(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Abs)?;
-        Ok(Tensor::from_op(out, "abs", &[self], |c| {
+        Ok(Tensor::record(out, "abs", &[self], |c| {
             Ok(vec![Some(c.grad.mul(&c.inputs[0].sign()?)?)])
         }))
     }
@@ -287,7 +287,7 @@ impl Tensor {
                 .where_cond(&cl, &a.storage(), a.layout(), &b.storage(), b.layout())?;
         let out = Tensor::fresh(s, &shape);
         let cond = cond.detach().expand(&shape)?;
-        Ok(Tensor::from_op(out, "where", &[&a, &b], move |c| {
+        Ok(Tensor::record(out, "where", &[&a, &b], move |c| {
             let z = c.grad.zeros_like();
             Ok(vec![
                 if c.needs[0] {

@@ -22,7 +22,7 @@ impl Tensor {
         shape[d] = idx.numel();
         let out = Tensor::fresh(s, &shape);
         let (idx, in_shape) = (idx.detach(), self.dims());
-        Ok(Tensor::from_op(out, "index_select", &[self], move |c| {
+        Ok(Tensor::record(out, "index_select", &[self], move |c| {
             Ok(vec![Some(c.grad.index_add(d, &idx, &in_shape)?)])
         }))
     }
@@ -34,7 +34,7 @@ impl Tensor {
                 .index_add(self.layout(), dim, &idx.storage(), idx.layout(), shape)?;
         let out = Tensor::fresh(s, shape);
         let idx = idx.detach();
-        Ok(Tensor::from_op(out, "index_add", &[self], move |c| {
+        Ok(Tensor::record(out, "index_add", &[self], move |c| {
             Ok(vec![Some(c.grad.index_select(dim as isize, &idx)?)])
         }))
     }
@@ -47,7 +47,7 @@ impl Tensor {
             .gather(self.layout(), d, &idx.storage(), idx.layout())?;
         let out = Tensor::fresh(s, idx.shape());
         let (idx, in_shape) = (idx.detach(), self.dims());
-        Ok(Tensor::from_op(out, "gather", &[self], move |c| {
+        Ok(Tensor::record(out, "gather", &[self], move |c| {
             Ok(vec![Some(c.grad.scatter_add(d, &idx, &in_shape)?)])
         }))
     }
@@ -58,7 +58,7 @@ impl Tensor {
                 .scatter_add(self.layout(), dim, &idx.storage(), idx.layout(), shape)?;
         let out = Tensor::fresh(s, shape);
         let idx = idx.detach();
-        Ok(Tensor::from_op(out, "scatter_add", &[self], move |c| {
+        Ok(Tensor::record(out, "scatter_add", &[self], move |c| {
             Ok(vec![Some(c.grad.gather(dim as isize, &idx)?)])
         }))
     }

@@ -41,7 +41,7 @@ impl Tensor {
         let mut so = batch;
         so.extend([m, n]);
         let out = Tensor::from_storage(s, Layout::contiguous(&so));
-        Ok(Tensor::from_op(out, "matmul", &[&a, &b], |c| {
+        Ok(Tensor::record(out, "matmul", &[&a, &b], |c| {
             let [a, b] = c.inputs else { unreachable!() };
             Ok(vec![
                 if c.needs[0] {

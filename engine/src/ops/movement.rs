@@ -21,7 +21,7 @@ impl Tensor {
             }
         };
         let in_shape: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
-        Ok(Tensor::from_op(out, "reshape", &[self], move |c| {
+        Ok(Tensor::record(out, "reshape", &[self], move |c| {
             Ok(vec![Some(c.grad.reshape(&in_shape)?)])
         }))
     }
@@ -117,7 +117,7 @@ impl Tensor {
         for (i, &p) in perm.iter().enumerate() {
             inv[p] = i;
         }
-        Ok(Tensor::from_op(out, "permute", &[self], move |c| {
+        Ok(Tensor::record(out, "permute", &[self], move |c| {
             Ok(vec![Some(c.grad.permute(&inv)?)])
         }))
     }
@@ -157,7 +157,7 @@ impl Tensor {
         }
         let out = self.with_layout(self.layout().broadcast_to(shape));
         let in_shape = self.dims();
-        Ok(Tensor::from_op(out, "expand", &[self], move |c| {
+        Ok(Tensor::record(out, "expand", &[self], move |c| {
             Ok(vec![Some(c.grad.sum_to(&in_shape)?)])
         }))
     }
@@ -206,7 +206,7 @@ impl Tensor {
         }
         let out = self.with_layout(self.layout().narrow(d, start, len));
         let in_shape = self.dims();
-        Ok(Tensor::from_op(out, "narrow", &[self], move |c| {
+        Ok(Tensor::record(out, "narrow", &[self], move |c| {
             let mut parts = Vec::new();
             let mut zshape = in_shape.clone();
             if start > 0 {
@@ -239,7 +239,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = Tensor::fresh(self.storage().copy_strided(self.layout())?, self.shape());
-        Ok(Tensor::from_op(out, "contiguous", &[self], |c| {
+        Ok(Tensor::record(out, "contiguous", &[self], |c| {
             Ok(vec![Some(c.grad.clone())])
         }))
     }
@@ -279,7 +279,7 @@ impl Tensor {
         drop(guards);
         let out = Tensor::fresh(s, &shape);
         let sizes: Vec<usize> = xs.iter().map(|x| x.shape()[d]).collect();
-        Ok(Tensor::from_op(out, "cat", xs, move |c| {
+        Ok(Tensor::record(out, "cat", xs, move |c| {
             let mut at = 0;
             let mut g = Vec::new();
             for (i, &n) in sizes.iter().enumerate() {

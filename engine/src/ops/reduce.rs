@@ -38,7 +38,7 @@ impl Tensor {
             out
         };
         let in_shape = self.dims();
-        Ok(Tensor::from_op(out, "sum", &[self], move |c| {
+        Ok(Tensor::record(out, "sum", &[self], move |c| {
             Ok(vec![Some(c.grad.view(&kshape)?.expand(&in_shape)?)])
         }))
     }
@@ -109,7 +109,7 @@ impl Tensor {
             out
         };
         let axes_i: Vec<isize> = ax.iter().map(|&a| a as isize).collect();
-        Ok(Tensor::from_op(out, name, &[self], move |c| {
+        Ok(Tensor::record(out, name, &[self], move |c| {
             let x = &c.inputs[0];
             let m = c.out.detach().view(&kshape)?;
             let mask = x.cmp(&m, CmpOp::Eq)?;
