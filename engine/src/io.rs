@@ -118,12 +118,14 @@ pub fn load_safetensors(
                     .collect(),
                 &shape,
             )?,
-            other => return Err(Error::file(
-                path,
-                format!(
+            other => {
+                return Err(Error::file(
+                    path,
+                    format!(
                     "tensor {name}: dtype {other:?} is not supported (expected F32, F64 or I64)"
                 ),
-            )),
+                ))
+            }
         };
         out.push((name, t));
     }

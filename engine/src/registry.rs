@@ -378,13 +378,13 @@ pub fn cases() -> Vec<OpCase> {
                 randn(&[3, 2, 4, 4], g)?,
                 randn(&[2], g)?
             ]),
-            |x| { x[0].conv_transpose2d(&x[1], Some(&x[2]), &Conv2dOpts::new(2, 1), (0, 0)) }
+            |x| x[0].conv_transpose2d(&x[1], Some(&x[2]), &Conv2dOpts::new(2, 1), (0, 0))
         ),
         case!(
             "conv_transpose2d_outpad",
             true,
             |g| Ok(vec![randn(&[1, 2, 3, 3], g)?, randn(&[2, 2, 3, 3], g)?]),
-            |x| { x[0].conv_transpose2d(&x[1], None, &Conv2dOpts::new(2, 1), (1, 1)) }
+            |x| x[0].conv_transpose2d(&x[1], None, &Conv2dOpts::new(2, 1), (1, 1))
         ),
         case!(
             "max_pool2d",

@@ -1,0 +1,340 @@
+//! `minmax bench`: the reference CPU workloads, timed the same way as the PyTorch peer script
+//! (`shared/bench/bench_torch.py` in the project's workspace): median of timed samples after
+//! untimed warm-up calls.
+//!
+//! (a) SGEMM GFLOP/s: square 256/512/1024 and the Goodfellow-GAN layer shapes (batch 100)
+//! (b) one training iteration (D step + G step, batch 100) of the Goodfellow 2014 MNIST MLP GAN
+//! (c) one training iteration (D step + G step, batch 64) of a small 28×28 DCGAN
+//! (d) conv2d forward and forward+backward, x [64, 64, 14, 14], w [128, 64, 4, 4], stride 2, pad 1
+//!
+//! Iteration protocol: D step: z ~ U[−1, 1] (MLP) / N(0, 1) (DCGAN), fake = G(z).detach(),
+//! loss_D = BCEwithLogits(D(x), 1) + BCEwithLogits(D(fake), 0) (two D passes), backward, step;
+//! G step: fresh z, loss_G = BCEwithLogits(D(G(z)), 1), backward, step.
+
+use std::time::Instant;
+
+use minmax_engine::nn::{self, Module};
+use minmax_engine::optim::{Adam, Optimizer, Sgd};
+use minmax_engine::{Conv2dOpts, Generator, Result, Tensor};
+
+pub struct BenchOpts {
+    pub reps: usize,
+    pub warmup: usize,
+    pub only: Vec<String>,
+    pub max_seconds: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stats {
+    pub median_ms: f64,
+    pub p25_ms: f64,
+    pub p75_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub n: usize,
+}
+
+fn summarize(mut s: Vec<f64>) -> Stats {
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let q = |p: f64| {
+        let x = p * (s.len() - 1) as f64;
+        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+        s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
+    };
+    Stats {
+        median_ms: q(0.5),
+        p25_ms: q(0.25),
+        p75_ms: q(0.75),
+        min_ms: s[0],
+        max_ms: s[s.len() - 1],
+        n: s.len(),
+    }
+}
+
+/// `warmup` untimed calls, then up to `reps` samples of `inner` calls each; sampling stops early
+/// once 5 samples exist and `max_seconds` have passed.
+fn time_ms(
+    mut f: impl FnMut() -> Result<()>,
+    warmup: usize,
+    reps: usize,
+    inner: usize,
+    max_seconds: f64,
+) -> Result<Stats> {
+    let w0 = Instant::now();
+    for i in 0..warmup {
+        f()?;
+        if i >= 1 && w0.elapsed().as_secs_f64() > 5.0 {
+            break;
+        }
+    }
+    let start = Instant::now();
+    let mut out = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        for _ in 0..inner {
+            f()?;
+        }
+        out.push(t.elapsed().as_secs_f64() * 1e3 / inner as f64);
+        if out.len() >= 5 && start.elapsed().as_secs_f64() > max_seconds {
+            break;
+        }
+    }
+    Ok(summarize(out))
+}
+
+fn row(name: &str, st: &Stats, extra: &str, json: &mut Vec<String>) {
+    println!(
+        "{name:<40} median {:>9.3} ms  [p25 {:>9.3} p75 {:>9.3} min {:>9.3} max {:>9.3} n={}] {extra}",
+        st.median_ms, st.p25_ms, st.p75_ms, st.min_ms, st.max_ms, st.n
+    );
+    json.push(format!(
+        "\"{name}\": {{\"median_ms\": {:.4}, \"p25_ms\": {:.4}, \"p75_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"n\": {}}}",
+        st.median_ms, st.p25_ms, st.p75_ms, st.min_ms, st.max_ms, st.n
+    ));
+}
+
+const GEMM_SHAPES: &[(&str, usize, usize, usize)] = &[
+    ("sq256", 256, 256, 256),
+    ("sq512", 512, 512, 512),
+    ("sq1024", 1024, 1024, 1024),
+    ("G1fwd_100x100x1200", 100, 100, 1200),
+    ("G2fwd_100x1200x1200", 100, 1200, 1200),
+    ("G3fwd_100x1200x784", 100, 1200, 784),
+    ("D1fwd_100x784x1200", 100, 784, 1200),
+    ("G2wgrad_1200x100x1200", 1200, 100, 1200),
+    ("G3wgrad_1200x100x784", 1200, 100, 784),
+];
+
+fn bench_gemm(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
+    let mut g = Generator::new(0);
+    for &(name, m, k, n) in GEMM_SHAPES {
+        let a = Tensor::randn(&[m, k], &mut g);
+        let b = Tensor::randn(&[k, n], &mut g);
+        let t = Instant::now();
+        for _ in 0..3 {
+            a.matmul(&b)?;
+        }
+        let one = t.elapsed().as_secs_f64() / 3.0;
+        let inner = ((0.02 / one) as usize + 1).clamp(1, 10000);
+        let st = time_ms(
+            || a.matmul(&b).map(|_| ()),
+            3,
+            o.reps.max(10),
+            inner,
+            o.max_seconds,
+        )?;
+        let gf = 2.0 * (m * k * n) as f64 / (st.median_ms * 1e-3) / 1e9;
+        let best = 2.0 * (m * k * n) as f64 / (st.min_ms * 1e-3) / 1e9;
+        row(
+            &format!("gemm_t{threads}_{name}"),
+            &st,
+            &format!("=> {gf:7.1} GFLOP/s (best {best:.1})"),
+            json,
+        );
+    }
+    Ok(())
+}
+
+/// The Goodfellow 2014 MNIST networks as in the peer script (D returns a logit).
+pub fn mlp_gan(g: &mut Generator) -> Result<(nn::Sequential, nn::Sequential)> {
+    let gen = nn::Sequential::new()
+        .add(nn::Linear::new(100, 1200, g)?)
+        .add(nn::relu())
+        .add(nn::Linear::new(1200, 1200, g)?)
+        .add(nn::relu())
+        .add(nn::Linear::new(1200, 784, g)?)
+        .add(nn::sigmoid());
+    let disc = nn::Sequential::new()
+        .add(nn::Dropout::new(0.2, g)?)
+        .add(nn::Maxout::new(784, 240, 5, g)?)
+        .add(nn::Dropout::new(0.5, g)?)
+        .add(nn::Maxout::new(240, 240, 5, g)?)
+        .add(nn::Dropout::new(0.5, g)?)
+        .add(nn::Linear::new(240, 1, g)?);
+    Ok((gen, disc))
+}
+
+/// The small 28×28 DCGAN of the peer script.
+pub fn dcgan(g: &mut Generator) -> Result<(nn::Sequential, nn::Sequential)> {
+    let gen = nn::Sequential::new()
+        .add(nn::Linear::with_init(
+            100,
+            128 * 7 * 7,
+            false,
+            nn::init::Init::KaimingUniform(5f64.sqrt()),
+            nn::init::Init::Constant(0.0),
+            g,
+        )?)
+        .add(nn::unflatten(vec![128, 7, 7])) // [B, 128, 7, 7]
+        .add(nn::BatchNorm2d::new(128))
+        .add(nn::relu())
+        .add(nn::ConvTranspose2d::new(128, 64, 4, 2, 1, 0, false, g)?) // [B, 64, 14, 14]
+        .add(nn::BatchNorm2d::new(64))
+        .add(nn::relu())
+        .add(nn::ConvTranspose2d::new(64, 1, 4, 2, 1, 0, true, g)?) // [B, 1, 28, 28]
+        .add(nn::tanh());
+    let disc = nn::Sequential::new()
+        .add(nn::Conv2d::new(1, 64, 4, 2, 1, true, g)?) // [B, 64, 14, 14]
+        .add(nn::leaky_relu(0.2))
+        .add(nn::Conv2d::new(64, 128, 4, 2, 1, false, g)?) // [B, 128, 7, 7]
+        .add(nn::BatchNorm2d::new(128))
+        .add(nn::leaky_relu(0.2))
+        .add(nn::flatten()) // [B, 6272]
+        .add(nn::Linear::new(128 * 7 * 7, 1, g)?);
+    Ok((gen, disc))
+}
+
+/// One D step and one G step of the peer protocol.
+#[allow(clippy::too_many_arguments)]
+fn gan_step(
+    gen: &nn::Sequential,
+    disc: &nn::Sequential,
+    opt_g: &mut dyn Optimizer,
+    opt_d: &mut dyn Optimizer,
+    x_real: &Tensor,
+    ones: &Tensor,
+    zeros: &Tensor,
+    z: &mut dyn FnMut() -> Tensor,
+) -> Result<()> {
+    // (1) D step
+    let fake = gen.forward(&z())?.detach();
+    opt_d.zero_grad();
+    let loss_d = disc
+        .forward(x_real)?
+        .bce_with_logits(ones)?
+        .add(&disc.forward(&fake)?.bce_with_logits(zeros)?)?;
+    loss_d.backward()?;
+    opt_d.step()?;
+    // (2) G step (non-saturating)
+    opt_g.zero_grad();
+    let loss_g = disc.forward(&gen.forward(&z())?)?.bce_with_logits(ones)?;
+    loss_g.backward()?;
+    opt_g.step()
+}
+
+fn bench_mlp(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
+    let mut g = Generator::new(0);
+    let (gen, disc) = mlp_gan(&mut g)?;
+    let mut opt_g = Sgd::with_momentum(gen.parameters(), 0.1, 0.5)?;
+    let mut opt_d = Sgd::with_momentum(disc.parameters(), 0.1, 0.5)?;
+    let b = 100;
+    let x_real = Tensor::rand(&[b, 784], 0.0, 1.0, &mut g);
+    let (ones, zeros) = (Tensor::ones(&[b, 1]), Tensor::zeros(&[b, 1]));
+    let mut zg = g.fork();
+    let mut z = move || Tensor::rand(&[b, 100], -1.0, 1.0, &mut zg);
+    let st = time_ms(
+        || {
+            gan_step(
+                &gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z,
+            )
+        },
+        o.warmup,
+        o.reps,
+        1,
+        o.max_seconds,
+    )?;
+    row(&format!("mlp_gan_iter_b100_t{threads}"), &st, "", json);
+    Ok(())
+}
+
+fn bench_dcgan(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
+    let mut g = Generator::new(0);
+    let (gen, disc) = dcgan(&mut g)?;
+    let mut opt_g = Adam::new(gen.parameters(), 2e-4, (0.5, 0.999))?;
+    let mut opt_d = Adam::new(disc.parameters(), 2e-4, (0.5, 0.999))?;
+    let b = 64;
+    let x_real = Tensor::rand(&[b, 1, 28, 28], -1.0, 1.0, &mut g);
+    let (ones, zeros) = (Tensor::ones(&[b, 1]), Tensor::zeros(&[b, 1]));
+    let mut zg = g.fork();
+    let mut z = move || Tensor::randn(&[b, 100], &mut zg);
+    let st = time_ms(
+        || {
+            gan_step(
+                &gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z,
+            )
+        },
+        o.warmup,
+        o.reps,
+        1,
+        o.max_seconds,
+    )?;
+    row(&format!("dcgan_iter_b64_t{threads}"), &st, "", json);
+    Ok(())
+}
+
+fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
+    let mut g = Generator::new(0);
+    let x = Tensor::randn(&[64, 64, 14, 14], &mut g).requires_grad_();
+    let w = Tensor::randn(&[128, 64, 4, 4], &mut g)
+        .mul_scalar(0.05)?
+        .detach()
+        .requires_grad_();
+    let flops = 2.0 * (64 * 128 * 7 * 7 * 64 * 16) as f64;
+    let go = Tensor::ones(&[64, 128, 7, 7]);
+    let opts = Conv2dOpts::new(2, 1);
+    let st = time_ms(
+        || minmax_engine::no_grad(|| x.conv2d(&w, None, &opts).map(|_| ())),
+        o.warmup,
+        o.reps,
+        1,
+        o.max_seconds,
+    )?;
+    row(
+        &format!("conv_fwd_t{threads}"),
+        &st,
+        &format!("=> {:.1} GFLOP/s", flops / (st.median_ms * 1e-3) / 1e9),
+        json,
+    );
+    let st = time_ms(
+        || {
+            x.zero_grad();
+            w.zero_grad();
+            x.conv2d(&w, None, &opts)?.backward_with(&go)
+        },
+        o.warmup,
+        o.reps,
+        1,
+        o.max_seconds,
+    )?;
+    row(
+        &format!("conv_fwdbwd_t{threads}"),
+        &st,
+        &format!(
+            "=> {:.1} GFLOP/s",
+            3.0 * flops / (st.median_ms * 1e-3) / 1e9
+        ),
+        json,
+    );
+    Ok(())
+}
+
+/// Run the selected workloads and print one row each, then a `JSON {...}` line.
+pub fn run(o: &BenchOpts) -> Result<()> {
+    let threads = rayon::current_num_threads();
+    println!(
+        "minmax {} | threads={threads} | reps={} warmup={}",
+        env!("CARGO_PKG_VERSION"),
+        o.reps,
+        o.warmup
+    );
+    let mut json = Vec::new();
+    let want = |k: &str| o.only.iter().any(|s| s == k);
+    if want("gemm") {
+        bench_gemm(o, threads, &mut json)?;
+    }
+    if want("mlp") {
+        bench_mlp(o, threads, &mut json)?;
+    }
+    if want("dcgan") {
+        bench_dcgan(o, threads, &mut json)?;
+    }
+    if want("conv") {
+        bench_conv(o, threads, &mut json)?;
+    }
+    println!(
+        "JSON {{\"framework\": \"minmax-{}\", \"threads\": {threads}, {}}}",
+        env!("CARGO_PKG_VERSION"),
+        json.join(", ")
+    );
+    Ok(())
+}

@@ -1,0 +1,629 @@
+//! Reading and writing IDX files, the format of MNIST, Fashion-MNIST, KMNIST and EMNIST.
+//!
+//! An IDX file is a tiny header followed by raw big-endian data:
+//!
+//! ```text
+//! bytes 0..2   0x00 0x00                      always zero
+//! byte  2      type code                      0x08 = unsigned byte (the only one minmax reads)
+//! byte  3      number of dims, D              3 for images (n, rows, cols), 1 for labels (n)
+//! next 4*D     each dim as a big-endian u32
+//! the rest     exactly dims[0] * dims[1] * ... bytes of data, row-major
+//! ```
+//!
+//! So `train-images-idx3-ubyte` starts with the magic number 0x00000803 and
+//! `train-labels-idx1-ubyte` with 0x00000801. Files may be gzipped (they start with the gzip
+//! magic bytes 1f 8b); that is detected from the content, not the file name.
+//!
+//! Everything here returns a `Result` whose error names the file and what was expected: a bad
+//! file never panics. The writer is used to cache converted data sets and to build test files;
+//! it writes atomically (a temp file in the same folder, then a rename), so a reader never sees
+//! half a file.
+//!
+//! Left out: the signed, integer and float type codes (0x09, 0x0B, 0x0C, 0x0D, 0x0E) are
+//! recognised and rejected with a clear message; no data set minmax uses needs them.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use minmax_engine::{Error, Result};
+
+/// The type code of unsigned-byte data, the third byte of the magic number.
+pub const TYPE_U8: u8 = 0x08;
+/// The magic number of an images file: unsigned bytes, 3 dims.
+pub const MAGIC_IMAGES: u32 = 0x0000_0803;
+/// The magic number of a labels file: unsigned bytes, 1 dim.
+pub const MAGIC_LABELS: u32 = 0x0000_0801;
+
+/// The first two bytes of every gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+// ---------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------
+
+/// Any unsigned-byte IDX array: its dims and its row-major data (`data.len()` = product of dims).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Idx {
+    pub dims: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// A stack of `n` grey-scale images, each `rows x cols` bytes (0 = background, 255 = ink).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdxImages {
+    pub n: usize,
+    pub rows: usize,
+    pub cols: usize,
+    /// `n * rows * cols` bytes, image after image, each row after row.
+    pub pixels: Vec<u8>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/// Read any unsigned-byte IDX file, gzipped or raw.
+pub fn read_idx(path: impl AsRef<Path>) -> Result<Idx> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_idx(&bytes, path)
+}
+
+/// Parse the bytes of an IDX file (gzipped or raw). `path` is only used in error messages.
+pub fn parse_idx(bytes: &[u8], path: impl AsRef<Path>) -> Result<Idx> {
+    let path = path.as_ref();
+    if bytes.is_empty() {
+        return Err(Error::file(
+            path,
+            "is empty (0 bytes); expected an IDX file",
+        ));
+    }
+    if bytes.starts_with(&GZIP_MAGIC) {
+        let raw = gunzip(bytes, path)?;
+        if raw.is_empty() {
+            return Err(Error::file(
+                path,
+                "is a gzip stream that decompresses to 0 bytes; expected an IDX file inside",
+            ));
+        }
+        return parse_raw(&raw, path);
+    }
+    parse_raw(bytes, path)
+}
+
+/// Decompress a whole gzip stream, or say that it is corrupt.
+fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut raw)
+        .map_err(|e| {
+            Error::file(
+                path,
+                format!(
+                    "starts like a gzip file but the gzip stream is corrupt or truncated ({e})"
+                ),
+            )
+        })?;
+    Ok(raw)
+}
+
+/// Parse an uncompressed IDX file: check the magic number, the dims and the data length.
+fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
+    // (1) the magic number: 0x00 0x00, type code, number of dims
+    if bytes.len() < 4 {
+        return Err(Error::file(
+            path,
+            format!(
+                "header is truncated: expected at least 4 bytes of magic number, got {}",
+                bytes.len()
+            ),
+        ));
+    }
+    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(Error::file(
+            path,
+            format!(
+                "bad magic number 0x{magic:08X}: an IDX file starts with two zero bytes \
+                 (e.g. 0x00000803 for images, 0x00000801 for labels); this is not an IDX file"
+            ),
+        ));
+    }
+    let type_code = bytes[2];
+    if type_code != TYPE_U8 {
+        let what = match type_code {
+            0x09 => "signed byte",
+            0x0B => "i16",
+            0x0C => "i32",
+            0x0D => "f32",
+            0x0E => "f64",
+            _ => "not a valid IDX type",
+        };
+        return Err(Error::file(
+            path,
+            format!(
+                "magic number 0x{magic:08X} has type code 0x{type_code:02X} ({what}); \
+                 minmax reads only 0x08 (unsigned byte) IDX files"
+            ),
+        ));
+    }
+    let ndims = bytes[3] as usize;
+    if ndims == 0 {
+        return Err(Error::file(
+            path,
+            format!("magic number 0x{magic:08X} says 0 dims; an IDX file needs at least 1"),
+        ));
+    }
+
+    // (2) the dims, one big-endian u32 each
+    let header_len = 4 + 4 * ndims;
+    if bytes.len() < header_len {
+        return Err(Error::file(
+            path,
+            format!(
+                "header is truncated: {ndims} dims need a {header_len}-byte header, \
+                 but the file has only {} bytes",
+                bytes.len()
+            ),
+        ));
+    }
+    let dims: Vec<usize> = bytes[4..header_len]
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .collect();
+    if let Some(k) = dims.iter().position(|&d| d == 0) {
+        return Err(Error::file(
+            path,
+            format!("dim {k} of {dims:?} is 0; every dim must be at least 1"),
+        ));
+    }
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            Error::file(
+                path,
+                format!("dims {dims:?} overflow: their product does not fit in memory"),
+            )
+        })?;
+
+    // (3) the data: exactly the product of the dims, no more, no less
+    let data = &bytes[header_len..];
+    if data.len() < expected {
+        return Err(Error::file(
+            path,
+            format!(
+                "data is truncated: dims {dims:?} need {expected} bytes after the \
+                 {header_len}-byte header, got {}",
+                data.len()
+            ),
+        ));
+    }
+    if data.len() > expected {
+        return Err(Error::file(
+            path,
+            format!(
+                "has {} trailing bytes: dims {dims:?} need exactly {expected} data bytes \
+                 after the {header_len}-byte header, got {}",
+                data.len() - expected,
+                data.len()
+            ),
+        ));
+    }
+    Ok(Idx {
+        dims,
+        data: data.to_vec(),
+    })
+}
+
+/// Read an images file (`*-images-idx3-ubyte[.gz]`, magic 0x00000803: n, rows, cols).
+pub fn read_images(path: impl AsRef<Path>) -> Result<IdxImages> {
+    let path = path.as_ref();
+    let idx = read_idx(path)?;
+    match idx.dims[..] {
+        [n, rows, cols] => Ok(IdxImages {
+            n,
+            rows,
+            cols,
+            pixels: idx.data,
+        }),
+        _ => Err(Error::file(
+            path,
+            format!(
+                "expected an images file (magic 0x{MAGIC_IMAGES:08X}, 3 dims: n, rows, cols), \
+                 found {} dims {:?}{}",
+                idx.dims.len(),
+                idx.dims,
+                if idx.dims.len() == 1 {
+                    " (is this a labels file?)"
+                } else {
+                    ""
+                }
+            ),
+        )),
+    }
+}
+
+/// Read a labels file (`*-labels-idx1-ubyte[.gz]`, magic 0x00000801: n).
+pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+    let path = path.as_ref();
+    let idx = read_idx(path)?;
+    if idx.dims.len() != 1 {
+        return Err(Error::file(
+            path,
+            format!(
+                "expected a labels file (magic 0x{MAGIC_LABELS:08X}, 1 dim: n), found {} dims {:?}{}",
+                idx.dims.len(),
+                idx.dims,
+                if idx.dims.len() == 3 { " (is this an images file?)" } else { "" }
+            ),
+        ));
+    }
+    Ok(idx.data)
+}
+
+/// Read an images file and its labels file, and check that they hold the same number of items.
+pub fn read_pair(
+    images_path: impl AsRef<Path>,
+    labels_path: impl AsRef<Path>,
+) -> Result<(IdxImages, Vec<u8>)> {
+    let (images_path, labels_path) = (images_path.as_ref(), labels_path.as_ref());
+    let images = read_images(images_path)?;
+    let labels = read_labels(labels_path)?;
+    if images.n != labels.len() {
+        return Err(Error::file(
+            images_path,
+            format!(
+                "holds {} images but its labels file {} holds {} labels; \
+                 the two files must come from the same split",
+                images.n,
+                labels_path.display(),
+                labels.len()
+            ),
+        ));
+    }
+    Ok((images, labels))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+/// Write any unsigned-byte IDX array, gzipped if `gzip`. `data.len()` must equal the product of
+/// `dims`, and every dim must be in 1..=u32::MAX.
+pub fn write_idx(path: impl AsRef<Path>, dims: &[usize], data: &[u8], gzip: bool) -> Result<()> {
+    let path = path.as_ref();
+    if dims.is_empty() || dims.len() > 255 {
+        return Err(Error::file(
+            path,
+            format!(
+                "cannot write {} dims; an IDX file holds 1 to 255",
+                dims.len()
+            ),
+        ));
+    }
+    if let Some(&d) = dims.iter().find(|&&d| d == 0 || d > u32::MAX as usize) {
+        return Err(Error::file(
+            path,
+            format!("cannot write dims {dims:?}: dim {d} is not in 1..=4294967295"),
+        ));
+    }
+    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if expected != Some(data.len()) {
+        return Err(Error::file(
+            path,
+            format!(
+                "cannot write dims {dims:?} with {} data bytes; the product of the dims must match",
+                data.len()
+            ),
+        ));
+    }
+
+    let mut bytes = Vec::with_capacity(4 + 4 * dims.len() + data.len());
+    bytes.extend_from_slice(&[0, 0, TYPE_U8, dims.len() as u8]);
+    for &d in dims {
+        bytes.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+
+    if gzip {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let gz = enc.write_all(&bytes).and_then(|_| enc.finish());
+        bytes = gz.map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    write_atomically(path, &bytes)
+}
+
+/// Write images as an idx3-ubyte file (magic 0x00000803).
+pub fn write_images(path: impl AsRef<Path>, images: &IdxImages, gzip: bool) -> Result<()> {
+    write_idx(
+        path,
+        &[images.n, images.rows, images.cols],
+        &images.pixels,
+        gzip,
+    )
+}
+
+/// Write labels as an idx1-ubyte file (magic 0x00000801).
+pub fn write_labels(path: impl AsRef<Path>, labels: &[u8], gzip: bool) -> Result<()> {
+    write_idx(path, &[labels.len()], labels, gzip)
+}
+
+/// Write `bytes` to a temp file next to `path`, flush it to disk, then rename it over `path`.
+/// A rename within one folder is atomic, so readers see the old file or the new one, never half.
+pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let path = path.as_ref();
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::file(path, "is not a file path (it has no file name)"))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // Unique per process and per call, so concurrent writers never share a temp file.
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp); // best effort: leave no temp file behind
+    }
+    result.map_err(io_err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// A fresh, empty folder under the system temp dir, removed when dropped.
+    pub(crate) struct TempDir(pub PathBuf);
+    impl TempDir {
+        pub(crate) fn new(tag: &str) -> TempDir {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "minmax-test-{tag}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+        pub(crate) fn join(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Three 2x3 images with distinct pixels, and their labels.
+    fn sample_images() -> IdxImages {
+        IdxImages {
+            n: 3,
+            rows: 2,
+            cols: 3,
+            pixels: (0..18).map(|i| (i * 14) as u8).collect(),
+        }
+    }
+
+    /// The raw bytes of a valid images file for `sample_images`.
+    fn sample_image_bytes() -> Vec<u8> {
+        let mut b = vec![0, 0, 0x08, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3];
+        b.extend(sample_images().pixels);
+        b
+    }
+
+    /// Write `bytes` to `name` in `dir`, parse it, and return the error message.
+    fn error_for(dir: &TempDir, name: &str, bytes: &[u8]) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        match read_idx(&path) {
+            Ok(idx) => panic!("{name}: expected an error, parsed {:?}", idx.dims),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Assert the message names the file and contains every one of `needles`.
+    fn assert_names(msg: &str, file: &str, needles: &[&str]) {
+        assert!(msg.contains(file), "message does not name {file}: {msg}");
+        for n in needles {
+            assert!(msg.contains(n), "message lacks {n:?}: {msg}");
+        }
+    }
+
+    #[test]
+    fn data_idx_round_trip_raw_and_gzipped() {
+        let dir = TempDir::new("idx-round-trip");
+        let images = sample_images();
+        let labels = vec![7u8, 0, 9];
+        for gzip in [false, true] {
+            let (ip, lp) = (dir.join(&format!("i{gzip}")), dir.join(&format!("l{gzip}")));
+            write_images(&ip, &images, gzip).unwrap();
+            write_labels(&lp, &labels, gzip).unwrap();
+            let on_disk = std::fs::read(&ip).unwrap();
+            assert_eq!(on_disk.starts_with(&GZIP_MAGIC), gzip);
+            let (back_images, back_labels) = read_pair(&ip, &lp).unwrap();
+            assert_eq!(back_images, images);
+            assert_eq!(back_labels, labels);
+        }
+        // The raw writer produces exactly the documented header.
+        write_images(dir.join("raw"), &images, false).unwrap();
+        assert_eq!(
+            std::fs::read(dir.join("raw")).unwrap(),
+            sample_image_bytes()
+        );
+        // No temp files are left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn data_idx_rejects_malformed_files() {
+        let dir = TempDir::new("idx-malformed");
+        let good = sample_image_bytes();
+
+        let msg = error_for(&dir, "empty", &[]);
+        assert_names(&msg, "empty", &["is empty"]);
+
+        let msg = error_for(&dir, "short-magic", &[0, 0]);
+        assert_names(&msg, "short-magic", &["header is truncated", "got 2"]);
+
+        let msg = error_for(&dir, "bad-magic", b"PK\x03\x04 not an idx file");
+        assert_names(&msg, "bad-magic", &["bad magic number 0x504B0304"]);
+
+        let mut b = good.clone();
+        b[2] = 0x0D;
+        let msg = error_for(&dir, "float-type", &b);
+        assert_names(&msg, "float-type", &["type code 0x0D", "f32", "only 0x08"]);
+
+        let mut b = good.clone();
+        b[2] = 0x42;
+        let msg = error_for(&dir, "unknown-type", &b);
+        assert_names(
+            &msg,
+            "unknown-type",
+            &["type code 0x42", "not a valid IDX type"],
+        );
+
+        let msg = error_for(&dir, "zero-dims", &[0, 0, 8, 0, 1, 2, 3]);
+        assert_names(&msg, "zero-dims", &["0 dims"]);
+
+        let msg = error_for(&dir, "short-header", &good[..10]);
+        assert_names(
+            &msg,
+            "short-header",
+            &["header is truncated", "16-byte header", "only 10 bytes"],
+        );
+
+        let msg = error_for(&dir, "short-data", &good[..good.len() - 5]);
+        assert_names(
+            &msg,
+            "short-data",
+            &["data is truncated", "need 18 bytes", "got 13"],
+        );
+
+        let mut b = good.clone();
+        b.extend_from_slice(b"junk");
+        let msg = error_for(&dir, "trailing", &b);
+        assert_names(
+            &msg,
+            "trailing",
+            &["4 trailing bytes", "exactly 18", "got 22"],
+        );
+
+        let mut b = good.clone();
+        b[8..12].copy_from_slice(&0u32.to_be_bytes());
+        let msg = error_for(&dir, "zero-dim", &b);
+        assert_names(&msg, "zero-dim", &["dim 1 of [3, 0, 3] is 0"]);
+
+        let mut b = vec![0, 0, 8, 3];
+        b.extend(std::iter::repeat_n(0xFF, 12)); // three dims of 4294967295
+        let msg = error_for(&dir, "overflow", &b);
+        assert_names(&msg, "overflow", &["overflow"]);
+
+        // A valid gzip header followed by garbage, and a gzip stream cut in half.
+        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+        gz.extend_from_slice(b"\xff\xff\xff garbage, not deflate");
+        let msg = error_for(&dir, "corrupt.gz", &gz);
+        assert_names(&msg, "corrupt.gz", &["gzip stream is corrupt"]);
+        write_idx(
+            dir.join("whole.gz"),
+            &[3, 2, 3],
+            &sample_images().pixels,
+            true,
+        )
+        .unwrap();
+        let whole = std::fs::read(dir.join("whole.gz")).unwrap();
+        let msg = error_for(&dir, "cut.gz", &whole[..whole.len() / 2]);
+        assert_names(&msg, "cut.gz", &["gzip stream is corrupt or truncated"]);
+
+        // Gzip wrapping is transparent: errors inside a .gz still name the file.
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&good[..good.len() - 1]).unwrap();
+        let msg = error_for(&dir, "short-inside.gz", &enc.finish().unwrap());
+        assert_names(&msg, "short-inside.gz", &["data is truncated", "got 17"]);
+
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&[]).unwrap();
+        let msg = error_for(&dir, "empty-inside.gz", &enc.finish().unwrap());
+        assert_names(&msg, "empty-inside.gz", &["decompresses to 0 bytes"]);
+
+        // A missing file is an I/O error that names the path.
+        let msg = read_idx(dir.join("missing")).unwrap_err().to_string();
+        assert_names(&msg, "missing", &[]);
+    }
+
+    #[test]
+    fn data_idx_checks_kind_and_pair_counts() {
+        let dir = TempDir::new("idx-pair");
+        let images = sample_images();
+        write_images(dir.join("imgs"), &images, false).unwrap();
+        write_labels(dir.join("labs"), &[1, 2], true).unwrap();
+
+        // Images and labels swapped.
+        let msg = read_images(dir.join("labs")).unwrap_err().to_string();
+        assert_names(&msg, "labs", &["expected an images file", "labels file?"]);
+        let msg = read_labels(dir.join("imgs")).unwrap_err().to_string();
+        assert_names(&msg, "imgs", &["expected a labels file", "images file?"]);
+
+        // 3 images, 2 labels: the error names both files and both counts.
+        let msg = read_pair(dir.join("imgs"), dir.join("labs"))
+            .unwrap_err()
+            .to_string();
+        assert_names(&msg, "imgs", &["labs", "3 images", "2 labels"]);
+    }
+
+    #[test]
+    fn data_idx_writer_rejects_inconsistent_input() {
+        let dir = TempDir::new("idx-writer");
+        let msg = write_idx(dir.join("w"), &[2, 2], &[1, 2, 3], false)
+            .unwrap_err()
+            .to_string();
+        assert_names(&msg, "w", &["3 data bytes", "[2, 2]"]);
+        let msg = write_idx(dir.join("z"), &[0], &[], false)
+            .unwrap_err()
+            .to_string();
+        assert_names(&msg, "z", &["dim 0"]);
+        let msg = write_idx(dir.join("n"), &[], &[], false)
+            .unwrap_err()
+            .to_string();
+        assert_names(&msg, "n", &["0 dims"]);
+        // Writing into a folder that does not exist fails with the path, leaving nothing behind.
+        let msg = write_labels(dir.join("nope/labels"), &[1], false)
+            .unwrap_err()
+            .to_string();
+        assert_names(&msg, "nope/labels", &[]);
+    }
+}

