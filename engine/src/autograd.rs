@@ -285,7 +285,28 @@ fn run_backward(
     let keep: HashSet<TensorId> = targets
         .map(|t| t.iter().map(|x| x.id()).collect())
         .unwrap_or_default();
-    for t in topo_order(outputs) {
+    let order = topo_order(outputs);
+    // With explicit targets, only nodes on a path to a target matter: walking the order from the
+    // inputs' end, a tensor is relevant if it is a target or one of its inputs is relevant.
+    let relevant: Option<HashSet<TensorId>> = targets.map(|_| {
+        let mut r = HashSet::new();
+        for t in order.iter().rev() {
+            let hit = keep.contains(&t.id())
+                || t.0
+                    .node
+                    .as_ref()
+                    .is_some_and(|n| n.inputs.iter().any(|i| r.contains(&i.id())));
+            if hit {
+                r.insert(t.id());
+            }
+        }
+        r
+    });
+    let is_relevant = |t: &Tensor| relevant.as_ref().is_none_or(|r| r.contains(&t.id()));
+    for t in order {
+        if !is_relevant(&t) {
+            continue;
+        }
         let Some(node) = &t.0.node else {
             // A leaf: deposit into .grad when called from backward().
             if targets.is_none()
@@ -310,7 +331,11 @@ fn run_backward(
             store.remove(&t.id())
         };
         let Some(g) = g else { continue };
-        let needs: Vec<bool> = node.inputs.iter().map(|i| i.requires_grad()).collect();
+        let needs: Vec<bool> = node
+            .inputs
+            .iter()
+            .map(|i| i.requires_grad() && is_relevant(i))
+            .collect();
         let ctx = BackwardCtx {
             inputs: &node.inputs,
             out: &t,

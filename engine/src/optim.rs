@@ -73,6 +73,41 @@ impl Sgd {
     pub fn params(&self) -> &[Tensor] {
         &self.params
     }
+    /// Momentum buffers by parameter index, for checkpoints (`velocity.3`).
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        self.velocity
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_ref().map(|v| (format!("velocity.{i}"), v.clone())))
+            .collect()
+    }
+    /// Restore buffers saved by `state()`.
+    pub fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        for (name, t) in state {
+            let i: usize = name
+                .strip_prefix("velocity.")
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| Error::msg(format!("Sgd::load_state: unexpected entry '{name}'")))?;
+            let p = self.params.get(i).ok_or_else(|| {
+                Error::msg(format!(
+                    "Sgd::load_state: '{name}' but only {} parameters",
+                    self.params.len()
+                ))
+            })?;
+            if p.shape() != t.shape() {
+                return Err(Error::shape(
+                    "Sgd::load_state",
+                    p.shape(),
+                    t.shape(),
+                    format!("entry '{name}'"),
+                ));
+            }
+            let fresh = p.zeros_like();
+            fresh.copy_from(&t.to_dtype(p.dtype())?)?;
+            self.velocity[i] = Some(fresh);
+        }
+        Ok(())
+    }
 }
 
 impl Optimizer for Sgd {
@@ -148,6 +183,39 @@ impl Adam {
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.t
+    }
+    /// Moment estimates by parameter index and the step count, for checkpoints.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let mut v: Vec<(String, Tensor)> = Vec::new();
+        for (i, (m, s)) in self.m.iter().zip(&self.v).enumerate() {
+            v.push((format!("m.{i}"), m.clone()));
+            v.push((format!("v.{i}"), s.clone()));
+        }
+        v.push((
+            "t".into(),
+            Tensor::new(vec![self.t as i64], &[1]).expect("one element"),
+        ));
+        v
+    }
+    /// Restore what `state()` saved.
+    pub fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        for (name, t) in state {
+            if name == "t" {
+                self.t = t.item()? as u64;
+                continue;
+            }
+            let bad = || Error::msg(format!("Adam::load_state: unexpected entry '{name}'"));
+            let (kind, idx) = name.split_once('.').ok_or_else(bad)?;
+            let i: usize = idx.parse().map_err(|_| bad())?;
+            let dst = match kind {
+                "m" => self.m.get(i),
+                "v" => self.v.get(i),
+                _ => None,
+            }
+            .ok_or_else(bad)?;
+            dst.copy_from(&t.to_dtype(dst.dtype())?)?;
+        }
+        Ok(())
     }
 }
 
