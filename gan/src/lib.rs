@@ -2,3 +2,9 @@
 
 pub mod bench;
 pub mod data;
+pub mod goodfellow2014;
+pub mod metrics;
+pub mod npy;
+pub mod progress;
+pub mod reproduce;
+pub mod viz;

@@ -16,8 +16,74 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Options shared by `reproduce` and `train`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The experiment to run.
+    #[arg(value_parser = ["goodfellow2014"])]
+    experiment: String,
+    /// A run of about two minutes (for smoke tests and notebooks).
+    #[arg(long)]
+    quick: bool,
+    /// Seed of every random draw (initialisation, batches, noise, dropout, evaluation).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Training epochs (default: 300, or 25 with --quick).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Stop after this many SGD steps in total.
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Folder with the full MNIST IDX files (default: $MINMAX_MNIST_DIR, else the 10k subset).
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
+    /// Output folder (default: runs/<experiment>).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Continue from the checkpoint in the output folder.
+    #[arg(long)]
+    resume: bool,
+    /// Generator loss: non-saturating (the paper's experiments) or saturating (its analysis).
+    #[arg(long, default_value = "non-saturating")]
+    g_loss: String,
+    /// Device: cpu.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Generated samples for the Parzen estimate.
+    #[arg(long, default_value_t = 10_000)]
+    eval_samples: usize,
+    /// No progress bar or progress lines.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Subcommand)]
+enum EvalCmd {
+    /// Parzen-window log-likelihood of a saved goodfellow2014 checkpoint.
+    Parzen {
+        /// A checkpoint.safetensors written by `minmax train` or `minmax reproduce`.
+        #[arg(long)]
+        checkpoint: std::path::PathBuf,
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
 #[derive(Subcommand)]
 enum Cmd {
+    /// Re-run a paper's experiment end to end: train, evaluate, draw, report.
+    Reproduce(RunArgs),
+    /// Train only (checkpoints, samples and curves; no evaluation).
+    Train(RunArgs),
+    /// Evaluate a saved model.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCmd,
+    },
     /// Time the reference workloads (matmul, MLP-GAN and DCGAN iterations, conv) on the CPU.
     Bench {
         /// Comma-separated subset of gemm,mlp,dcgan,conv.
@@ -33,6 +99,76 @@ enum Cmd {
     },
 }
 
+fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
+    minmax_engine::Device::parse(&a.device)
+        .map_err(|e| minmax_engine::Error::msg(format!("--device: {e}")))?;
+    if a.epochs == Some(0) {
+        return Err(minmax_engine::Error::msg("--epochs must be at least 1"));
+    }
+    if a.eval_samples == 0 {
+        return Err(minmax_engine::Error::msg(
+            "--eval-samples must be at least 1",
+        ));
+    }
+    let o = minmax_gan::reproduce::ReproduceOptions {
+        quick: a.quick,
+        seed: a.seed,
+        epochs: a.epochs,
+        iterations: a.iterations,
+        data: a.data,
+        out: a
+            .out
+            .unwrap_or_else(|| std::path::PathBuf::from("runs").join(&a.experiment)),
+        resume: a.resume,
+        g_loss: minmax_gan::goodfellow2014::GeneratorLoss::parse(&a.g_loss)?,
+        progress: !a.no_progress,
+        eval_samples: a.eval_samples,
+        train_only,
+    };
+    let r = minmax_gan::reproduce::run(&o)?;
+    if let (Some(p), Some(reference)) = (&r.parzen, &r.reference) {
+        minmax_gan::reproduce::print_table(p, reference);
+        println!("report: {}", r.out.join("report.md").display());
+    } else {
+        println!("checkpoint and pictures: {}", r.out.display());
+    }
+    println!("wall time: {:.0} s", r.wall_seconds);
+    Ok(())
+}
+
+fn eval_parzen(
+    checkpoint: &std::path::Path,
+    data: Option<std::path::PathBuf>,
+    samples: usize,
+    seed: u64,
+) -> minmax_engine::Result<()> {
+    use minmax_gan::goodfellow2014 as gf;
+    let splits = minmax_gan::data::load_mnist(&minmax_gan::reproduce::data_source(&data))?;
+    let (_, meta) = minmax_engine::io::load_safetensors(checkpoint)?;
+    let epochs = meta
+        .get("config")
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .and_then(|c| c["epochs"].as_u64())
+        .unwrap_or(1);
+    let mut gan = gf::Gan::new(
+        gf::Config::paper().scaled_to(epochs as usize),
+        &splits.train.pixel_means(),
+        0,
+    )?;
+    let (epoch, _) = gf::load_checkpoint(&mut gan, checkpoint)?;
+    let out = checkpoint.parent().unwrap_or(std::path::Path::new("."));
+    let (p, reference) = minmax_gan::reproduce::evaluate(
+        &gan,
+        &splits,
+        samples,
+        &mut minmax_engine::Generator::new(seed),
+        out,
+    )?;
+    println!("checkpoint {} (epoch {epoch})", checkpoint.display());
+    minmax_gan::reproduce::print_table(&p, &reference);
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
@@ -46,6 +182,17 @@ fn main() {
             .expect("the thread pool is built once");
     }
     let r = match cli.cmd {
+        Cmd::Reproduce(a) => reproduce(a, false),
+        Cmd::Train(a) => reproduce(a, true),
+        Cmd::Eval {
+            what:
+                EvalCmd::Parzen {
+                    checkpoint,
+                    data,
+                    samples,
+                    seed,
+                },
+        } => eval_parzen(&checkpoint, data, samples, seed),
         Cmd::Bench {
             only,
             reps,

@@ -1,0 +1,629 @@
+//! Generative Adversarial Nets (Goodfellow et al., 2014): the MNIST experiment, as configured in
+//! the authors' code (pylearn2, `mnist.yaml` of goodfeli/adversarial).
+//!
+//! A generator G maps uniform noise z to images; a discriminator D (maxout layers with dropout)
+//! tells training images from G's. They play the minimax game
+//!
+//!     min_G max_D  E_x[log D(x)] + E_z[log(1 − D(G(z)))]
+//!
+//! with one D update and one G update per minibatch (k = 1). As in the authors' code, both
+//! updates are computed from the same minibatch and the same forward pass, and applied together.
+//! D ends in a logit; its sigmoid is folded into the losses (BCE with logits), which is the same
+//! function, computed without overflow.
+//!
+//! Here: config, generator, discriminator, noise, the training step, the training loop with
+//! checkpoints and resume. Left out: the evaluation, pictures and report (see `reproduce.rs`).
+//!
+//! Shapes: B = batch (100), Z = noise dim (100), D = pixels (784 = 28·28).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use minmax_engine::nn::init::Init;
+use minmax_engine::nn::{Linear, Maxout, Module};
+use minmax_engine::optim::schedule::{ExponentialDecay, MomentumRamp};
+use minmax_engine::optim::{Optimizer, Sgd};
+use minmax_engine::{grad, no_grad, Error, Generator as Rng, Result, Tensor};
+
+use crate::data::Dataset;
+
+// =================================================================================================
+// Configuration
+// =================================================================================================
+
+/// Which loss G minimises. The paper's analysis uses the minimax (saturating) form; its
+/// experiments use the non-saturating one because log(1 − D(G(z))) has almost no gradient early
+/// in training, when D rejects G's samples with high confidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeneratorLoss {
+    /// minimise −log D(G(z))
+    NonSaturating,
+    /// minimise log(1 − D(G(z)))
+    Saturating,
+}
+
+impl GeneratorLoss {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "non-saturating" | "nonsaturating" | "ns" => Ok(GeneratorLoss::NonSaturating),
+            "saturating" | "minimax" => Ok(GeneratorLoss::Saturating),
+            _ => Err(Error::msg(format!(
+                "--g-loss: '{s}' is not a generator loss (expected non-saturating or saturating)"
+            ))),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            GeneratorLoss::NonSaturating => "non-saturating",
+            GeneratorLoss::Saturating => "saturating",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub z_dim: usize,
+    pub g_hidden: usize,
+    pub d_units: usize,
+    pub d_pieces: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    /// The learning rate is divided by this after every step …
+    pub lr_decay: f64,
+    /// … down to this floor.
+    pub min_lr: f64,
+    pub momentum_start: f64,
+    pub momentum_end: f64,
+    /// Epoch by which the momentum reaches `momentum_end` (250 in the paper's run).
+    pub momentum_saturate_epoch: f64,
+    /// Dropout keep probabilities of D: on its input, and on its hidden layers.
+    pub d_keep_input: f64,
+    pub d_keep_hidden: f64,
+    /// Weights of G are drawn from U(±g_irange), of D from U(±d_irange); biases start at 0
+    /// (except G's output bias, set from the training pixel means).
+    pub g_irange: f64,
+    pub d_irange: f64,
+    pub g_loss: GeneratorLoss,
+    pub epochs: usize,
+}
+
+impl Config {
+    /// The values of the authors' `mnist.yaml`. The momentum ramp is scaled to the run length
+    /// by `scaled_to`.
+    pub fn paper() -> Self {
+        Config {
+            z_dim: 100,
+            g_hidden: 1200,
+            d_units: 240,
+            d_pieces: 5,
+            batch_size: 100,
+            lr: 0.1,
+            lr_decay: 1.000004,
+            min_lr: 1e-6,
+            momentum_start: 0.5,
+            momentum_end: 0.7,
+            momentum_saturate_epoch: 250.0,
+            d_keep_input: 0.8,
+            d_keep_hidden: 0.5,
+            g_irange: 0.05,
+            d_irange: 0.005,
+            g_loss: GeneratorLoss::NonSaturating,
+            epochs: 250,
+        }
+    }
+    /// The paper's ramps momentum over 250 epochs; a shorter run reaches the final momentum
+    /// at the same fraction of the run (250/`PAPER_EPOCHS`) of its own length.
+    pub fn scaled_to(mut self, epochs: usize) -> Self {
+        self.epochs = epochs.max(1);
+        self.momentum_saturate_epoch = (self.epochs as f64 * 250.0 / PAPER_EPOCHS).max(1.0);
+        self
+    }
+    pub fn lr_schedule(&self) -> ExponentialDecay {
+        ExponentialDecay {
+            lr0: self.lr,
+            factor: self.lr_decay,
+            min_lr: self.min_lr,
+        }
+    }
+    pub fn momentum_schedule(&self) -> MomentumRamp {
+        MomentumRamp {
+            start: self.momentum_start,
+            end: self.momentum_end,
+            start_epoch: 1.0,
+            saturate_epoch: self.momentum_saturate_epoch,
+        }
+    }
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "z_dim": self.z_dim, "g_hidden": self.g_hidden, "d_units": self.d_units, "d_pieces": self.d_pieces,
+            "batch_size": self.batch_size, "lr": self.lr, "lr_decay": self.lr_decay, "min_lr": self.min_lr,
+            "momentum_start": self.momentum_start, "momentum_end": self.momentum_end,
+            "momentum_saturate_epoch": self.momentum_saturate_epoch, "d_keep_input": self.d_keep_input,
+            "d_keep_hidden": self.d_keep_hidden, "g_irange": self.g_irange, "d_irange": self.d_irange,
+            "g_loss": self.g_loss.name(), "epochs": self.epochs, "k": 1,
+        })
+    }
+}
+
+/// The momentum ramp of the paper's run saturates at epoch 250; we treat that run as 500 epochs
+/// long, so the ramp covers the first half of a run (the authors stopped by hand).
+pub const PAPER_EPOCHS: f64 = 500.0;
+
+// =================================================================================================
+// Generator: z [B, Z] → image [B, D]
+// =================================================================================================
+
+pub struct Generator {
+    pub l1: Linear, // Z → 1200, ReLU
+    pub l2: Linear, // 1200 → 1200, ReLU
+    pub l3: Linear, // 1200 → 784, sigmoid
+}
+
+impl Generator {
+    /// `pixel_means` (D values) set the output bias to logit(mean), so an untrained G already
+    /// draws the average digit (pylearn2's `init_sigmoid_bias_from_marginals`).
+    pub fn new(cfg: &Config, pixel_means: &[f32], rng: &mut Rng) -> Result<Self> {
+        let w = Init::Uniform(-cfg.g_irange, cfg.g_irange);
+        let zero = Init::Constant(0.0);
+        let d = pixel_means.len();
+        let g = Generator {
+            l1: Linear::with_init(cfg.z_dim, cfg.g_hidden, true, w, zero, rng)?,
+            l2: Linear::with_init(cfg.g_hidden, cfg.g_hidden, true, w, zero, rng)?,
+            l3: Linear::with_init(cfg.g_hidden, d, true, w, zero, rng)?,
+        };
+        let logit: Vec<f32> = pixel_means
+            .iter()
+            .map(|&m| {
+                let m = m.clamp(1e-7, 1.0 - 1e-7) as f64;
+                (m / (1.0 - m)).ln() as f32
+            })
+            .collect();
+        g.l3.bias
+            .as_ref()
+            .expect("l3 has a bias")
+            .copy_from(&Tensor::new(logit, &[d])?)?;
+        Ok(g)
+    }
+}
+
+impl Module for Generator {
+    fn forward(&self, z: &Tensor) -> Result<Tensor> {
+        let h = self.l1.forward(z)?.relu()?; // [B, 1200]
+        let h = self.l2.forward(&h)?.relu()?; // [B, 1200]
+        self.l3.forward(&h)?.sigmoid() // [B, 784], pixels in (0, 1)
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut v = minmax_engine::nn::prefixed("l1", self.l1.named_parameters());
+        v.extend(minmax_engine::nn::prefixed(
+            "l2",
+            self.l2.named_parameters(),
+        ));
+        v.extend(minmax_engine::nn::prefixed(
+            "l3",
+            self.l3.named_parameters(),
+        ));
+        v
+    }
+}
+
+// =================================================================================================
+// Discriminator: image [B, D] → logit [B, 1]
+// =================================================================================================
+
+pub struct Discriminator {
+    pub h0: Maxout, // 784 → 240 units × 5 pieces
+    pub h1: Maxout, // 240 → 240 units × 5 pieces
+    pub y: Linear,  // 240 → 1, the logit of D(x)
+    pub keep_input: f64,
+    pub keep_hidden: f64,
+}
+
+impl Discriminator {
+    pub fn new(cfg: &Config, d: usize, rng: &mut Rng) -> Result<Self> {
+        let w = Init::Uniform(-cfg.d_irange, cfg.d_irange);
+        let zero = Init::Constant(0.0);
+        Ok(Discriminator {
+            h0: Maxout::with_init(d, cfg.d_units, cfg.d_pieces, w, zero, rng)?,
+            h1: Maxout::with_init(cfg.d_units, cfg.d_units, cfg.d_pieces, w, zero, rng)?,
+            y: Linear::with_init(cfg.d_units, 1, true, w, zero, rng)?,
+            keep_input: cfg.d_keep_input,
+            keep_hidden: cfg.d_keep_hidden,
+        })
+    }
+
+    /// Logits of D. With `dropout = Some(rng)` (training) each layer's input is dropped out
+    /// (keep 0.8 on the image, 0.5 on hidden units) and rescaled; with `None` (evaluation) not.
+    pub fn logits(&self, x: &Tensor, mut dropout: Option<&mut Rng>) -> Result<Tensor> {
+        let mut drop = |t: &Tensor, keep: f64| -> Result<Tensor> {
+            match dropout.as_deref_mut() {
+                Some(r) => t.dropout(1.0 - keep, true, r),
+                None => Ok(t.clone()),
+            }
+        };
+        let h = self.h0.forward(&drop(x, self.keep_input)?)?; // [B, 240]
+        let h = self.h1.forward(&drop(&h, self.keep_hidden)?)?; // [B, 240]
+        self.y.forward(&drop(&h, self.keep_hidden)?) // [B, 1]
+    }
+}
+
+impl Module for Discriminator {
+    /// D(x) as a probability, without dropout.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.logits(x, None)?.sigmoid()
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut v = minmax_engine::nn::prefixed("h0", self.h0.named_parameters());
+        v.extend(minmax_engine::nn::prefixed(
+            "h1",
+            self.h1.named_parameters(),
+        ));
+        v.extend(minmax_engine::nn::prefixed("y", self.y.named_parameters()));
+        v
+    }
+}
+
+// =================================================================================================
+// Noise
+// =================================================================================================
+
+/// z ~ U(−√3, √3)^Z: uniform noise with unit variance, as in the authors' code.
+pub fn sample_z(n: usize, z_dim: usize, rng: &mut Rng) -> Tensor {
+    let r = 3f64.sqrt();
+    Tensor::rand(&[n, z_dim], -r, r, rng)
+}
+
+// =================================================================================================
+// The game
+// =================================================================================================
+
+/// Means over one minibatch.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepStats {
+    pub d_loss: f64,
+    pub g_loss: f64,
+    /// mean D(x) on training images
+    pub d_real: f64,
+    /// mean D(G(z)) on generated images
+    pub d_fake: f64,
+}
+
+pub struct Gan {
+    pub cfg: Config,
+    pub g: Generator,
+    pub d: Discriminator,
+    pub opt_g: Sgd,
+    pub opt_d: Sgd,
+    /// SGD steps taken (drives the learning-rate decay).
+    pub step: u64,
+}
+
+impl Gan {
+    pub fn new(cfg: Config, pixel_means: &[f32], seed: u64) -> Result<Self> {
+        let mut rng = Rng::new(seed);
+        let g = Generator::new(&cfg, pixel_means, &mut rng)?;
+        let d = Discriminator::new(&cfg, pixel_means.len(), &mut rng)?;
+        let opt_g = Sgd::with_momentum(g.parameters(), cfg.lr, cfg.momentum_start)?;
+        let opt_d = Sgd::with_momentum(d.parameters(), cfg.lr, cfg.momentum_start)?;
+        Ok(Gan {
+            cfg,
+            g,
+            d,
+            opt_g,
+            opt_d,
+            step: 0,
+        })
+    }
+
+    /// Set the momentum for a (1-based) epoch from the ramp.
+    pub fn start_epoch(&mut self, epoch: usize) {
+        let m = self.cfg.momentum_schedule().at(epoch as f64);
+        self.opt_g.set_momentum(m);
+        self.opt_d.set_momentum(m);
+    }
+
+    /// One minibatch: one D update and one G update, from the same forward pass.
+    pub fn train_step(&mut self, x: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+        let b = x.shape()[0];
+        let z = sample_z(b, self.cfg.z_dim, rng); // [B, Z]
+        let fake = self.g.forward(&z)?; // [B, D]
+        let d_real = self.d.logits(x, Some(rng))?; // [B, 1]
+        let d_fake = self.d.logits(&fake, Some(rng))?; // [B, 1]
+        let ones = Tensor::ones(&[b, 1]);
+        let zeros = Tensor::zeros(&[b, 1]);
+
+        // (1) update D: maximise log D(x) + log(1 − D(G(z)))
+        //     ⇔ minimise ½·(BCE(D(x), 1) + BCE(D(G(z)), 0))
+        let loss_d = d_real
+            .bce_with_logits(&ones)?
+            .add(&d_fake.bce_with_logits(&zeros)?)?
+            .mul_scalar(0.5)?;
+
+        // (2) update G: non-saturating: minimise −log D(G(z)) = BCE(D(G(z)), 1);
+        //     saturating: minimise log(1 − D(G(z))) = −BCE(D(G(z)), 0)
+        let loss_g = match self.cfg.g_loss {
+            GeneratorLoss::NonSaturating => d_fake.bce_with_logits(&ones)?,
+            GeneratorLoss::Saturating => d_fake.bce_with_logits(&zeros)?.neg()?,
+        };
+
+        // Each player's gradient with respect to its own parameters only: D's loss does not
+        // move G, G's loss does not move D.
+        let (dp, gp) = (self.d.parameters(), self.g.parameters());
+        let gd = grad(&[loss_d.clone()], None, &dp, false)?;
+        let gg = grad(&[loss_g.clone()], None, &gp, false)?;
+        let lr = self.cfg.lr_schedule().at(self.step);
+        for (p, g) in dp.iter().zip(gd).chain(gp.iter().zip(gg)) {
+            p.set_grad(Some(g));
+        }
+        self.opt_d.set_lr(lr);
+        self.opt_g.set_lr(lr);
+        self.opt_d.step()?;
+        self.opt_g.step()?;
+        self.step += 1;
+
+        Ok(StepStats {
+            d_loss: loss_d.item()?,
+            g_loss: loss_g.item()?,
+            d_real: d_real.sigmoid()?.mean_all()?.item()?,
+            d_fake: d_fake.sigmoid()?.mean_all()?.item()?,
+        })
+    }
+
+    /// `n` images from G, [n, D], drawn in batches without recording a graph.
+    pub fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
+        no_grad(|| {
+            let mut parts = Vec::new();
+            let mut left = n;
+            while left > 0 {
+                let b = left.min(1000);
+                parts.push(self.g.forward(&sample_z(b, self.cfg.z_dim, rng))?);
+                left -= b;
+            }
+            Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
+        })
+    }
+
+    /// Everything a checkpoint holds: both networks and both optimizers' momentum buffers.
+    pub fn state_dict(&self) -> Vec<(String, Tensor)> {
+        let mut v = minmax_engine::nn::prefixed("generator", self.g.named_parameters());
+        v.extend(minmax_engine::nn::prefixed(
+            "discriminator",
+            self.d.named_parameters(),
+        ));
+        v.extend(minmax_engine::nn::prefixed("opt_g", self.opt_g.state()));
+        v.extend(minmax_engine::nn::prefixed("opt_d", self.opt_d.state()));
+        v
+    }
+}
+
+// =================================================================================================
+// Training loop with checkpoints
+// =================================================================================================
+
+/// One line of the training history (means over an epoch).
+#[derive(Clone, Debug)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub step: u64,
+    pub stats: StepStats,
+    pub lr: f64,
+    pub momentum: f64,
+    pub seconds: f64,
+}
+
+impl EpochRecord {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"epoch": self.epoch, "step": self.step, "d_loss": self.stats.d_loss, "g_loss": self.stats.g_loss,
+            "d_real": self.stats.d_real, "d_fake": self.stats.d_fake, "lr": self.lr, "momentum": self.momentum, "seconds": self.seconds})
+    }
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let f = |k: &str| v.get(k).and_then(|x| x.as_f64());
+        Some(EpochRecord {
+            epoch: f("epoch")? as usize,
+            step: f("step")? as u64,
+            stats: StepStats {
+                d_loss: f("d_loss")?,
+                g_loss: f("g_loss")?,
+                d_real: f("d_real")?,
+                d_fake: f("d_fake")?,
+            },
+            lr: f("lr")?,
+            momentum: f("momentum")?,
+            seconds: f("seconds")?,
+        })
+    }
+}
+
+pub struct TrainOptions {
+    pub out: PathBuf,
+    pub seed: u64,
+    /// Continue from `out/checkpoint.safetensors` if it exists.
+    pub resume: bool,
+    /// Write a checkpoint every this many epochs (and at the end).
+    pub checkpoint_every: usize,
+    /// Stop after this many steps in total (for smoke tests), even mid-epoch.
+    pub max_steps: Option<u64>,
+    /// Progress output: a bar on a terminal, else a line every few epochs.
+    pub progress: bool,
+}
+
+pub fn checkpoint_path(out: &Path) -> PathBuf {
+    out.join("checkpoint.safetensors")
+}
+
+/// Seed of epoch `e`'s shuffling, noise and dropout: a resumed run draws exactly what an
+/// uninterrupted one would have.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(epoch as u64 * 0xD1B5_4A32_D192_ED03)
+}
+
+fn save_checkpoint(
+    gan: &Gan,
+    opts: &TrainOptions,
+    epoch: usize,
+    history: &[EpochRecord],
+) -> Result<()> {
+    let meta = std::collections::HashMap::from([
+        ("model".to_string(), "goodfellow2014".to_string()),
+        ("epoch".to_string(), epoch.to_string()),
+        ("step".to_string(), gan.step.to_string()),
+        ("seed".to_string(), opts.seed.to_string()),
+        ("config".to_string(), gan.cfg.to_json().to_string()),
+        (
+            "history".to_string(),
+            serde_json::Value::Array(history.iter().map(|r| r.to_json()).collect()).to_string(),
+        ),
+    ]);
+    minmax_engine::io::save_safetensors(checkpoint_path(&opts.out), &gan.state_dict(), Some(meta))
+}
+
+/// Restore a GAN saved by `save_checkpoint`; returns the finished epoch and the history.
+pub fn load_checkpoint(gan: &mut Gan, path: &Path) -> Result<(usize, Vec<EpochRecord>)> {
+    let (tensors, meta) = minmax_engine::io::load_safetensors(path)?;
+    if meta.get("model").map(|s| s.as_str()) != Some("goodfellow2014") {
+        return Err(Error::file(
+            path,
+            "not a goodfellow2014 checkpoint (metadata 'model' is missing or different)",
+        ));
+    }
+    let nets: Vec<(String, Tensor)> =
+        minmax_engine::nn::prefixed("generator", gan.g.named_parameters())
+            .into_iter()
+            .chain(minmax_engine::nn::prefixed(
+                "discriminator",
+                gan.d.named_parameters(),
+            ))
+            .collect();
+    minmax_engine::io::load_into(path, &nets)?;
+    let pick = |prefix: &str| -> Vec<(String, Tensor)> {
+        tensors
+            .iter()
+            .filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone())))
+            .collect()
+    };
+    gan.opt_g.load_state(&pick("opt_g."))?;
+    gan.opt_d.load_state(&pick("opt_d."))?;
+    let num = |k: &str| -> Result<u64> {
+        meta.get(k)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Error::file(path, format!("metadata '{k}' is missing or not a number")))
+    };
+    gan.step = num("step")?;
+    let epoch = num("epoch")? as usize;
+    let history = meta
+        .get("history")
+        .and_then(|h| serde_json::from_str::<serde_json::Value>(h).ok())
+        .and_then(|v| {
+            v.as_array()
+                .map(|a| a.iter().filter_map(EpochRecord::from_json).collect())
+        })
+        .unwrap_or_default();
+    Ok((epoch, history))
+}
+
+/// Train for `gan.cfg.epochs` epochs (or `max_steps`), checkpointing into `opts.out`.
+/// A NaN or infinite loss stops training with an error; the last checkpoint written before it
+/// stays as it was.
+pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<EpochRecord>> {
+    std::fs::create_dir_all(&opts.out).map_err(|e| Error::Io {
+        path: opts.out.clone(),
+        source: e,
+    })?;
+    let mut history = Vec::new();
+    let mut first_epoch = 1;
+    let ck = checkpoint_path(&opts.out);
+    if opts.resume && ck.exists() {
+        let (done, h) = load_checkpoint(gan, &ck)?;
+        history = h;
+        first_epoch = done + 1;
+        eprintln!(
+            "resuming from {} after epoch {done} (step {})",
+            ck.display(),
+            gan.step
+        );
+    }
+    let steps_per_epoch = train.len().div_ceil(gan.cfg.batch_size) as u64;
+    let total = opts
+        .max_steps
+        .unwrap_or(gan.cfg.epochs as u64 * steps_per_epoch);
+    let progress = crate::progress::Progress::new(total, gan.step, opts.progress);
+    let t0 = Instant::now();
+    let mut last_good = history.last().map(|r: &EpochRecord| r.epoch);
+    'epochs: for epoch in first_epoch..=gan.cfg.epochs {
+        gan.start_epoch(epoch);
+        let mut rng = Rng::new(epoch_seed(opts.seed, epoch));
+        let mut shuffle = rng.fork();
+        let mut sum = StepStats::default();
+        let mut n = 0.0;
+        let te = Instant::now();
+        for batch in train.batches(gan.cfg.batch_size, &mut shuffle, true)? {
+            if opts.max_steps.is_some_and(|m| gan.step >= m) {
+                break 'epochs;
+            }
+            let (x, _labels) = batch?;
+            let s = gan.train_step(&x, &mut rng)?;
+            if ![s.d_loss, s.g_loss].iter().all(|v| v.is_finite()) {
+                let keep = match last_good {
+                    Some(e) => format!(
+                        "the last good checkpoint ({}, epoch {e}) is kept",
+                        ck.display()
+                    ),
+                    None => "no checkpoint had been written yet".to_string(),
+                };
+                return Err(Error::msg(format!(
+                    "training diverged at epoch {epoch}, step {}: D loss = {}, G loss = {}; {keep}",
+                    gan.step, s.d_loss, s.g_loss
+                )));
+            }
+            sum.d_loss += s.d_loss;
+            sum.g_loss += s.g_loss;
+            sum.d_real += s.d_real;
+            sum.d_fake += s.d_fake;
+            n += 1.0;
+            progress.step(
+                gan.step,
+                &format!(
+                    "D loss {:.3}  G loss {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
+                    s.d_loss, s.g_loss, s.d_real, s.d_fake
+                ),
+            );
+        }
+        if n == 0.0 {
+            break;
+        }
+        let rec = EpochRecord {
+            epoch,
+            step: gan.step,
+            stats: StepStats {
+                d_loss: sum.d_loss / n,
+                g_loss: sum.g_loss / n,
+                d_real: sum.d_real / n,
+                d_fake: sum.d_fake / n,
+            },
+            lr: gan.opt_g.lr(),
+            momentum: gan.opt_g.momentum,
+            seconds: te.elapsed().as_secs_f64(),
+        };
+        progress.epoch_line(&format!(
+            "epoch {epoch}/{}: D loss {:.4}  G loss {:.4}  D(x) {:.3}  D(G(z)) {:.3}  lr {:.4}  momentum {:.3}",
+            gan.cfg.epochs, rec.stats.d_loss, rec.stats.g_loss, rec.stats.d_real, rec.stats.d_fake, rec.lr, rec.momentum
+        ));
+        history.push(rec);
+        if epoch % opts.checkpoint_every.max(1) == 0 || epoch == gan.cfg.epochs {
+            save_checkpoint(gan, opts, epoch, &history)?;
+            last_good = Some(epoch);
+        }
+    }
+    // A run stopped by max_steps mid-epoch still leaves a checkpoint of where it got to.
+    if let Some(last) = history.last() {
+        if last_good != Some(last.epoch) {
+            save_checkpoint(gan, opts, last.epoch, &history)?;
+        }
+    }
+    progress.finish(&format!(
+        "trained {} steps in {:.1} s",
+        gan.step,
+        t0.elapsed().as_secs_f64()
+    ));
+    Ok(history)
+}

