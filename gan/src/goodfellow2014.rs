@@ -454,7 +454,7 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
 /// uninterrupted one would have.
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(epoch as u64 * 0xD1B5_4A32_D192_ED03)
+        .wrapping_add((epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
 }
 
 fn save_checkpoint(
@@ -549,16 +549,18 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
     let progress = crate::progress::Progress::new(total, gan.step, opts.progress);
     let t0 = Instant::now();
     let mut last_good = history.last().map(|r: &EpochRecord| r.epoch);
-    'epochs: for epoch in first_epoch..=gan.cfg.epochs {
+    for epoch in first_epoch..=gan.cfg.epochs {
         gan.start_epoch(epoch);
         let mut rng = Rng::new(epoch_seed(opts.seed, epoch));
         let mut shuffle = rng.fork();
         let mut sum = StepStats::default();
         let mut n = 0.0;
         let te = Instant::now();
+        let mut stop = false;
         for batch in train.batches(gan.cfg.batch_size, &mut shuffle, true)? {
             if opts.max_steps.is_some_and(|m| gan.step >= m) {
-                break 'epochs;
+                stop = true;
+                break;
             }
             let (x, _labels) = batch?;
             let s = gan.train_step(&x, &mut rng)?;
@@ -591,6 +593,7 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
         if n == 0.0 {
             break;
         }
+        // A run cut short by max_steps records its partial epoch; resuming starts the next one.
         let rec = EpochRecord {
             epoch,
             step: gan.step,
@@ -612,6 +615,9 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
         if epoch % opts.checkpoint_every.max(1) == 0 || epoch == gan.cfg.epochs {
             save_checkpoint(gan, opts, epoch, &history)?;
             last_good = Some(epoch);
+        }
+        if stop {
+            break;
         }
     }
     // A run stopped by max_steps mid-epoch still leaves a checkpoint of where it got to.
