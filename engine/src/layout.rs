@@ -193,6 +193,45 @@ impl Iterator for StridedIter<'_> {
     }
 }
 
+/// Merge adjacent dims that every layout walks as one (stride[i] == stride[i+1]·shape[i+1] in all
+/// of them) and drop dims of size 1. The layouts must share a shape; the results do too. A
+/// [N, C, H, W] tensor plus a broadcast [1, C, 1, 1] one becomes [N, C, H·W]: longer inner rows.
+pub fn coalesce(ls: &[&Layout]) -> Vec<Layout> {
+    let r = ls[0].rank();
+    let mut shape: Vec<usize> = Vec::with_capacity(r);
+    let mut strides: Vec<Vec<usize>> = vec![Vec::with_capacity(r); ls.len()];
+    for d in 0..r {
+        let n = ls[0].shape[d];
+        if n == 1 {
+            continue;
+        }
+        let mergeable = !shape.is_empty()
+            && ls
+                .iter()
+                .zip(&strides)
+                .all(|(l, s)| *s.last().unwrap() == l.strides[d] * n);
+        if mergeable {
+            *shape.last_mut().unwrap() *= n;
+            for (l, s) in ls.iter().zip(strides.iter_mut()) {
+                *s.last_mut().unwrap() = l.strides[d];
+            }
+        } else {
+            shape.push(n);
+            for (l, s) in ls.iter().zip(strides.iter_mut()) {
+                s.push(l.strides[d]);
+            }
+        }
+    }
+    ls.iter()
+        .zip(strides)
+        .map(|(l, s)| Layout {
+            shape: shape.clone(),
+            strides: s,
+            offset: l.offset,
+        })
+        .collect()
+}
+
 /// Calls `f(offset_of_row_start)` for every row of the last dimension: the inner loop of most
 /// kernels then runs with a fixed stride, which the compiler vectorises when that stride is 1.
 pub fn for_each_row(l: &Layout, mut f: impl FnMut(usize)) {
@@ -237,6 +276,26 @@ mod tests {
             e.contains("add") && e.contains("[3, 2]") && e.contains("[4]"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn coalesce_merges_walkable_dims() {
+        let a = Layout::contiguous(&[2, 3, 4, 5]);
+        let b = Layout::contiguous(&[1, 3, 1, 1]).broadcast_to(&[2, 3, 4, 5]);
+        let c = coalesce(&[&a, &b]);
+        assert_eq!(c[0].shape, vec![2, 3, 20]);
+        assert_eq!(c[0].strides, vec![60, 20, 1]);
+        assert_eq!(c[1].strides, vec![0, 1, 0]);
+        assert_eq!(
+            c[0].iter().collect::<Vec<_>>(),
+            a.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            c[1].iter().collect::<Vec<_>>(),
+            b.iter().collect::<Vec<_>>()
+        );
+        let t = Layout::contiguous(&[4, 6]).permute(&[1, 0]);
+        assert_eq!(coalesce(&[&t])[0].shape, vec![6, 4]);
     }
 
     #[test]

@@ -96,11 +96,13 @@ fn for_each_row2(
     bl: &Layout,
     mut f: impl FnMut(usize, usize, usize, usize, usize, usize),
 ) {
-    let r = al.rank();
     let n = al.numel();
     if n == 0 {
         return;
     }
+    let c = crate::layout::coalesce(&[al, bl]);
+    let (al, bl) = (&c[0], &c[1]);
+    let r = al.rank();
     if r == 0 {
         f(al.offset, bl.offset, 0, 1, 0, 0);
         return;

@@ -81,7 +81,24 @@ pub(crate) use map_any;
 pub fn contiguous<'a, T: Elem>(data: &'a [T], l: &Layout) -> Cow<'a, [T]> {
     match l.contiguous_range() {
         Some((a, b)) => Cow::Borrowed(&data[a..b]),
-        None => Cow::Owned(l.iter().map(|o| data[o]).collect()),
+        None => {
+            // Walk rows of the coalesced layout: a fixed-stride inner loop instead of a
+            // multi-index step per element.
+            let l = &crate::layout::coalesce(&[l])[0];
+            let mut out = Vec::with_capacity(l.numel());
+            let (len, st) = (
+                *l.shape.last().unwrap_or(&1),
+                *l.strides.last().unwrap_or(&0),
+            );
+            crate::layout::for_each_row(l, |o| {
+                if st == 1 {
+                    out.extend_from_slice(&data[o..o + len]);
+                } else {
+                    out.extend((0..len).map(|i| data[o + i * st]));
+                }
+            });
+            Cow::Owned(out)
+        }
     }
 }
 

@@ -99,6 +99,36 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
             return out;
         }
     }
+    // Contiguous input keeping a middle block of dims, as batch norm's per-channel statistics
+    // of [N, C, H, W] over (N, H, W): out[m] reduces data[o, m, i] over o and i.
+    let kept_block = kept.windows(2).all(|w| w[1] == w[0] + 1);
+    if let (Some((a, _)), true, false) = (
+        l.contiguous_range(),
+        kept_block && !kept.is_empty(),
+        matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin),
+    ) {
+        let (k0, k1) = (kept[0], kept[kept.len() - 1] + 1);
+        let outer: usize = l.shape[..k0].iter().product();
+        let inner: usize = l.shape[k1..].iter().product();
+        let data = &v[a..a + outer * out_n * inner];
+        let init = match op {
+            ReduceOp::Sum => T::zero(),
+            ReduceOp::Max => T::NEG_INFINITY,
+            _ => T::INFINITY,
+        };
+        let mut out = vec![init; out_n];
+        for o in 0..outer {
+            for (m, acc) in out.iter_mut().enumerate() {
+                let s = &data[(o * out_n + m) * inner..(o * out_n + m + 1) * inner];
+                *acc = match op {
+                    ReduceOp::Sum => *acc + sum_slice(s),
+                    ReduceOp::Max => acc.maxf(reduce_iter(s.iter().copied(), op)),
+                    _ => acc.minf(reduce_iter(s.iter().copied(), op)),
+                };
+            }
+        }
+        return out;
+    }
     // General case: permute reduced axes last, walk each output's reduction window.
     let perm: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
     let pl = l.permute(&perm);
@@ -158,5 +188,69 @@ impl CpuStorage {
                 })
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Generator, Tensor};
+
+    /// Every fast path and the general path against a direct loop, for all axis subsets of a
+    /// rank-4 tensor, contiguous and permuted.
+    #[test]
+    fn every_axis_subset_matches_a_direct_loop() -> crate::Result<()> {
+        let shape = [3usize, 4, 5, 6];
+        let x = Tensor::randn(&shape, &mut Generator::new(0)).to_dtype(crate::DType::F64)?;
+        for perm in [[0usize, 1, 2, 3], [2, 0, 3, 1]] {
+            let xp = x.permute(&perm)?;
+            let ps: Vec<usize> = xp.dims();
+            let v = xp.contiguous()?.to_vec::<f64>()?;
+            for mask in 1u32..16 {
+                let axes: Vec<isize> = (0..4)
+                    .filter(|d| mask & (1 << d) != 0)
+                    .map(|d| d as isize)
+                    .collect();
+                let kept: Vec<usize> = (0..4).filter(|d| mask & (1 << d) == 0).collect();
+                let out_n: usize = kept.iter().map(|&d| ps[d]).product();
+                let (mut sum, mut max) = (vec![0.0; out_n], vec![f64::NEG_INFINITY; out_n]);
+                for (flat, &val) in v.iter().enumerate() {
+                    let mut rem = flat;
+                    let mut idx = [0usize; 4];
+                    for d in (0..4).rev() {
+                        idx[d] = rem % ps[d];
+                        rem /= ps[d];
+                    }
+                    let o = kept.iter().fold(0, |acc, &d| acc * ps[d] + idx[d]);
+                    sum[o] += val;
+                    max[o] = max[o].max(val);
+                }
+                let got_s = xp.sum(&axes, false)?.to_vec::<f64>()?;
+                let got_m = xp.max(&axes, false)?.to_vec::<f64>()?;
+                for o in 0..out_n {
+                    assert!((got_s[o] - sum[o]).abs() < 1e-12, "sum {perm:?} {axes:?}");
+                    assert_eq!(got_m[o], max[o], "max {perm:?} {axes:?}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn broadcast_binary_matches_a_direct_loop() -> crate::Result<()> {
+        let mut g = Generator::new(1);
+        let a = Tensor::randn(&[4, 3, 5, 6], &mut g).to_dtype(crate::DType::F64)?;
+        for bshape in [vec![1usize, 3, 1, 1], vec![5, 1], vec![4, 1, 5, 6], vec![6]] {
+            let b = Tensor::randn(&bshape, &mut g).to_dtype(crate::DType::F64)?;
+            let got = a.permute(&[0, 1, 2, 3])?.mul(&b)?.to_vec::<f64>()?;
+            let av = a.to_vec::<f64>()?;
+            let bv = b.to_vec::<f64>()?;
+            let bfull = b.expand(&[4, 3, 5, 6])?.contiguous()?.to_vec::<f64>()?;
+            assert_eq!(bfull.len(), av.len());
+            for i in 0..av.len() {
+                assert!((got[i] - av[i] * bfull[i]).abs() < 1e-15, "{bshape:?}");
+            }
+            assert!(bv.len() <= av.len());
+        }
+        Ok(())
     }
 }
