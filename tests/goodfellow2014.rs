@@ -32,25 +32,19 @@ fn digits() -> Option<minmax_gan::data::Splits> {
 /// 300 random "images" so these tests need no data: 3 steps per epoch.
 fn toy_data() -> Result<Dataset> {
     let mut g = minmax_engine::Generator::new(9);
-    let px: Vec<f32> = (0..300 * 784)
-        .map(|_| if g.uniform() < 0.2 { 1.0 } else { 0.0 })
-        .collect();
+    let px: Vec<f32> = (0..300 * 784).map(|_| if g.uniform() < 0.2 { 1.0 } else { 0.0 }).collect();
     Dataset::new(px, vec![0; 300], 28, 28)
 }
 
 fn params(gan: &Gan) -> Result<Vec<Vec<f32>>> {
-    gan.g
-        .parameters()
-        .iter()
-        .chain(gan.d.parameters().iter())
-        .map(|p| p.to_vec::<f32>())
-        .collect()
+    gan.g.parameters().iter().chain(gan.d.parameters().iter()).map(|p| p.to_vec::<f32>()).collect()
 }
 
 #[test]
 fn resume_continues_bit_for_bit() -> Result<()> {
     let data = toy_data()?;
-    let cfg = Config::paper().scaled_to(3);
+    let mut cfg = Config::paper().scaled_to(3);
+    cfg.g_ema = 0.9; // the averaged generator is part of the state too
     let means = data.pixel_means();
     let opts = |out: &PathBuf, resume, max_steps| TrainOptions {
         out: out.clone(),
@@ -76,11 +70,7 @@ fn resume_continues_bit_for_bit() -> Result<()> {
 
     assert_eq!(resumed.step, full.step);
     assert_eq!(h_resumed.len(), h_full.len());
-    assert_eq!(
-        params(&resumed)?,
-        params(&full)?,
-        "resumed training differs from uninterrupted training"
-    );
+    assert_eq!(params(&resumed)?, params(&full)?, "resumed training differs from uninterrupted training");
     std::fs::remove_dir_all(&a).ok();
     std::fs::remove_dir_all(&b).ok();
     Ok(())
@@ -106,25 +96,9 @@ fn divergence_stops_and_keeps_the_last_good_checkpoint() -> Result<()> {
     let w = &gan.d.y.weight;
     w.copy_from(&minmax_engine::Tensor::full(w.shape(), f64::NAN))?;
     gan.cfg.epochs = 3;
-    let e = gf::train(
-        &mut gan,
-        &data,
-        &TrainOptions {
-            resume: false,
-            ..opts
-        },
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("diverged") && e.contains("NaN") && e.contains("checkpoint"),
-        "{e}"
-    );
-    assert_eq!(
-        std::fs::read(&ck).unwrap(),
-        before,
-        "the last good checkpoint was overwritten"
-    );
+    let e = gf::train(&mut gan, &data, &TrainOptions { resume: false, ..opts }).unwrap_err().to_string();
+    assert!(e.contains("diverged") && e.contains("NaN") && e.contains("checkpoint"), "{e}");
+    assert_eq!(std::fs::read(&ck).unwrap(), before, "the last good checkpoint was overwritten");
     std::fs::remove_dir_all(&out).ok();
     Ok(())
 }
@@ -139,10 +113,7 @@ fn saturating_loss_option_trains() -> Result<()> {
     let (x, _) = data.subset(&(0..100).collect::<Vec<_>>())?.to_tensors()?;
     let s = gan.train_step(&x, &mut rng)?;
     // log(1 − D(G(z))) is ≤ 0; at initialisation D ≈ ½, so the loss is ≈ −ln 2.
-    assert!(
-        s.g_loss < 0.0 && (s.g_loss + 2f64.ln()).abs() < 0.05,
-        "{s:?}"
-    );
+    assert!(s.g_loss < 0.0 && (s.g_loss + 2f64.ln()).abs() < 0.05, "{s:?}");
     Ok(())
 }
 
@@ -162,6 +133,7 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         progress: false,
         eval_samples: 2000,
         train_only: false,
+        g_ema: 0.99,
     };
     let r = minmax_gan::reproduce::run(&o)?;
     for f in [
@@ -177,16 +149,12 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
     ] {
         assert!(out.join(f).exists(), "missing {f}");
     }
-    let p = r.parzen.unwrap();
-    let reference = r.reference.unwrap();
+    let ev = r.eval.unwrap();
+    let (p, reference) = (ev.model, ev.reference);
+    assert!(ev.raw.is_some(), "with an averaged G the report also evaluates G as trained");
     assert!(p.mean.is_finite() && p.std_err > 0.0);
     // Real digits explain held-out digits far better than 40 steps of GAN training do.
-    assert!(
-        reference.mean > p.mean,
-        "reference {} vs model {}",
-        reference.mean,
-        p.mean
-    );
+    assert!(reference.mean > p.mean, "reference {} vs model {}", reference.mean, p.mean);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["steps"], 40);

@@ -79,13 +79,7 @@ impl Tensor {
 
     /// A view of the same storage with another layout (no autograd node: callers attach one).
     pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
-        Tensor::from_shared(
-            self.0.storage.clone(),
-            layout,
-            self.0.dtype,
-            self.0.device.clone(),
-            None,
-        )
+        Tensor::from_shared(self.0.storage.clone(), layout, self.0.dtype, self.0.device.clone(), None)
     }
 
     /// A tensor from a `Vec` of f32, f64 or i64 and a shape; the lengths must agree.
@@ -104,10 +98,7 @@ impl Tensor {
             DType::F64 => CpuStorage::F64(*any.downcast::<Vec<f64>>().unwrap()),
             DType::I64 => CpuStorage::I64(*any.downcast::<Vec<i64>>().unwrap()),
         };
-        Ok(Tensor::from_storage(
-            Storage::Cpu(storage),
-            Layout::contiguous(shape),
-        ))
+        Ok(Tensor::from_storage(Storage::Cpu(storage), Layout::contiguous(shape)))
     }
     /// Same as [`Tensor::new`] from a slice.
     pub fn from_slice<T: Elem>(data: &[T], shape: &[usize]) -> Result<Tensor> {
@@ -118,10 +109,7 @@ impl Tensor {
         Tensor::full(&[], v)
     }
     pub fn full_with(shape: &[usize], v: f64, dtype: DType, device: &Device) -> Tensor {
-        Tensor::from_storage(
-            Storage::full(numel(shape), dtype, v, device),
-            Layout::contiguous(shape),
-        )
+        Tensor::from_storage(Storage::full(numel(shape), dtype, v, device), Layout::contiguous(shape))
     }
     /// f32 tensor filled with `v` on the CPU.
     pub fn full(shape: &[usize], v: f64) -> Tensor {
@@ -147,21 +135,14 @@ impl Tensor {
     /// `start, start + step, …` below `end`, as f32.
     pub fn arange(start: f64, end: f64, step: f64) -> Result<Tensor> {
         if step == 0.0 || (end - start) / step < 0.0 {
-            return Err(Error::msg(format!(
-                "arange: cannot step from {start} to {end} by {step}"
-            )));
+            return Err(Error::msg(format!("arange: cannot step from {start} to {end} by {step}")));
         }
         let n = ((end - start) / step).ceil() as usize;
-        Tensor::new(
-            (0..n).map(|i| (start + i as f64 * step) as f32).collect(),
-            &[n],
-        )
+        Tensor::new((0..n).map(|i| (start + i as f64 * step) as f32).collect(), &[n])
     }
     /// Uniform samples on [lo, hi), f32.
     pub fn rand(shape: &[usize], lo: f64, hi: f64, g: &mut Generator) -> Tensor {
-        let v: Vec<f32> = (0..numel(shape))
-            .map(|_| g.uniform_range(lo, hi) as f32)
-            .collect();
+        let v: Vec<f32> = (0..numel(shape)).map(|_| g.uniform_range(lo, hi) as f32).collect();
         Tensor::new(v, shape).expect("length matches by construction")
     }
     /// Standard normal samples, f32.
@@ -171,14 +152,10 @@ impl Tensor {
     }
     /// Uniform samples with this tensor's shape, dtype and device.
     pub fn rand_like(&self, lo: f64, hi: f64, g: &mut Generator) -> Result<Tensor> {
-        Tensor::rand(self.shape(), lo, hi, g)
-            .to_dtype(self.dtype())?
-            .to_device(self.device())
+        Tensor::rand(self.shape(), lo, hi, g).to_dtype(self.dtype())?.to_device(self.device())
     }
     pub fn randn_like(&self, g: &mut Generator) -> Result<Tensor> {
-        Tensor::randn(self.shape(), g)
-            .to_dtype(self.dtype())?
-            .to_device(self.device())
+        Tensor::randn(self.shape(), g).to_dtype(self.dtype())?.to_device(self.device())
     }
 
     // ---- queries --------------------------------------------------------------------------------
@@ -231,11 +208,7 @@ impl Tensor {
     /// All elements in row-major order, converted to `T`.
     pub fn to_vec<T: Elem>(&self) -> Result<Vec<T>> {
         let cpu = self.storage().to_cpu()?;
-        Ok(cpu
-            .to_f64_vec(self.layout())
-            .into_iter()
-            .map(T::from_f64)
-            .collect())
+        Ok(cpu.to_f64_vec(self.layout()).into_iter().map(T::from_f64).collect())
     }
     pub fn to_vec_f32(&self) -> Result<Vec<f32>> {
         self.to_vec::<f32>()
@@ -246,28 +219,16 @@ impl Tensor {
     /// Rows of a 2-D tensor.
     pub fn to_vec2<T: Elem>(&self) -> Result<Vec<Vec<T>>> {
         if self.rank() != 2 {
-            return Err(Error::bad_shape(
-                "to_vec2",
-                self.shape(),
-                "expected a 2-D tensor",
-            ));
+            return Err(Error::bad_shape("to_vec2", self.shape(), "expected a 2-D tensor"));
         }
         let v = self.to_vec::<T>()?;
         let cols = self.shape()[1];
-        Ok(if cols == 0 {
-            vec![vec![]; self.shape()[0]]
-        } else {
-            v.chunks(cols).map(|c| c.to_vec()).collect()
-        })
+        Ok(if cols == 0 { vec![vec![]; self.shape()[0]] } else { v.chunks(cols).map(|c| c.to_vec()).collect() })
     }
     /// The value of a one-element tensor as f64.
     pub fn item(&self) -> Result<f64> {
         if self.numel() != 1 {
-            return Err(Error::bad_shape(
-                "item",
-                self.shape(),
-                "item() needs a tensor with exactly one element",
-            ));
+            return Err(Error::bad_shape("item", self.shape(), "item() needs a tensor with exactly one element"));
         }
         Ok(self.to_vec::<f64>()?[0])
     }
@@ -283,9 +244,7 @@ impl Tensor {
             return Ok(out);
         }
         let from = self.dtype();
-        Ok(Tensor::record(out, "to_dtype", &[self], move |c| {
-            Ok(vec![Some(c.grad.to_dtype(from)?)])
-        }))
+        Ok(Tensor::record(out, "to_dtype", &[self], move |c| Ok(vec![Some(c.grad.to_dtype(from)?)])))
     }
     /// A copy on another device.
     pub fn to_device(&self, device: &Device) -> Result<Tensor> {
@@ -293,40 +252,41 @@ impl Tensor {
             return Ok(self.clone());
         }
         let cpu = self.storage().to_cpu()?.copy_strided(self.layout());
-        let out = Tensor::from_storage(
-            Storage::from_cpu(cpu, device)?,
-            Layout::contiguous(self.shape()),
-        );
+        let out = Tensor::from_storage(Storage::from_cpu(cpu, device)?, Layout::contiguous(self.shape()));
         let from = self.device().clone();
-        Ok(Tensor::record(out, "to_device", &[self], move |c| {
-            Ok(vec![Some(c.grad.to_device(&from)?)])
-        }))
+        Ok(Tensor::record(out, "to_device", &[self], move |c| Ok(vec![Some(c.grad.to_device(&from)?)])))
+    }
+
+    /// In place, outside autograd: self ← (1 − w)·self + w·other (a step of an exponential
+    /// moving average toward `other`, e.g. Polyak averaging of weights). Shapes and dtypes must
+    /// match; self must own whole contiguous storage (as parameters do).
+    pub fn lerp_(&self, other: &Tensor, w: f64) -> Result<()> {
+        if self.shape() != other.shape() {
+            return Err(Error::shape("lerp_", self.shape(), other.shape(), "shapes must be equal"));
+        }
+        if self.same_storage(other) {
+            return Ok(());
+        }
+        if !self.is_contiguous() || self.layout().offset != 0 || self.storage().len() != self.numel() {
+            return Err(Error::msg("lerp_: destination must be a whole, contiguous tensor"));
+        }
+        let src = other.storage();
+        self.storage_mut().axpby_(1.0 - w, &src, other.layout(), w)
     }
 
     /// Overwrite this tensor's elements with `src`'s (same shape and dtype), outside autograd.
     /// Used to load checkpoints and copy weights; the tensor must own contiguous storage.
     pub fn copy_from(&self, src: &Tensor) -> Result<()> {
         if self.shape() != src.shape() {
-            return Err(Error::shape(
-                "copy_from",
-                self.shape(),
-                src.shape(),
-                "shapes must be equal",
-            ));
+            return Err(Error::shape("copy_from", self.shape(), src.shape(), "shapes must be equal"));
         }
         if self.dtype() != src.dtype() {
-            return Err(Error::DTypeMismatch {
-                op: "copy_from",
-                lhs: self.dtype(),
-                rhs: src.dtype(),
-            });
+            return Err(Error::DTypeMismatch { op: "copy_from", lhs: self.dtype(), rhs: src.dtype() });
         }
         let fresh = src.storage().copy_strided(src.layout())?;
         let mut dst = self.storage_mut();
         if !self.is_contiguous() || self.layout().offset != 0 || dst.len() != self.numel() {
-            return Err(Error::msg(
-                "copy_from: destination must be a whole, contiguous tensor",
-            ));
+            return Err(Error::msg("copy_from: destination must be a whole, contiguous tensor"));
         }
         *dst = fresh;
         Ok(())
@@ -337,13 +297,7 @@ impl Tensor {
 
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Tensor(shape={:?}, dtype={}, device={}",
-            self.shape(),
-            self.dtype().as_str(),
-            self.device()
-        )?;
+        write!(f, "Tensor(shape={:?}, dtype={}, device={}", self.shape(), self.dtype().as_str(), self.device())?;
         if let Some(n) = &self.0.node {
             write!(f, ", grad_fn={}", n.name)?;
         } else if self.requires_grad() {
@@ -361,31 +315,17 @@ impl fmt::Display for Tensor {
             Err(e) => return write!(f, "<unreadable tensor: {e}>"),
         };
         let is_int = self.dtype() == DType::I64;
-        fn rec(
-            f: &mut fmt::Formatter<'_>,
-            v: &[f64],
-            shape: &[usize],
-            depth: usize,
-            int: bool,
-        ) -> fmt::Result {
+        fn rec(f: &mut fmt::Formatter<'_>, v: &[f64], shape: &[usize], depth: usize, int: bool) -> fmt::Result {
             if shape.is_empty() {
                 if v.is_empty() {
                     return Ok(());
                 }
-                return if int {
-                    write!(f, "{}", v[0] as i64)
-                } else {
-                    write!(f, "{:.4}", v[0])
-                };
+                return if int { write!(f, "{}", v[0] as i64) } else { write!(f, "{:.4}", v[0]) };
             }
             let n = shape[0];
             let step: usize = shape[1..].iter().product();
             write!(f, "[")?;
-            let show: Vec<usize> = if n > 6 {
-                (0..3).chain(n - 3..n).collect()
-            } else {
-                (0..n).collect()
-            };
+            let show: Vec<usize> = if n > 6 { (0..3).chain(n - 3..n).collect() } else { (0..n).collect() };
             for (k, &i) in show.iter().enumerate() {
                 if k > 0 {
                     if shape.len() > 1 {

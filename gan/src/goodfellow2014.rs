@@ -85,6 +85,10 @@ pub struct Config {
     pub d_irange: f64,
     pub g_loss: GeneratorLoss,
     pub epochs: usize,
+    /// Decay of an exponential moving average of G's weights (Polyak averaging), which is then
+    /// the generator that is sampled and evaluated; 0 turns it off (as in the paper, which
+    /// sampled G's weights as trained). Training itself is unchanged by it.
+    pub g_ema: f64,
 }
 
 impl Config {
@@ -109,6 +113,7 @@ impl Config {
             d_irange: 0.005,
             g_loss: GeneratorLoss::NonSaturating,
             epochs: 250,
+            g_ema: 0.0,
         }
     }
     /// The paper's ramps momentum over 250 epochs; a shorter run reaches the final momentum
@@ -119,11 +124,7 @@ impl Config {
         self
     }
     pub fn lr_schedule(&self) -> ExponentialDecay {
-        ExponentialDecay {
-            lr0: self.lr,
-            factor: self.lr_decay,
-            min_lr: self.min_lr,
-        }
+        ExponentialDecay { lr0: self.lr, factor: self.lr_decay, min_lr: self.min_lr }
     }
     pub fn momentum_schedule(&self) -> MomentumRamp {
         MomentumRamp {
@@ -140,7 +141,7 @@ impl Config {
             "momentum_start": self.momentum_start, "momentum_end": self.momentum_end,
             "momentum_saturate_epoch": self.momentum_saturate_epoch, "d_keep_input": self.d_keep_input,
             "d_keep_hidden": self.d_keep_hidden, "g_irange": self.g_irange, "d_irange": self.d_irange,
-            "g_loss": self.g_loss.name(), "epochs": self.epochs, "k": 1,
+            "g_loss": self.g_loss.name(), "epochs": self.epochs, "k": 1, "g_ema": self.g_ema,
         })
     }
 }
@@ -178,10 +179,7 @@ impl Generator {
                 (m / (1.0 - m)).ln() as f32
             })
             .collect();
-        g.l3.bias
-            .as_ref()
-            .expect("l3 has a bias")
-            .copy_from(&Tensor::new(logit, &[d])?)?;
+        g.l3.bias.as_ref().expect("l3 has a bias").copy_from(&Tensor::new(logit, &[d])?)?;
         Ok(g)
     }
 }
@@ -194,14 +192,8 @@ impl Module for Generator {
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut v = minmax_engine::nn::prefixed("l1", self.l1.named_parameters());
-        v.extend(minmax_engine::nn::prefixed(
-            "l2",
-            self.l2.named_parameters(),
-        ));
-        v.extend(minmax_engine::nn::prefixed(
-            "l3",
-            self.l3.named_parameters(),
-        ));
+        v.extend(minmax_engine::nn::prefixed("l2", self.l2.named_parameters()));
+        v.extend(minmax_engine::nn::prefixed("l3", self.l3.named_parameters()));
         v
     }
 }
@@ -253,10 +245,7 @@ impl Module for Discriminator {
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut v = minmax_engine::nn::prefixed("h0", self.h0.named_parameters());
-        v.extend(minmax_engine::nn::prefixed(
-            "h1",
-            self.h1.named_parameters(),
-        ));
+        v.extend(minmax_engine::nn::prefixed("h1", self.h1.named_parameters()));
         v.extend(minmax_engine::nn::prefixed("y", self.y.named_parameters()));
         v
     }
@@ -290,6 +279,8 @@ pub struct StepStats {
 pub struct Gan {
     pub cfg: Config,
     pub g: Generator,
+    /// The moving average of G's weights, when `cfg.g_ema > 0`.
+    pub g_avg: Option<Generator>,
     pub d: Discriminator,
     pub opt_g: Sgd,
     pub opt_d: Sgd,
@@ -304,14 +295,17 @@ impl Gan {
         let d = Discriminator::new(&cfg, pixel_means.len(), &mut rng)?;
         let opt_g = Sgd::with_momentum(g.parameters(), cfg.lr, cfg.momentum_start)?;
         let opt_d = Sgd::with_momentum(d.parameters(), cfg.lr, cfg.momentum_start)?;
-        Ok(Gan {
-            cfg,
-            g,
-            d,
-            opt_g,
-            opt_d,
-            step: 0,
-        })
+        let g_avg = if cfg.g_ema > 0.0 {
+            let avg = Generator::new(&cfg, pixel_means, &mut Rng::new(0))?;
+            for (a, p) in avg.parameters().iter().zip(g.parameters()) {
+                a.copy_from(&p)?;
+                a.set_requires_grad(false);
+            }
+            Some(avg)
+        } else {
+            None
+        };
+        Ok(Gan { cfg, g, g_avg, d, opt_g, opt_d, step: 0 })
     }
 
     /// Set the momentum for a (1-based) epoch from the ramp.
@@ -333,10 +327,7 @@ impl Gan {
 
         // (1) update D: maximise log D(x) + log(1 − D(G(z)))
         //     ⇔ minimise ½·(BCE(D(x), 1) + BCE(D(G(z)), 0))
-        let loss_d = d_real
-            .bce_with_logits(&ones)?
-            .add(&d_fake.bce_with_logits(&zeros)?)?
-            .mul_scalar(0.5)?;
+        let loss_d = d_real.bce_with_logits(&ones)?.add(&d_fake.bce_with_logits(&zeros)?)?.mul_scalar(0.5)?;
 
         // (2) update G: non-saturating: minimise −log D(G(z)) = BCE(D(G(z)), 1);
         //     saturating: minimise log(1 − D(G(z))) = −BCE(D(G(z)), 0)
@@ -359,6 +350,12 @@ impl Gan {
         self.opt_d.step()?;
         self.opt_g.step()?;
         self.step += 1;
+        // The averaged generator trails the trained one: avg ← ema·avg + (1 − ema)·G.
+        if let Some(avg) = &self.g_avg {
+            for (a, p) in avg.parameters().iter().zip(&gp) {
+                a.lerp_(p, 1.0 - self.cfg.g_ema)?;
+            }
+        }
 
         Ok(StepStats {
             d_loss: loss_d.item()?,
@@ -370,29 +367,44 @@ impl Gan {
 
     /// `n` images from G, [n, D], drawn in batches without recording a graph.
     pub fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
-        no_grad(|| {
-            let mut parts = Vec::new();
-            let mut left = n;
-            while left > 0 {
-                let b = left.min(1000);
-                parts.push(self.g.forward(&sample_z(b, self.cfg.z_dim, rng))?);
-                left -= b;
-            }
-            Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
-        })
+        sample_from(self.eval_generator(), self.cfg.z_dim, n, rng)
+    }
+
+    /// `n` images from G's weights as trained (no averaging), [n, D].
+    pub fn sample_raw(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
+        sample_from(&self.g, self.cfg.z_dim, n, rng)
+    }
+
+    /// The generator that is sampled and evaluated: the weight average if there is one.
+    pub fn eval_generator(&self) -> &Generator {
+        self.g_avg.as_ref().unwrap_or(&self.g)
     }
 
     /// Everything a checkpoint holds: both networks and both optimizers' momentum buffers.
     pub fn state_dict(&self) -> Vec<(String, Tensor)> {
         let mut v = minmax_engine::nn::prefixed("generator", self.g.named_parameters());
-        v.extend(minmax_engine::nn::prefixed(
-            "discriminator",
-            self.d.named_parameters(),
-        ));
+        v.extend(minmax_engine::nn::prefixed("discriminator", self.d.named_parameters()));
+        if let Some(avg) = &self.g_avg {
+            v.extend(minmax_engine::nn::prefixed("generator_avg", avg.named_parameters()));
+        }
         v.extend(minmax_engine::nn::prefixed("opt_g", self.opt_g.state()));
         v.extend(minmax_engine::nn::prefixed("opt_d", self.opt_d.state()));
         v
     }
+}
+
+/// `n` images from `g`, [n, D], drawn in batches without recording a graph.
+pub fn sample_from(g: &Generator, z_dim: usize, n: usize, rng: &mut Rng) -> Result<Tensor> {
+    no_grad(|| {
+        let mut parts = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            let b = left.min(1000);
+            parts.push(g.forward(&sample_z(b, z_dim, rng))?);
+            left -= b;
+        }
+        Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
+    })
 }
 
 // =================================================================================================
@@ -420,12 +432,7 @@ impl EpochRecord {
         Some(EpochRecord {
             epoch: f("epoch")? as usize,
             step: f("step")? as u64,
-            stats: StepStats {
-                d_loss: f("d_loss")?,
-                g_loss: f("g_loss")?,
-                d_real: f("d_real")?,
-                d_fake: f("d_fake")?,
-            },
+            stats: StepStats { d_loss: f("d_loss")?, g_loss: f("g_loss")?, d_real: f("d_real")?, d_fake: f("d_fake")? },
             lr: f("lr")?,
             momentum: f("momentum")?,
             seconds: f("seconds")?,
@@ -453,26 +460,17 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
 /// Seed of epoch `e`'s shuffling, noise and dropout: a resumed run draws exactly what an
 /// uninterrupted one would have.
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add((epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add((epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
 }
 
-fn save_checkpoint(
-    gan: &Gan,
-    opts: &TrainOptions,
-    epoch: usize,
-    history: &[EpochRecord],
-) -> Result<()> {
+fn save_checkpoint(gan: &Gan, opts: &TrainOptions, epoch: usize, history: &[EpochRecord]) -> Result<()> {
     let meta = std::collections::HashMap::from([
         ("model".to_string(), "goodfellow2014".to_string()),
         ("epoch".to_string(), epoch.to_string()),
         ("step".to_string(), gan.step.to_string()),
         ("seed".to_string(), opts.seed.to_string()),
         ("config".to_string(), gan.cfg.to_json().to_string()),
-        (
-            "history".to_string(),
-            serde_json::Value::Array(history.iter().map(|r| r.to_json()).collect()).to_string(),
-        ),
+        ("history".to_string(), serde_json::Value::Array(history.iter().map(|r| r.to_json()).collect()).to_string()),
     ]);
     minmax_engine::io::save_safetensors(checkpoint_path(&opts.out), &gan.state_dict(), Some(meta))
 }
@@ -481,25 +479,16 @@ fn save_checkpoint(
 pub fn load_checkpoint(gan: &mut Gan, path: &Path) -> Result<(usize, Vec<EpochRecord>)> {
     let (tensors, meta) = minmax_engine::io::load_safetensors(path)?;
     if meta.get("model").map(|s| s.as_str()) != Some("goodfellow2014") {
-        return Err(Error::file(
-            path,
-            "not a goodfellow2014 checkpoint (metadata 'model' is missing or different)",
-        ));
+        return Err(Error::file(path, "not a goodfellow2014 checkpoint (metadata 'model' is missing or different)"));
     }
-    let nets: Vec<(String, Tensor)> =
-        minmax_engine::nn::prefixed("generator", gan.g.named_parameters())
-            .into_iter()
-            .chain(minmax_engine::nn::prefixed(
-                "discriminator",
-                gan.d.named_parameters(),
-            ))
-            .collect();
+    let nets: Vec<(String, Tensor)> = minmax_engine::nn::prefixed("generator", gan.g.named_parameters())
+        .into_iter()
+        .chain(minmax_engine::nn::prefixed("discriminator", gan.d.named_parameters()))
+        .chain(gan.g_avg.iter().flat_map(|a| minmax_engine::nn::prefixed("generator_avg", a.named_parameters())))
+        .collect();
     minmax_engine::io::load_into(path, &nets)?;
     let pick = |prefix: &str| -> Vec<(String, Tensor)> {
-        tensors
-            .iter()
-            .filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone())))
-            .collect()
+        tensors.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone()))).collect()
     };
     gan.opt_g.load_state(&pick("opt_g."))?;
     gan.opt_d.load_state(&pick("opt_d."))?;
@@ -513,10 +502,7 @@ pub fn load_checkpoint(gan: &mut Gan, path: &Path) -> Result<(usize, Vec<EpochRe
     let history = meta
         .get("history")
         .and_then(|h| serde_json::from_str::<serde_json::Value>(h).ok())
-        .and_then(|v| {
-            v.as_array()
-                .map(|a| a.iter().filter_map(EpochRecord::from_json).collect())
-        })
+        .and_then(|v| v.as_array().map(|a| a.iter().filter_map(EpochRecord::from_json).collect()))
         .unwrap_or_default();
     Ok((epoch, history))
 }
@@ -525,10 +511,7 @@ pub fn load_checkpoint(gan: &mut Gan, path: &Path) -> Result<(usize, Vec<EpochRe
 /// A NaN or infinite loss stops training with an error; the last checkpoint written before it
 /// stays as it was.
 pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<EpochRecord>> {
-    std::fs::create_dir_all(&opts.out).map_err(|e| Error::Io {
-        path: opts.out.clone(),
-        source: e,
-    })?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| Error::Io { path: opts.out.clone(), source: e })?;
     let mut history = Vec::new();
     let mut first_epoch = 1;
     let ck = checkpoint_path(&opts.out);
@@ -536,16 +519,10 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
         let (done, h) = load_checkpoint(gan, &ck)?;
         history = h;
         first_epoch = done + 1;
-        eprintln!(
-            "resuming from {} after epoch {done} (step {})",
-            ck.display(),
-            gan.step
-        );
+        eprintln!("resuming from {} after epoch {done} (step {})", ck.display(), gan.step);
     }
     let steps_per_epoch = train.len().div_ceil(gan.cfg.batch_size) as u64;
-    let total = opts
-        .max_steps
-        .unwrap_or(gan.cfg.epochs as u64 * steps_per_epoch);
+    let total = opts.max_steps.unwrap_or(gan.cfg.epochs as u64 * steps_per_epoch);
     let progress = crate::progress::Progress::new(total, gan.step, opts.progress);
     let t0 = Instant::now();
     let mut last_good = history.last().map(|r: &EpochRecord| r.epoch);
@@ -566,10 +543,7 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
             let s = gan.train_step(&x, &mut rng)?;
             if ![s.d_loss, s.g_loss].iter().all(|v| v.is_finite()) {
                 let keep = match last_good {
-                    Some(e) => format!(
-                        "the last good checkpoint ({}, epoch {e}) is kept",
-                        ck.display()
-                    ),
+                    Some(e) => format!("the last good checkpoint ({}, epoch {e}) is kept", ck.display()),
                     None => "no checkpoint had been written yet".to_string(),
                 };
                 return Err(Error::msg(format!(
@@ -609,7 +583,13 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
         };
         progress.epoch_line(&format!(
             "epoch {epoch}/{}: D loss {:.4}  G loss {:.4}  D(x) {:.3}  D(G(z)) {:.3}  lr {:.4}  momentum {:.3}",
-            gan.cfg.epochs, rec.stats.d_loss, rec.stats.g_loss, rec.stats.d_real, rec.stats.d_fake, rec.lr, rec.momentum
+            gan.cfg.epochs,
+            rec.stats.d_loss,
+            rec.stats.g_loss,
+            rec.stats.d_real,
+            rec.stats.d_fake,
+            rec.lr,
+            rec.momentum
         ));
         history.push(rec);
         if epoch % opts.checkpoint_every.max(1) == 0 || epoch == gan.cfg.epochs {
@@ -626,10 +606,6 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
             save_checkpoint(gan, opts, last.epoch, &history)?;
         }
     }
-    progress.finish(&format!(
-        "trained {} steps in {:.1} s",
-        gan.step,
-        t0.elapsed().as_secs_f64()
-    ));
+    progress.finish(&format!("trained {} steps in {:.1} s", gan.step, t0.elapsed().as_secs_f64()));
     Ok(history)
 }

