@@ -42,8 +42,14 @@ fn params(gan: &Gan) -> Result<Vec<Vec<f32>>> {
 
 #[test]
 fn resume_continues_bit_for_bit() -> Result<()> {
+    check_resume(gf::OptimizerKind::Sgd, "sgd")?;
+    check_resume(gf::OptimizerKind::parse("adam")?, "adam")
+}
+
+fn check_resume(kind: gf::OptimizerKind, tag: &str) -> Result<()> {
     let data = toy_data()?;
     let mut cfg = Config::paper().scaled_to(3);
+    cfg.optimizer = kind;
     cfg.g_ema = 0.9; // the averaged generator is part of the state too
     let means = data.pixel_means();
     let opts = |out: &PathBuf, resume, max_steps| TrainOptions {
@@ -56,12 +62,12 @@ fn resume_continues_bit_for_bit() -> Result<()> {
     };
 
     // Uninterrupted: 3 epochs.
-    let a = tmp("resume-a");
+    let a = tmp(&format!("resume-a-{tag}"));
     let mut full = Gan::new(cfg.clone(), &means, 4)?;
     let h_full = gf::train(&mut full, &data, &opts(&a, false, None))?;
 
     // Interrupted after 2 epochs (6 steps), then resumed in a fresh process-like state.
-    let b = tmp("resume-b");
+    let b = tmp(&format!("resume-b-{tag}"));
     let mut first = Gan::new(cfg.clone(), &means, 4)?;
     gf::train(&mut first, &data, &opts(&b, false, Some(6)))?;
     assert!(b.join("checkpoint.safetensors").exists());
@@ -134,6 +140,7 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         eval_samples: 2000,
         train_only: false,
         g_ema: 0.99,
+        optimizer: gf::OptimizerKind::Sgd,
     };
     let r = minmax_gan::reproduce::run(&o)?;
     for f in [
@@ -146,6 +153,8 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         "discriminator.png",
         "checkpoint.safetensors",
         "samples.npy",
+        "validation.png",
+        "generator_selected.safetensors",
     ] {
         assert!(out.join(f).exists(), "missing {f}");
     }

@@ -12,6 +12,12 @@ pub trait Optimizer {
     fn zero_grad(&self);
     fn lr(&self) -> f64;
     fn set_lr(&mut self, lr: f64);
+    /// Set the momentum (SGD's μ, Adam's β₁); used by momentum schedules.
+    fn set_momentum(&mut self, m: f64);
+    fn momentum(&self) -> f64;
+    /// Buffers a checkpoint must hold to resume exactly.
+    fn state(&self) -> Vec<(String, Tensor)>;
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()>;
 }
 
 fn check_param(p: &Tensor, op: &'static str) -> Result<()> {
@@ -26,12 +32,7 @@ fn check_param(p: &Tensor, op: &'static str) -> Result<()> {
 
 fn check_grad(p: &Tensor, g: &Tensor, op: &'static str) -> Result<()> {
     if g.shape() != p.shape() {
-        return Err(Error::shape(
-            op,
-            p.shape(),
-            g.shape(),
-            "gradient must have the parameter's shape",
-        ));
+        return Err(Error::shape(op, p.shape(), g.shape(), "gradient must have the parameter's shape"));
     }
     Ok(())
 }
@@ -58,23 +59,13 @@ impl Sgd {
             check_param(p, "Sgd")?;
         }
         let n = params.len();
-        Ok(Sgd {
-            params,
-            velocity: vec![None; n],
-            lr,
-            momentum,
-            weight_decay: 0.0,
-            nesterov: false,
-        })
-    }
-    pub fn set_momentum(&mut self, m: f64) {
-        self.momentum = m;
+        Ok(Sgd { params, velocity: vec![None; n], lr, momentum, weight_decay: 0.0, nesterov: false })
     }
     pub fn params(&self) -> &[Tensor] {
         &self.params
     }
     /// Momentum buffers by parameter index, for checkpoints (`velocity.3`).
-    pub fn state(&self) -> Vec<(String, Tensor)> {
+    fn sgd_state(&self) -> Vec<(String, Tensor)> {
         self.velocity
             .iter()
             .enumerate()
@@ -82,25 +73,17 @@ impl Sgd {
             .collect()
     }
     /// Restore buffers saved by `state()`.
-    pub fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+    fn sgd_load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
         for (name, t) in state {
             let i: usize = name
                 .strip_prefix("velocity.")
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| Error::msg(format!("Sgd::load_state: unexpected entry '{name}'")))?;
             let p = self.params.get(i).ok_or_else(|| {
-                Error::msg(format!(
-                    "Sgd::load_state: '{name}' but only {} parameters",
-                    self.params.len()
-                ))
+                Error::msg(format!("Sgd::load_state: '{name}' but only {} parameters", self.params.len()))
             })?;
             if p.shape() != t.shape() {
-                return Err(Error::shape(
-                    "Sgd::load_state",
-                    p.shape(),
-                    t.shape(),
-                    format!("entry '{name}'"),
-                ));
+                return Err(Error::shape("Sgd::load_state", p.shape(), t.shape(), format!("entry '{name}'")));
             }
             let fresh = p.zeros_like();
             fresh.copy_from(&t.to_dtype(p.dtype())?)?;
@@ -112,12 +95,8 @@ impl Sgd {
 
 impl Optimizer for Sgd {
     fn step(&mut self) -> Result<()> {
-        let h = SgdHyper {
-            lr: self.lr,
-            momentum: self.momentum,
-            weight_decay: self.weight_decay,
-            nesterov: self.nesterov,
-        };
+        let h =
+            SgdHyper { lr: self.lr, momentum: self.momentum, weight_decay: self.weight_decay, nesterov: self.nesterov };
         for (p, v) in self.params.iter().zip(self.velocity.iter_mut()) {
             let Some(g) = p.grad() else { continue };
             check_grad(p, &g, "Sgd")?;
@@ -127,9 +106,7 @@ impl Optimizer for Sgd {
             let gs = g.storage();
             let mut ps = p.storage_mut();
             match v {
-                Some(v) if self.momentum != 0.0 => {
-                    ps.sgd_step_(&gs, g.layout(), Some(&mut v.storage_mut()), h)?
-                }
+                Some(v) if self.momentum != 0.0 => ps.sgd_step_(&gs, g.layout(), Some(&mut v.storage_mut()), h)?,
                 _ => ps.sgd_step_(&gs, g.layout(), None, h)?,
             }
         }
@@ -143,6 +120,18 @@ impl Optimizer for Sgd {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn set_momentum(&mut self, m: f64) {
+        self.momentum = m;
+    }
+    fn momentum(&self) -> f64 {
+        self.momentum
+    }
+    fn state(&self) -> Vec<(String, Tensor)> {
+        self.sgd_state()
+    }
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        self.sgd_load_state(state)
     }
 }
 
@@ -168,37 +157,24 @@ impl Adam {
         }
         let m = params.iter().map(|p| p.zeros_like()).collect();
         let v = params.iter().map(|p| p.zeros_like()).collect();
-        Ok(Adam {
-            params,
-            m,
-            v,
-            t: 0,
-            lr,
-            betas,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled: false,
-        })
+        Ok(Adam { params, m, v, t: 0, lr, betas, eps: 1e-8, weight_decay: 0.0, decoupled: false })
     }
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.t
     }
     /// Moment estimates by parameter index and the step count, for checkpoints.
-    pub fn state(&self) -> Vec<(String, Tensor)> {
+    fn adam_state(&self) -> Vec<(String, Tensor)> {
         let mut v: Vec<(String, Tensor)> = Vec::new();
         for (i, (m, s)) in self.m.iter().zip(&self.v).enumerate() {
             v.push((format!("m.{i}"), m.clone()));
             v.push((format!("v.{i}"), s.clone()));
         }
-        v.push((
-            "t".into(),
-            Tensor::new(vec![self.t as i64], &[1]).expect("one element"),
-        ));
+        v.push(("t".into(), Tensor::new(vec![self.t as i64], &[1]).expect("one element")));
         v
     }
     /// Restore what `state()` saved.
-    pub fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+    fn adam_load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
         for (name, t) in state {
             if name == "t" {
                 self.t = t.item()? as u64;
@@ -235,13 +211,7 @@ impl Optimizer for Adam {
             let Some(g) = p.grad() else { continue };
             check_grad(p, &g, "Adam")?;
             let gs = g.storage();
-            p.storage_mut().adam_step_(
-                &gs,
-                g.layout(),
-                &mut m.storage_mut(),
-                &mut v.storage_mut(),
-                h,
-            )?;
+            p.storage_mut().adam_step_(&gs, g.layout(), &mut m.storage_mut(), &mut v.storage_mut(), h)?;
         }
         Ok(())
     }
@@ -253,6 +223,18 @@ impl Optimizer for Adam {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn set_momentum(&mut self, m: f64) {
+        self.betas.0 = m;
+    }
+    fn momentum(&self) -> f64 {
+        self.betas.0
+    }
+    fn state(&self) -> Vec<(String, Tensor)> {
+        self.adam_state()
+    }
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        self.adam_load_state(state)
     }
 }
 
@@ -329,28 +311,16 @@ mod tests {
         p.sqr()?.sum_all()?.backward()?;
         opt.step()?;
         let v = p.to_vec::<f64>()?;
-        assert!(
-            (v[0] - 0.99).abs() < 1e-6 && (v[1] + 1.99).abs() < 1e-6,
-            "{v:?}"
-        );
+        assert!((v[0] - 0.99).abs() < 1e-6 && (v[1] + 1.99).abs() < 1e-6, "{v:?}");
         Ok(())
     }
 
     #[test]
     fn schedules() {
-        let d = ExponentialDecay {
-            lr0: 0.1,
-            factor: 1.000004,
-            min_lr: 1e-6,
-        };
+        let d = ExponentialDecay { lr0: 0.1, factor: 1.000004, min_lr: 1e-6 };
         assert!((d.at(100_000) - 0.1 / 1.000004f64.powi(100_000)).abs() < 1e-12);
         assert_eq!(d.at(100_000_000), 1e-6);
-        let m = MomentumRamp {
-            start: 0.5,
-            end: 0.7,
-            start_epoch: 1.0,
-            saturate_epoch: 250.0,
-        };
+        let m = MomentumRamp { start: 0.5, end: 0.7, start_epoch: 1.0, saturate_epoch: 250.0 };
         assert_eq!(m.at(0.0), 0.5);
         assert!((m.at(125.5) - 0.6).abs() < 1e-12);
         assert_eq!(m.at(300.0), 0.7);

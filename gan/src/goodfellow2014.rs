@@ -22,7 +22,7 @@ use std::time::Instant;
 use minmax_engine::nn::init::Init;
 use minmax_engine::nn::{Linear, Maxout, Module};
 use minmax_engine::optim::schedule::{ExponentialDecay, MomentumRamp};
-use minmax_engine::optim::{Optimizer, Sgd};
+use minmax_engine::optim::{Adam, Optimizer, Sgd};
 use minmax_engine::{grad, no_grad, Error, Generator as Rng, Result, Tensor};
 
 use crate::data::Dataset;
@@ -89,6 +89,40 @@ pub struct Config {
     /// the generator that is sampled and evaluated; 0 turns it off (as in the paper, which
     /// sampled G's weights as trained). Training itself is unchanged by it.
     pub g_ema: f64,
+    pub optimizer: OptimizerKind,
+}
+
+/// How both players are trained.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// The paper's: SGD with momentum, the learning-rate decay and the momentum ramp above.
+    Sgd,
+    /// Adam with a constant learning rate (the usual choice since DCGAN).
+    Adam { lr: f64, beta1: f64, beta2: f64 },
+}
+
+impl OptimizerKind {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "sgd" => Ok(OptimizerKind::Sgd),
+            "adam" => Ok(OptimizerKind::Adam { lr: 1e-3, beta1: 0.5, beta2: 0.999 }),
+            _ => Err(Error::msg(format!("--optimizer: '{s}' is not an optimizer (expected sgd or adam)"))),
+        }
+    }
+    fn build(self, params: Vec<Tensor>, cfg: &Config) -> Result<Box<dyn Optimizer>> {
+        Ok(match self {
+            OptimizerKind::Sgd => Box::new(Sgd::with_momentum(params, cfg.lr, cfg.momentum_start)?),
+            OptimizerKind::Adam { lr, beta1, beta2 } => Box::new(Adam::new(params, lr, (beta1, beta2))?),
+        })
+    }
+    fn to_json(self) -> serde_json::Value {
+        match self {
+            OptimizerKind::Sgd => serde_json::json!("sgd"),
+            OptimizerKind::Adam { lr, beta1, beta2 } => {
+                serde_json::json!({"adam": {"lr": lr, "beta1": beta1, "beta2": beta2}})
+            }
+        }
+    }
 }
 
 impl Config {
@@ -114,6 +148,7 @@ impl Config {
             g_loss: GeneratorLoss::NonSaturating,
             epochs: 250,
             g_ema: 0.0,
+            optimizer: OptimizerKind::Sgd,
         }
     }
     /// The paper's ramps momentum over 250 epochs; a shorter run reaches the final momentum
@@ -141,7 +176,7 @@ impl Config {
             "momentum_start": self.momentum_start, "momentum_end": self.momentum_end,
             "momentum_saturate_epoch": self.momentum_saturate_epoch, "d_keep_input": self.d_keep_input,
             "d_keep_hidden": self.d_keep_hidden, "g_irange": self.g_irange, "d_irange": self.d_irange,
-            "g_loss": self.g_loss.name(), "epochs": self.epochs, "k": 1, "g_ema": self.g_ema,
+            "g_loss": self.g_loss.name(), "epochs": self.epochs, "k": 1, "g_ema": self.g_ema, "optimizer": self.optimizer.to_json(),
         })
     }
 }
@@ -282,8 +317,8 @@ pub struct Gan {
     /// The moving average of G's weights, when `cfg.g_ema > 0`.
     pub g_avg: Option<Generator>,
     pub d: Discriminator,
-    pub opt_g: Sgd,
-    pub opt_d: Sgd,
+    pub opt_g: Box<dyn Optimizer>,
+    pub opt_d: Box<dyn Optimizer>,
     /// SGD steps taken (drives the learning-rate decay).
     pub step: u64,
 }
@@ -293,8 +328,8 @@ impl Gan {
         let mut rng = Rng::new(seed);
         let g = Generator::new(&cfg, pixel_means, &mut rng)?;
         let d = Discriminator::new(&cfg, pixel_means.len(), &mut rng)?;
-        let opt_g = Sgd::with_momentum(g.parameters(), cfg.lr, cfg.momentum_start)?;
-        let opt_d = Sgd::with_momentum(d.parameters(), cfg.lr, cfg.momentum_start)?;
+        let opt_g = cfg.optimizer.build(g.parameters(), &cfg)?;
+        let opt_d = cfg.optimizer.build(d.parameters(), &cfg)?;
         let g_avg = if cfg.g_ema > 0.0 {
             let avg = Generator::new(&cfg, pixel_means, &mut Rng::new(0))?;
             for (a, p) in avg.parameters().iter().zip(g.parameters()) {
@@ -308,8 +343,11 @@ impl Gan {
         Ok(Gan { cfg, g, g_avg, d, opt_g, opt_d, step: 0 })
     }
 
-    /// Set the momentum for a (1-based) epoch from the ramp.
+    /// Set the momentum for a (1-based) epoch from the ramp (SGD only).
     pub fn start_epoch(&mut self, epoch: usize) {
+        if self.cfg.optimizer != OptimizerKind::Sgd {
+            return;
+        }
         let m = self.cfg.momentum_schedule().at(epoch as f64);
         self.opt_g.set_momentum(m);
         self.opt_d.set_momentum(m);
@@ -345,8 +383,10 @@ impl Gan {
         for (p, g) in dp.iter().zip(gd).chain(gp.iter().zip(gg)) {
             p.set_grad(Some(g));
         }
-        self.opt_d.set_lr(lr);
-        self.opt_g.set_lr(lr);
+        if self.cfg.optimizer == OptimizerKind::Sgd {
+            self.opt_d.set_lr(lr);
+            self.opt_g.set_lr(lr);
+        }
         self.opt_d.step()?;
         self.opt_g.step()?;
         self.step += 1;
@@ -511,6 +551,17 @@ pub fn load_checkpoint(gan: &mut Gan, path: &Path) -> Result<(usize, Vec<EpochRe
 /// A NaN or infinite loss stops training with an error; the last checkpoint written before it
 /// stays as it was.
 pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<EpochRecord>> {
+    train_with(gan, train, opts, |_, _| Ok(()))
+}
+
+/// `train`, calling `after_epoch(gan, record)` at the end of every epoch (before its checkpoint):
+/// the place for validation and model selection.
+pub fn train_with(
+    gan: &mut Gan,
+    train: &Dataset,
+    opts: &TrainOptions,
+    mut after_epoch: impl FnMut(&Gan, &EpochRecord) -> Result<()>,
+) -> Result<Vec<EpochRecord>> {
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::Io { path: opts.out.clone(), source: e })?;
     let mut history = Vec::new();
     let mut first_epoch = 1;
@@ -578,7 +629,7 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
                 d_fake: sum.d_fake / n,
             },
             lr: gan.opt_g.lr(),
-            momentum: gan.opt_g.momentum,
+            momentum: gan.opt_g.momentum(),
             seconds: te.elapsed().as_secs_f64(),
         };
         progress.epoch_line(&format!(
@@ -591,6 +642,7 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
             rec.lr,
             rec.momentum
         ));
+        after_epoch(gan, &rec)?;
         history.push(rec);
         if epoch % opts.checkpoint_every.max(1) == 0 || epoch == gan.cfg.epochs {
             save_checkpoint(gan, opts, epoch, &history)?;
