@@ -26,7 +26,7 @@ pub const PAPER_TABLE1: &[(&str, f64, f64)] = &[
 ];
 
 /// Epochs of the default run and of `--quick` on the 10k subset (8,000 training digits).
-pub const DEFAULT_EPOCHS: usize = 150;
+pub const DEFAULT_EPOCHS: usize = 100;
 pub const QUICK_EPOCHS: usize = 30;
 
 pub struct ReproduceOptions {
@@ -280,7 +280,7 @@ fn write_report(
     ));
     if let Some(r) = &ev.raw {
         md.push_str(&format!(
-            "| Adversarial nets (this run, G's weights as trained) | {:.1} ± {:.1} |\n",
+            "| Adversarial nets (this run, G as trained, last epoch) | {:.1} ± {:.1} |\n",
             r.mean, r.std_err
         ));
     }
@@ -299,7 +299,7 @@ fn write_report(
         s.test.len()
     ));
     md.push_str(&format!(
-        "- {} epochs, {steps} SGD steps of batch {}, k = 1, G loss {}\n",
+        "- {} epochs, {steps} steps of batch {}, k = 1, G loss {}\n",
         history.last().map(|r| r.epoch).unwrap_or(0),
         cfg.batch_size,
         cfg.g_loss.name()
@@ -397,7 +397,7 @@ pub fn print_table(ev: &Evaluation, cfg: &Config) {
     let label = format!("Adversarial nets (this run{})", model_label(cfg));
     println!("  {label:<52} {:>6.1} ± {:.1}", p.mean, p.std_err);
     if let Some(r) = &ev.raw {
-        println!("  {:<52} {:>6.1} ± {:.1}", "Adversarial nets (this run, G as trained)", r.mean, r.std_err);
+        println!("  {:<52} {:>6.1} ± {:.1}", "Adversarial nets (this run, G as trained, last epoch)", r.mean, r.std_err);
     }
     println!(
         "  {:<52} {:>6.1} ± {:.1}",
