@@ -4,7 +4,9 @@
 //! A generator G maps uniform noise z to images; a discriminator D (maxout layers with dropout)
 //! tells training images from G's. They play the minimax game
 //!
-//!     min_G max_D  E_x[log D(x)] + E_z[log(1 − D(G(z)))]
+//! ```text
+//! min_G max_D  E_x[log D(x)] + E_z[log(1 − D(G(z)))]
+//! ```
 //!
 //! with one D update and one G update per minibatch (k = 1). As in the authors' code, both
 //! updates are computed from the same minibatch and the same forward pass, and applied together.
