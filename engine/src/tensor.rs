@@ -26,8 +26,18 @@ use crate::{DType, Device, Elem, Error, Generator, Result};
 pub struct TensorId(u64);
 
 impl TensorId {
+    /// A process-unique id. The counter starts at a random 64-bit base: a host that links several
+    /// copies of this crate into one process (the evcxr notebook kernel compiles each cell
+    /// separately) then still gets distinct ids from every copy.
     fn next() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        if NEXT.load(Ordering::Relaxed) == 0 {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+            let base = (h.finish() >> 1) | 1; // non-zero and far from overflow
+            let _ = NEXT.compare_exchange(0, base, Ordering::Relaxed, Ordering::Relaxed);
+        }
         TensorId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 }
