@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# run-notebooks.sh: install what the notebooks need (install-notebooks.sh), then execute them
+# headless with scripts/run-notebooks.py: first the self-test (every notebook under
+# scripts/notebook-fixtures/ must be reported failed), then every notebooks/*.ipynb.
+#
+#   scripts/run-notebooks.sh                      quick mode (MINMAX_QUICK=1), as CI runs them
+#   scripts/run-notebooks.sh --full               full-length training cells
+#   scripts/run-notebooks.sh notebooks/01-*.ipynb only these
+#
+# Arguments go to run-notebooks.py; --help lists them. Executed copies land in
+# $MINMAX_DATA/notebooks-out/ (default ~/.cache/minmax/notebooks-out/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-notebooks.sh
+scripts/get-data.sh mnist # 05-goodfellow2014-mnist trains on it
+PY="${MINMAX_DATA:-$HOME/.cache/minmax}/notebook-venv/bin/python"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+"$PY" scripts/run-notebooks.py --expect-fail scripts/notebook-fixtures
+"$PY" scripts/run-notebooks.py "$@"
