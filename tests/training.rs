@@ -10,11 +10,7 @@ fn rings(n: usize, g: &mut Generator) -> Result<(Tensor, Tensor)> {
     let mut ys = Vec::with_capacity(n);
     for i in 0..n {
         let c = (i % 2) as i64;
-        let r = if c == 0 {
-            g.uniform_range(0.0, 1.0)
-        } else {
-            g.uniform_range(1.3, 2.0)
-        };
+        let r = if c == 0 { g.uniform_range(0.0, 1.0) } else { g.uniform_range(1.3, 2.0) };
         let t = g.uniform_range(0.0, std::f64::consts::TAU);
         xs.push((r * t.cos()) as f32);
         xs.push((r * t.sin()) as f32);
@@ -64,9 +60,7 @@ fn tiny_convnet_overfits_eight_images() -> Result<()> {
         .add(nn::Conv2d::new(1, 8, 3, 1, 1, true, &mut g)?) // [8, 8, 8, 8]
         .add(nn::BatchNorm2d::new(8))
         .add(nn::relu())
-        .add(nn::Func::new("pool", |x| {
-            x.max_pool2d(2, &minmax_engine::Conv2dOpts::new(2, 0))
-        })) // [8, 8, 4, 4]
+        .add(nn::Func::new("pool", |x| x.max_pool2d(2, &minmax_engine::Conv2dOpts::new(2, 0)))) // [8, 8, 4, 4]
         .add(nn::Conv2d::new(8, 16, 4, 2, 1, true, &mut g)?) // [8, 16, 2, 2]
         .add(nn::leaky_relu(0.2))
         .add(nn::flatten()) // [8, 64]
@@ -92,22 +86,14 @@ fn tiny_convnet_overfits_eight_images() -> Result<()> {
 fn wgan_gp_penalty_trains_a_critic_to_unit_gradient_norm() -> Result<()> {
     // Minimise (‖∇ₓ D(x)‖ − 1)² alone: it needs gradients of gradients through the critic.
     let mut g = Generator::new(2);
-    let d = nn::Sequential::new()
-        .add(nn::Linear::new(2, 16, &mut g)?)
-        .add(nn::tanh())
-        .add(nn::Linear::new(16, 1, &mut g)?);
+    let d =
+        nn::Sequential::new().add(nn::Linear::new(2, 16, &mut g)?).add(nn::tanh()).add(nn::Linear::new(16, 1, &mut g)?);
     let mut opt = Adam::new(d.parameters(), 0.01, (0.5, 0.9))?;
     let x = Tensor::randn(&[64, 2], &mut g).requires_grad_();
     let penalty = |d: &nn::Sequential| -> Result<Tensor> {
         let out = d.forward(&x)?.sum_all()?;
         let gx = &minmax_engine::grad(&[out], None, &[x.clone()], true)?[0];
-        gx.sqr()?
-            .sum(&[1], false)?
-            .add_scalar(1e-12)?
-            .sqrt()?
-            .add_scalar(-1.0)?
-            .sqr()?
-            .mean_all()
+        gx.sqr()?.sum(&[1], false)?.add_scalar(1e-12)?.sqrt()?.add_scalar(-1.0)?.sqr()?.mean_all()
     };
     let first = penalty(&d)?.item()?;
     for _ in 0..200 {
@@ -117,9 +103,6 @@ fn wgan_gp_penalty_trains_a_critic_to_unit_gradient_norm() -> Result<()> {
     }
     let last = penalty(&d)?.item()?;
     println!("gradient penalty: {first:.4} -> {last:.6}");
-    assert!(
-        last < 0.01 * first.max(1e-3) + 1e-4,
-        "penalty {first} -> {last}"
-    );
+    assert!(last < 0.01 * first.max(1e-3) + 1e-4, "penalty {first} -> {last}");
     Ok(())
 }

@@ -87,19 +87,9 @@ impl Tensor {
         if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
             return out;
         }
-        let node = Node {
-            name,
-            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
-            backward: Box::new(backward),
-        };
+        let node = Node { name, inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward: Box::new(backward) };
         let o = &out.0;
-        Tensor::from_shared(
-            o.storage.clone(),
-            o.layout.clone(),
-            o.dtype,
-            o.device.clone(),
-            Some(node),
-        )
+        Tensor::from_shared(o.storage.clone(), o.layout.clone(), o.dtype, o.device.clone(), Some(node))
     }
 
     /// `from_op` for the engine's own ops: the name must be listed in `registry::PRIMITIVE_OPS`,
@@ -111,8 +101,7 @@ impl Tensor {
         backward: impl Fn(&BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     ) -> Tensor {
         debug_assert!(
-            crate::registry::PRIMITIVE_OPS.contains(&name)
-                || crate::registry::DEVICE_OPS.contains(&name),
+            crate::registry::PRIMITIVE_OPS.contains(&name) || crate::registry::DEVICE_OPS.contains(&name),
             "op '{name}' records a backward rule but is not listed in registry::PRIMITIVE_OPS"
         );
         Tensor::from_op(out, name, inputs, backward)
@@ -120,11 +109,7 @@ impl Tensor {
 
     /// True for leaves marked with `requires_grad_()` and for results computed from them.
     pub fn requires_grad(&self) -> bool {
-        self.0.node.is_some()
-            || self
-                .0
-                .leaf_requires_grad
-                .load(std::sync::atomic::Ordering::Relaxed)
+        self.0.node.is_some() || self.0.leaf_requires_grad.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Mark a leaf so `backward()` fills its `.grad` (PyTorch's `x.requires_grad_()`).
@@ -133,9 +118,7 @@ impl Tensor {
         self
     }
     pub fn set_requires_grad(&self, on: bool) {
-        self.0
-            .leaf_requires_grad
-            .store(on, std::sync::atomic::Ordering::Relaxed);
+        self.0.leaf_requires_grad.store(on, std::sync::atomic::Ordering::Relaxed);
     }
     pub fn is_leaf(&self) -> bool {
         self.0.node.is_none()
@@ -146,11 +129,7 @@ impl Tensor {
     }
     /// The inputs of the op that produced this tensor (for drawing the graph).
     pub fn grad_fn_inputs(&self) -> Vec<Tensor> {
-        self.0
-            .node
-            .as_ref()
-            .map(|n| n.inputs.clone())
-            .unwrap_or_default()
+        self.0.node.as_ref().map(|n| n.inputs.clone()).unwrap_or_default()
     }
 
     /// Same data, cut from the graph.
@@ -160,11 +139,7 @@ impl Tensor {
 
     /// The gradient accumulated by `backward()` (leaves only).
     pub fn grad(&self) -> Option<Tensor> {
-        self.0
-            .grad
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
     pub fn set_grad(&self, g: Option<Tensor>) {
         *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = g;
@@ -206,10 +181,7 @@ pub fn grad(
         None => outputs.iter().map(|o| o.ones_like()).collect(),
     };
     let mut store = run_backward(outputs, &gos, Some(inputs), create_graph)?;
-    Ok(inputs
-        .iter()
-        .map(|x| store.remove(&x.id()).unwrap_or_else(|| x.zeros_like()))
-        .collect())
+    Ok(inputs.iter().map(|x| store.remove(&x.id()).unwrap_or_else(|| x.zeros_like())).collect())
 }
 
 /// Reverse topological order (outputs first) of every tensor that requires grad.
@@ -217,11 +189,8 @@ fn topo_order(outputs: &[Tensor]) -> Vec<Tensor> {
     let mut order = Vec::new();
     let mut seen = HashSet::new();
     // Iterative post-order DFS: (tensor, children pushed?)
-    let mut stack: Vec<(Tensor, bool)> = outputs
-        .iter()
-        .filter(|t| t.requires_grad())
-        .map(|t| (t.clone(), false))
-        .collect();
+    let mut stack: Vec<(Tensor, bool)> =
+        outputs.iter().filter(|t| t.requires_grad()).map(|t| (t.clone(), false)).collect();
     while let Some((t, expanded)) = stack.pop() {
         if expanded {
             order.push(t);
@@ -261,30 +230,19 @@ fn run_backward(
     create_graph: bool,
 ) -> Result<HashMap<TensorId, Tensor>> {
     if outputs.len() != grad_outputs.len() {
-        return Err(Error::msg(format!(
-            "grad: {} outputs but {} grad_outputs",
-            outputs.len(),
-            grad_outputs.len()
-        )));
+        return Err(Error::msg(format!("grad: {} outputs but {} grad_outputs", outputs.len(), grad_outputs.len())));
     }
     let _mode = set_grad_enabled(create_graph);
     let mut store: HashMap<TensorId, Tensor> = HashMap::new();
     for (o, g) in outputs.iter().zip(grad_outputs) {
         if o.shape() != g.shape() {
-            return Err(Error::shape(
-                "backward",
-                o.shape(),
-                g.shape(),
-                "grad_output must have the output's shape",
-            ));
+            return Err(Error::shape("backward", o.shape(), g.shape(), "grad_output must have the output's shape"));
         }
         if o.requires_grad() {
             accumulate(&mut store, o.id(), g.clone())?;
         }
     }
-    let keep: HashSet<TensorId> = targets
-        .map(|t| t.iter().map(|x| x.id()).collect())
-        .unwrap_or_default();
+    let keep: HashSet<TensorId> = targets.map(|t| t.iter().map(|x| x.id()).collect()).unwrap_or_default();
     let order = topo_order(outputs);
     // With explicit targets, only nodes on a path to a target matter: walking the order from the
     // inputs' end, a tensor is relevant if it is a target or one of its inputs is relevant.
@@ -292,10 +250,7 @@ fn run_backward(
         let mut r = HashSet::new();
         for t in order.iter().rev() {
             let hit = keep.contains(&t.id())
-                || t.0
-                    .node
-                    .as_ref()
-                    .is_some_and(|n| n.inputs.iter().any(|i| r.contains(&i.id())));
+                || t.0.node.as_ref().is_some_and(|n| n.inputs.iter().any(|i| r.contains(&i.id())));
             if hit {
                 r.insert(t.id());
             }
@@ -309,11 +264,7 @@ fn run_backward(
         }
         let Some(node) = &t.0.node else {
             // A leaf: deposit into .grad when called from backward().
-            if targets.is_none()
-                && t.0
-                    .leaf_requires_grad
-                    .load(std::sync::atomic::Ordering::Relaxed)
-            {
+            if targets.is_none() && t.0.leaf_requires_grad.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Some(g) = store.remove(&t.id()) {
                     let g = if create_graph { g } else { g.detach() };
                     let new = match t.grad() {
@@ -325,23 +276,10 @@ fn run_backward(
             }
             continue;
         };
-        let g = if keep.contains(&t.id()) {
-            store.get(&t.id()).cloned()
-        } else {
-            store.remove(&t.id())
-        };
+        let g = if keep.contains(&t.id()) { store.get(&t.id()).cloned() } else { store.remove(&t.id()) };
         let Some(g) = g else { continue };
-        let needs: Vec<bool> = node
-            .inputs
-            .iter()
-            .map(|i| i.requires_grad() && is_relevant(i))
-            .collect();
-        let ctx = BackwardCtx {
-            inputs: &node.inputs,
-            out: &t,
-            grad: &g,
-            needs: &needs,
-        };
+        let needs: Vec<bool> = node.inputs.iter().map(|i| i.requires_grad() && is_relevant(i)).collect();
+        let ctx = BackwardCtx { inputs: &node.inputs, out: &t, grad: &g, needs: &needs };
         let grads = (node.backward)(&ctx)?;
         if grads.len() != node.inputs.len() {
             return Err(Error::msg(format!(

@@ -41,12 +41,7 @@ pub trait Elem: Copy + Send + Sync + Debug + PartialOrd + 'static {
 
 /// The arithmetic the CPU kernels need from a float type.
 pub trait Float:
-    Elem
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
+    Elem + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self> + Neg<Output = Self>
 {
     const ONE: Self;
     const NEG_INFINITY: Self;

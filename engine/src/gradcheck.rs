@@ -24,12 +24,7 @@ pub struct GradcheckOpts {
 
 impl Default for GradcheckOpts {
     fn default() -> Self {
-        GradcheckOpts {
-            eps: 1e-6,
-            atol: 1e-5,
-            rtol: 1e-3,
-            seed: 0,
-        }
+        GradcheckOpts { eps: 1e-6, atol: 1e-5, rtol: 1e-3, seed: 0 }
     }
 }
 
@@ -52,10 +47,7 @@ impl fmt::Display for GradcheckReport {
             self.checked, self.max_abs_err
         )?;
         if let Some((i, j, a, n)) = self.worst {
-            write!(
-                f,
-                " (input {i}, element {j}: analytic {a:.6e}, numeric {n:.6e})"
-            )?;
+            write!(f, " (input {i}, element {j}: analytic {a:.6e}, numeric {n:.6e})")?;
         }
         Ok(())
     }
@@ -94,38 +86,24 @@ pub fn gradcheck(
 ) -> Result<GradcheckReport> {
     for (i, x) in inputs.iter().enumerate() {
         if x.requires_grad() && x.dtype() != DType::F64 {
-            return Err(Error::msg(format!(
-                "gradcheck: input {i} is {:?}; finite differences need f64",
-                x.dtype()
-            )));
+            return Err(Error::msg(format!("gradcheck: input {i} is {:?}; finite differences need f64", x.dtype())));
         }
     }
     let out = f(inputs)?;
     if out.dtype() != DType::F64 {
-        return Err(Error::msg(
-            "gradcheck: the function must return an f64 tensor",
-        ));
+        return Err(Error::msg("gradcheck: the function must return an f64 tensor"));
     }
     let mut g = Generator::new(o.seed);
     // A random, non-uniform upstream gradient catches rules that only hold for all-ones.
-    let v = Tensor::randn(out.shape(), &mut g)
-        .to_dtype(DType::F64)?
-        .to_device(out.device())?;
-    let wrt: Vec<usize> = (0..inputs.len())
-        .filter(|&i| inputs[i].requires_grad())
-        .collect();
+    let v = Tensor::randn(out.shape(), &mut g).to_dtype(DType::F64)?.to_device(out.device())?;
+    let wrt: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].requires_grad()).collect();
     let wrt_t: Vec<Tensor> = wrt.iter().map(|&i| inputs[i].clone()).collect();
     let analytic = if out.requires_grad() {
         grad(&[out], Some(&[v.clone()]), &wrt_t, false)?
     } else {
         wrt_t.iter().map(|x| x.zeros_like()).collect()
     };
-    let mut rep = GradcheckReport {
-        passed: true,
-        checked: 0,
-        max_abs_err: 0.0,
-        worst: None,
-    };
+    let mut rep = GradcheckReport { passed: true, checked: 0, max_abs_err: 0.0, worst: None };
     let mut worst_excess = f64::NEG_INFINITY;
     for (k, &i) in wrt.iter().enumerate() {
         let a = analytic[k].to_vec::<f64>()?;
@@ -144,11 +122,7 @@ pub fn gradcheck(
                 rep.passed = false;
             }
             if excess > worst_excess || !err.is_finite() {
-                worst_excess = if err.is_finite() {
-                    excess
-                } else {
-                    f64::INFINITY
-                };
+                worst_excess = if err.is_finite() { excess } else { f64::INFINITY };
                 rep.worst = Some((i, j, aj, nj));
             }
         }
@@ -165,19 +139,13 @@ pub fn gradgradcheck(
 ) -> Result<GradcheckReport> {
     let out = f(inputs)?;
     let mut g = Generator::new(o.seed ^ 0x9e37_79b9);
-    let v = Tensor::randn(out.shape(), &mut g)
-        .to_dtype(DType::F64)?
-        .to_device(out.device())?
-        .requires_grad_();
+    let v = Tensor::randn(out.shape(), &mut g).to_dtype(DType::F64)?.to_device(out.device())?.requires_grad_();
     let n = inputs.len();
     let h = move |xs: &[Tensor]| -> Result<Tensor> {
         let (x, v) = xs.split_at(n);
         let wrt: Vec<Tensor> = x.iter().filter(|t| t.requires_grad()).cloned().collect();
         let gs = grad(&[f(x)?], Some(&[v[0].clone()]), &wrt, true)?;
-        let flat = gs
-            .iter()
-            .map(|t| t.flatten(0, -1))
-            .collect::<Result<Vec<_>>>()?;
+        let flat = gs.iter().map(|t| t.flatten(0, -1)).collect::<Result<Vec<_>>>()?;
         Tensor::cat(&flat.iter().collect::<Vec<_>>(), 0)
     };
     let mut all = inputs.to_vec();
@@ -195,9 +163,7 @@ mod tests {
         let wrong = |xs: &[Tensor]| -> Result<Tensor> {
             let x = &xs[0];
             let out = crate::no_grad(|| x.sqr())?;
-            Ok(Tensor::from_op(out, "bad_square", &[x], |c| {
-                Ok(vec![Some(c.grad.mul(&c.inputs[0])?)])
-            }))
+            Ok(Tensor::from_op(out, "bad_square", &[x], |c| Ok(vec![Some(c.grad.mul(&c.inputs[0])?)])))
         };
         let x = Tensor::new(vec![0.5f64, -1.5, 2.0], &[3])?.requires_grad_();
         let r = gradcheck(&wrong, &[x.clone()], &GradcheckOpts::default())?;

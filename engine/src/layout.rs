@@ -34,27 +34,14 @@ pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Sha
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
             db
         } else {
-            return Err(Error::shape(
-                op,
-                a,
-                b,
-                "shapes cannot be broadcast together",
-            ));
+            return Err(Error::shape(op, a, b, "shapes cannot be broadcast together"));
         };
     }
     Ok(out)
@@ -69,11 +56,7 @@ pub struct Layout {
 
 impl Layout {
     pub fn contiguous(shape: &[usize]) -> Self {
-        Layout {
-            shape: shape.to_vec(),
-            strides: contiguous_strides(shape),
-            offset: 0,
-        }
+        Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
     }
     pub fn rank(&self) -> usize {
         self.shape.len()
@@ -114,17 +97,9 @@ impl Layout {
         let mut strides = vec![0; n];
         for i in 0..k {
             let j = n - k + i;
-            strides[j] = if self.shape[i] == shape[j] {
-                self.strides[i]
-            } else {
-                0
-            };
+            strides[j] = if self.shape[i] == shape[j] { self.strides[i] } else { 0 };
         }
-        Layout {
-            shape: shape.to_vec(),
-            strides,
-            offset: self.offset,
-        }
+        Layout { shape: shape.to_vec(), strides, offset: self.offset }
     }
     pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Layout {
         let mut l = self.clone();
@@ -135,11 +110,7 @@ impl Layout {
     /// A view with a new shape if the memory order allows it without a copy.
     pub fn reshape_view(&self, shape: &[usize]) -> Option<Layout> {
         if self.is_contiguous() {
-            Some(Layout {
-                shape: shape.to_vec(),
-                strides: contiguous_strides(shape),
-                offset: self.offset,
-            })
+            Some(Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: self.offset })
         } else {
             None
         }
@@ -159,11 +130,7 @@ pub struct StridedIter<'a> {
 impl<'a> StridedIter<'a> {
     pub fn new(l: &'a Layout) -> Self {
         let next = if l.numel() == 0 { None } else { Some(l.offset) };
-        StridedIter {
-            l,
-            idx: vec![0; l.rank()],
-            next,
-        }
+        StridedIter { l, idx: vec![0; l.rank()], next }
     }
 }
 
@@ -205,11 +172,8 @@ pub fn coalesce(ls: &[&Layout]) -> Vec<Layout> {
         if n == 1 {
             continue;
         }
-        let mergeable = !shape.is_empty()
-            && ls
-                .iter()
-                .zip(&strides)
-                .all(|(l, s)| *s.last().unwrap() == l.strides[d] * n);
+        let mergeable =
+            !shape.is_empty() && ls.iter().zip(&strides).all(|(l, s)| *s.last().unwrap() == l.strides[d] * n);
         if mergeable {
             *shape.last_mut().unwrap() *= n;
             for (l, s) in ls.iter().zip(strides.iter_mut()) {
@@ -222,14 +186,7 @@ pub fn coalesce(ls: &[&Layout]) -> Vec<Layout> {
             }
         }
     }
-    ls.iter()
-        .zip(strides)
-        .map(|(l, s)| Layout {
-            shape: shape.clone(),
-            strides: s,
-            offset: l.offset,
-        })
-        .collect()
+    ls.iter().zip(strides).map(|(l, s)| Layout { shape: shape.clone(), strides: s, offset: l.offset }).collect()
 }
 
 /// Calls `f(offset_of_row_start)` for every row of the last dimension: the inner loop of most
@@ -243,11 +200,7 @@ pub fn for_each_row(l: &Layout, mut f: impl FnMut(usize)) {
         f(l.offset);
         return;
     }
-    let outer = Layout {
-        shape: l.shape[..r - 1].to_vec(),
-        strides: l.strides[..r - 1].to_vec(),
-        offset: l.offset,
-    };
+    let outer = Layout { shape: l.shape[..r - 1].to_vec(), strides: l.strides[..r - 1].to_vec(), offset: l.offset };
     for o in outer.iter() {
         f(o);
     }
@@ -269,13 +222,8 @@ mod tests {
     fn broadcast_rules() {
         assert_eq!(broadcast_shape("add", &[3, 1], &[4]).unwrap(), vec![3, 4]);
         assert_eq!(broadcast_shape("add", &[], &[2, 2]).unwrap(), vec![2, 2]);
-        let e = broadcast_shape("add", &[3, 2], &[4])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("add") && e.contains("[3, 2]") && e.contains("[4]"),
-            "{e}"
-        );
+        let e = broadcast_shape("add", &[3, 2], &[4]).unwrap_err().to_string();
+        assert!(e.contains("add") && e.contains("[3, 2]") && e.contains("[4]"), "{e}");
     }
 
     #[test]
@@ -286,14 +234,8 @@ mod tests {
         assert_eq!(c[0].shape, vec![2, 3, 20]);
         assert_eq!(c[0].strides, vec![60, 20, 1]);
         assert_eq!(c[1].strides, vec![0, 1, 0]);
-        assert_eq!(
-            c[0].iter().collect::<Vec<_>>(),
-            a.iter().collect::<Vec<_>>()
-        );
-        assert_eq!(
-            c[1].iter().collect::<Vec<_>>(),
-            b.iter().collect::<Vec<_>>()
-        );
+        assert_eq!(c[0].iter().collect::<Vec<_>>(), a.iter().collect::<Vec<_>>());
+        assert_eq!(c[1].iter().collect::<Vec<_>>(), b.iter().collect::<Vec<_>>());
         let t = Layout::contiguous(&[4, 6]).permute(&[1, 0]);
         assert_eq!(coalesce(&[&t])[0].shape, vec![6, 4]);
     }

@@ -13,10 +13,7 @@ pub struct Generator {
 
 impl Generator {
     pub fn new(seed: u64) -> Self {
-        Generator {
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            spare_normal: None,
-        }
+        Generator { rng: ChaCha8Rng::seed_from_u64(seed), spare_normal: None }
     }
     pub fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()

@@ -160,18 +160,9 @@ impl Storage {
         }
     }
     /// `cond != 0 ? a : b`; all three layouts have the output shape.
-    pub fn where_cond(
-        &self,
-        l: &Layout,
-        a: &Storage,
-        al: &Layout,
-        b: &Storage,
-        bl: &Layout,
-    ) -> Result<Storage> {
+    pub fn where_cond(&self, l: &Layout, a: &Storage, al: &Layout, b: &Storage, bl: &Layout) -> Result<Storage> {
         match (self, a, b) {
-            (Storage::Cpu(c), Storage::Cpu(a), Storage::Cpu(b)) => {
-                Ok(Storage::Cpu(c.where_cond(l, a, al, b, bl)?))
-            }
+            (Storage::Cpu(c), Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(c.where_cond(l, a, al, b, bl)?)),
         }
     }
     /// Reduce over `axes` (sorted, unique); the result has the reduced dims removed.
@@ -197,13 +188,7 @@ impl Storage {
         Ok(Storage::Cpu(CpuStorage::cat(&cpus, dim, out_shape)?))
     }
     /// `out.index_select(dim, idx)`: `idx` is a contiguous i64 vector.
-    pub fn index_select(
-        &self,
-        l: &Layout,
-        dim: usize,
-        idx: &Storage,
-        il: &Layout,
-    ) -> Result<Storage> {
+    pub fn index_select(&self, l: &Layout, dim: usize, idx: &Storage, il: &Layout) -> Result<Storage> {
         match (self, idx) {
             (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.index_select(l, dim, i, il)?)),
         }
@@ -218,9 +203,7 @@ impl Storage {
         out_shape: &[usize],
     ) -> Result<Storage> {
         match (self, idx) {
-            (Storage::Cpu(s), Storage::Cpu(i)) => {
-                Ok(Storage::Cpu(s.index_add(l, dim, i, il, out_shape)?))
-            }
+            (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.index_add(l, dim, i, il, out_shape)?)),
         }
     }
     /// `out[i][j] = src[i][idx[i][j]]` along `dim` (PyTorch's gather).
@@ -239,9 +222,7 @@ impl Storage {
         out_shape: &[usize],
     ) -> Result<Storage> {
         match (self, idx) {
-            (Storage::Cpu(s), Storage::Cpu(i)) => {
-                Ok(Storage::Cpu(s.scatter_add(l, dim, i, il, out_shape)?))
-            }
+            (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.scatter_add(l, dim, i, il, out_shape)?)),
         }
     }
     /// Unfold sliding windows of an [N, C, H, W] image into a [C·kh·kw, N·oh·ow] matrix.
@@ -257,17 +238,9 @@ impl Storage {
         }
     }
     /// Inverted-dropout mask: `1/keep` with probability `keep`, else 0, drawn from `seed`.
-    pub fn dropout_mask(
-        n: usize,
-        keep: f64,
-        seed: u64,
-        dtype: DType,
-        device: &Device,
-    ) -> Result<Storage> {
+    pub fn dropout_mask(n: usize, keep: f64, seed: u64, dtype: DType, device: &Device) -> Result<Storage> {
         match device {
-            Device::Cpu => Ok(Storage::Cpu(CpuStorage::dropout_mask(
-                n, keep, seed, dtype,
-            )?)),
+            Device::Cpu => Ok(Storage::Cpu(CpuStorage::dropout_mask(n, keep, seed, dtype)?)),
         }
     }
 
@@ -280,13 +253,7 @@ impl Storage {
         }
     }
     /// One SGD-with-momentum step on contiguous storage (PyTorch's formulation).
-    pub fn sgd_step_(
-        &mut self,
-        grad: &Storage,
-        gl: &Layout,
-        vel: Option<&mut Storage>,
-        h: SgdHyper,
-    ) -> Result<()> {
+    pub fn sgd_step_(&mut self, grad: &Storage, gl: &Layout, vel: Option<&mut Storage>, h: SgdHyper) -> Result<()> {
         match (self, grad) {
             (Storage::Cpu(p), Storage::Cpu(g)) => {
                 let v = vel.map(|v| match v {
@@ -306,9 +273,7 @@ impl Storage {
         h: AdamHyper,
     ) -> Result<()> {
         match (self, grad, m, v) {
-            (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => {
-                p.adam_step_(g, gl, m, v, h)
-            }
+            (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => p.adam_step_(g, gl, m, v, h),
         }
     }
 }

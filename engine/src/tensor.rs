@@ -34,7 +34,9 @@ impl TensorId {
         if NEXT.load(Ordering::Relaxed) == 0 {
             use std::hash::{BuildHasher, Hasher};
             let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+            h.write_u128(
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+            );
             let base = (h.finish() >> 1) | 1; // non-zero and far from overflow
             let _ = NEXT.compare_exchange(0, base, Ordering::Relaxed, Ordering::Relaxed);
         }

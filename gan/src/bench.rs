@@ -41,14 +41,7 @@ fn summarize(mut s: Vec<f64>) -> Stats {
         let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
         s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
     };
-    Stats {
-        median_ms: q(0.5),
-        p25_ms: q(0.25),
-        p75_ms: q(0.75),
-        min_ms: s[0],
-        max_ms: s[s.len() - 1],
-        n: s.len(),
-    }
+    Stats { median_ms: q(0.5), p25_ms: q(0.25), p75_ms: q(0.75), min_ms: s[0], max_ms: s[s.len() - 1], n: s.len() }
 }
 
 /// `warmup` untimed calls, then up to `reps` samples of `inner` calls each; sampling stops early
@@ -116,21 +109,10 @@ fn bench_gemm(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<(
         }
         let one = t.elapsed().as_secs_f64() / 3.0;
         let inner = ((0.02 / one) as usize + 1).clamp(1, 10000);
-        let st = time_ms(
-            || a.matmul(&b).map(|_| ()),
-            3,
-            o.reps.max(10),
-            inner,
-            o.max_seconds,
-        )?;
+        let st = time_ms(|| a.matmul(&b).map(|_| ()), 3, o.reps.max(10), inner, o.max_seconds)?;
         let gf = 2.0 * (m * k * n) as f64 / (st.median_ms * 1e-3) / 1e9;
         let best = 2.0 * (m * k * n) as f64 / (st.min_ms * 1e-3) / 1e9;
-        row(
-            &format!("gemm_t{threads}_{name}"),
-            &st,
-            &format!("=> {gf:7.1} GFLOP/s (best {best:.1})"),
-            json,
-        );
+        row(&format!("gemm_t{threads}_{name}"), &st, &format!("=> {gf:7.1} GFLOP/s (best {best:.1})"), json);
     }
     Ok(())
 }
@@ -199,10 +181,7 @@ fn gan_step(
     // (1) D step
     let fake = gen.forward(&z())?.detach();
     opt_d.zero_grad();
-    let loss_d = disc
-        .forward(x_real)?
-        .bce_with_logits(ones)?
-        .add(&disc.forward(&fake)?.bce_with_logits(zeros)?)?;
+    let loss_d = disc.forward(x_real)?.bce_with_logits(ones)?.add(&disc.forward(&fake)?.bce_with_logits(zeros)?)?;
     loss_d.backward()?;
     opt_d.step()?;
     // (2) G step (non-saturating)
@@ -223,11 +202,7 @@ fn bench_mlp(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()
     let mut zg = g.fork();
     let mut z = move || Tensor::rand(&[b, 100], -1.0, 1.0, &mut zg);
     let st = time_ms(
-        || {
-            gan_step(
-                &gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z,
-            )
-        },
+        || gan_step(&gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z),
         o.warmup,
         o.reps,
         1,
@@ -248,11 +223,7 @@ fn bench_dcgan(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<
     let mut zg = g.fork();
     let mut z = move || Tensor::randn(&[b, 100], &mut zg);
     let st = time_ms(
-        || {
-            gan_step(
-                &gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z,
-            )
-        },
+        || gan_step(&gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z),
         o.warmup,
         o.reps,
         1,
@@ -265,10 +236,7 @@ fn bench_dcgan(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<
 fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
     let mut g = Generator::new(0);
     let x = Tensor::randn(&[64, 64, 14, 14], &mut g).requires_grad_();
-    let w = Tensor::randn(&[128, 64, 4, 4], &mut g)
-        .mul_scalar(0.05)?
-        .detach()
-        .requires_grad_();
+    let w = Tensor::randn(&[128, 64, 4, 4], &mut g).mul_scalar(0.05)?.detach().requires_grad_();
     let flops = 2.0 * (64 * 128 * 7 * 7 * 64 * 16) as f64;
     let go = Tensor::ones(&[64, 128, 7, 7]);
     let opts = Conv2dOpts::new(2, 1);
@@ -279,12 +247,7 @@ fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<(
         1,
         o.max_seconds,
     )?;
-    row(
-        &format!("conv_fwd_t{threads}"),
-        &st,
-        &format!("=> {:.1} GFLOP/s", flops / (st.median_ms * 1e-3) / 1e9),
-        json,
-    );
+    row(&format!("conv_fwd_t{threads}"), &st, &format!("=> {:.1} GFLOP/s", flops / (st.median_ms * 1e-3) / 1e9), json);
     let st = time_ms(
         || {
             x.zero_grad();
@@ -299,10 +262,7 @@ fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<(
     row(
         &format!("conv_fwdbwd_t{threads}"),
         &st,
-        &format!(
-            "=> {:.1} GFLOP/s",
-            3.0 * flops / (st.median_ms * 1e-3) / 1e9
-        ),
+        &format!("=> {:.1} GFLOP/s", 3.0 * flops / (st.median_ms * 1e-3) / 1e9),
         json,
     );
     Ok(())
@@ -311,12 +271,7 @@ fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<(
 /// Run the selected workloads and print one row each, then a `JSON {...}` line.
 pub fn run(o: &BenchOpts) -> Result<()> {
     let threads = rayon::current_num_threads();
-    println!(
-        "minmax {} | threads={threads} | reps={} warmup={}",
-        env!("CARGO_PKG_VERSION"),
-        o.reps,
-        o.warmup
-    );
+    println!("minmax {} | threads={threads} | reps={} warmup={}", env!("CARGO_PKG_VERSION"), o.reps, o.warmup);
     let mut json = Vec::new();
     let want = |k: &str| o.only.iter().any(|s| s == k);
     if want("gemm") {

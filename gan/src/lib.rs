@@ -2,9 +2,12 @@
 
 pub mod bench;
 pub mod data;
+pub mod display;
 pub mod goodfellow2014;
+pub mod lab;
 pub mod metrics;
 pub mod npy;
 pub mod progress;
 pub mod reproduce;
+pub mod toy;
 pub mod viz;

@@ -3,11 +3,7 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "minmax",
-    version,
-    about = "A workbench for learning and researching GANs"
-)]
+#[command(name = "minmax", version, about = "A workbench for learning and researching GANs")]
 struct Cli {
     /// Worker threads for the CPU backend (default: all cores).
     #[arg(long, global = true)]
@@ -28,7 +24,7 @@ struct RunArgs {
     /// Seed of every random draw (initialisation, batches, noise, dropout, evaluation).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Training epochs (default: 300, or 25 with --quick).
+    /// Training epochs (default: 100, or 30 with --quick).
     #[arg(long)]
     epochs: Option<usize>,
     /// Stop after this many SGD steps in total.
@@ -52,6 +48,12 @@ struct RunArgs {
     /// Generated samples for the Parzen estimate.
     #[arg(long, default_value_t = 10_000)]
     eval_samples: usize,
+    /// Evaluate a moving average of G's weights with this decay (0: G as trained, as in the paper).
+    #[arg(long, default_value_t = minmax_gan::reproduce::DEFAULT_EMA)]
+    ema: f64,
+    /// Optimizer of both players: adam (lr 1e-3, β₁ 0.5) or sgd (the paper's, with its schedules).
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
     /// No progress bar or progress lines.
     #[arg(long)]
     no_progress: bool,
@@ -71,6 +73,13 @@ enum EvalCmd {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+}
+
+/// The labs: experiments that compare several models and write a report with pictures.
+#[derive(Subcommand)]
+enum LabCmd {
+    /// Mode collapse on 2-D mixtures: vanilla GAN vs WGAN-GP, PacGAN and unrolled GAN.
+    ModeCollapse(minmax_gan::lab::mode_collapse::Args),
 }
 
 #[derive(Subcommand)]
@@ -97,18 +106,20 @@ enum Cmd {
         #[arg(long, default_value_t = 30.0)]
         max_seconds: f64,
     },
+    /// Run a lab: several models on one question, with a report and pictures.
+    Lab {
+        #[command(subcommand)]
+        what: LabCmd,
+    },
 }
 
 fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
-    minmax_engine::Device::parse(&a.device)
-        .map_err(|e| minmax_engine::Error::msg(format!("--device: {e}")))?;
+    minmax_engine::Device::parse(&a.device).map_err(|e| minmax_engine::Error::msg(format!("--device: {e}")))?;
     if a.epochs == Some(0) {
         return Err(minmax_engine::Error::msg("--epochs must be at least 1"));
     }
     if a.eval_samples == 0 {
-        return Err(minmax_engine::Error::msg(
-            "--eval-samples must be at least 1",
-        ));
+        return Err(minmax_engine::Error::msg("--eval-samples must be at least 1"));
     }
     let o = minmax_gan::reproduce::ReproduceOptions {
         quick: a.quick,
@@ -116,18 +127,21 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
         epochs: a.epochs,
         iterations: a.iterations,
         data: a.data,
-        out: a
-            .out
-            .unwrap_or_else(|| std::path::PathBuf::from("runs").join(&a.experiment)),
+        out: a.out.unwrap_or_else(|| std::path::PathBuf::from("runs").join(&a.experiment)),
         resume: a.resume,
         g_loss: minmax_gan::goodfellow2014::GeneratorLoss::parse(&a.g_loss)?,
         progress: !a.no_progress,
         eval_samples: a.eval_samples,
         train_only,
+        g_ema: a.ema,
+        optimizer: minmax_gan::goodfellow2014::OptimizerKind::parse(&a.optimizer)?,
     };
+    if !(0.0..1.0).contains(&o.g_ema) {
+        return Err(minmax_engine::Error::msg(format!("--ema {}: the decay must be in [0, 1)", o.g_ema)));
+    }
     let r = minmax_gan::reproduce::run(&o)?;
-    if let (Some(p), Some(reference)) = (&r.parzen, &r.reference) {
-        minmax_gan::reproduce::print_table(p, reference);
+    if let Some(ev) = &r.eval {
+        minmax_gan::reproduce::print_table(ev, &r.cfg);
         println!("report: {}", r.out.join("report.md").display());
     } else {
         println!("checkpoint and pictures: {}", r.out.display());
@@ -145,27 +159,17 @@ fn eval_parzen(
     use minmax_gan::goodfellow2014 as gf;
     let splits = minmax_gan::data::load_mnist(&minmax_gan::reproduce::data_source(&data))?;
     let (_, meta) = minmax_engine::io::load_safetensors(checkpoint)?;
-    let epochs = meta
-        .get("config")
-        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-        .and_then(|c| c["epochs"].as_u64())
-        .unwrap_or(1);
-    let mut gan = gf::Gan::new(
-        gf::Config::paper().scaled_to(epochs as usize),
-        &splits.train.pixel_means(),
-        0,
-    )?;
+    let config: serde_json::Value = meta.get("config").and_then(|c| serde_json::from_str(c).ok()).ok_or_else(|| {
+        minmax_engine::Error::file(checkpoint, "no 'config' metadata: not a goodfellow2014 checkpoint")
+    })?;
+    let mut cfg = gf::Config::paper().scaled_to(config["epochs"].as_u64().unwrap_or(1) as usize);
+    cfg.g_ema = config["g_ema"].as_f64().unwrap_or(0.0);
+    let mut gan = gf::Gan::new(cfg, &splits.train.pixel_means(), 0)?;
     let (epoch, _) = gf::load_checkpoint(&mut gan, checkpoint)?;
     let out = checkpoint.parent().unwrap_or(std::path::Path::new("."));
-    let (p, reference) = minmax_gan::reproduce::evaluate(
-        &gan,
-        &splits,
-        samples,
-        &mut minmax_engine::Generator::new(seed),
-        out,
-    )?;
+    let ev = minmax_gan::reproduce::evaluate(&gan, &splits, samples, &mut minmax_engine::Generator::new(seed), out)?;
     println!("checkpoint {} (epoch {epoch})", checkpoint.display());
-    minmax_gan::reproduce::print_table(&p, &reference);
+    minmax_gan::reproduce::print_table(&ev, &gan.cfg);
     Ok(())
 }
 
@@ -176,44 +180,24 @@ fn main() {
             eprintln!("error: --threads must be at least 1");
             std::process::exit(2);
         }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-            .expect("the thread pool is built once");
+        rayon::ThreadPoolBuilder::new().num_threads(t).build_global().expect("the thread pool is built once");
     }
     let r = match cli.cmd {
+        Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::lab::mode_collapse::main(a),
         Cmd::Reproduce(a) => reproduce(a, false),
         Cmd::Train(a) => reproduce(a, true),
-        Cmd::Eval {
-            what:
-                EvalCmd::Parzen {
-                    checkpoint,
-                    data,
-                    samples,
-                    seed,
-                },
-        } => eval_parzen(&checkpoint, data, samples, seed),
-        Cmd::Bench {
-            only,
-            reps,
-            warmup,
-            max_seconds,
-        } => {
+        Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed } } => {
+            eval_parzen(&checkpoint, data, samples, seed)
+        }
+        Cmd::Bench { only, reps, warmup, max_seconds } => {
             let only: Vec<String> = only.split(',').map(|s| s.trim().to_string()).collect();
             for k in &only {
                 if !["gemm", "mlp", "dcgan", "conv"].contains(&k.as_str()) {
-                    eprintln!(
-                        "error: --only: unknown workload '{k}' (expected gemm, mlp, dcgan or conv)"
-                    );
+                    eprintln!("error: --only: unknown workload '{k}' (expected gemm, mlp, dcgan or conv)");
                     std::process::exit(2);
                 }
             }
-            minmax_gan::bench::run(&minmax_gan::bench::BenchOpts {
-                reps: reps.max(1),
-                warmup,
-                only,
-                max_seconds,
-            })
+            minmax_gan::bench::run(&minmax_gan::bench::BenchOpts { reps: reps.max(1), warmup, only, max_seconds })
         }
     };
     if let Err(e) = r {

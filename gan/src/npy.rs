@@ -55,18 +55,9 @@ fn header_dict(dtype: DType, shape: &[usize]) -> String {
     let shape = match shape {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
-        dims => format!(
-            "({})",
-            dims.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        dims => format!("({})", dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     };
-    format!(
-        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
-        descr(dtype)
-    )
+    format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", descr(dtype))
 }
 
 /// The complete version-1.0 header: preamble, dict, space padding and the final newline.
@@ -97,18 +88,9 @@ pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
     out.reserve(t.numel() * t.dtype().size_in_bytes());
     // `to_vec` walks the layout row-major, so transposed or sliced views come out in C order.
     match t.dtype() {
-        DType::F32 => t
-            .to_vec::<f32>()?
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-        DType::F64 => t
-            .to_vec::<f64>()?
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-        DType::I64 => t
-            .to_vec::<i64>()?
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::F32 => t.to_vec::<f32>()?.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::F64 => t.to_vec::<f64>()?.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::I64 => t.to_vec::<i64>()?.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
     }
     Ok(out)
 }
@@ -124,10 +106,7 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
 /// Read a `.npy` file of dtype f4, f8 or i8 (either byte order, C order) into a tensor of the
 /// matching engine dtype.
 pub fn read_npy(path: &Path) -> Result<Tensor> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
     parse_npy(&bytes).map_err(|msg| Error::file(path, msg))
 }
 
@@ -156,24 +135,17 @@ fn parse_descr(s: &str) -> std::result::Result<Descr, String> {
         "i8" => DType::I64,
         _ => return Err(unsupported_dtype(s)),
     };
-    Ok(Descr {
-        dtype,
-        little_endian,
-    })
+    Ok(Descr { dtype, little_endian })
 }
 
 fn unsupported_dtype(s: &str) -> String {
-    format!(
-        "dtype '{s}' is not supported (expected '<f4', '<f8' or '<i8', or their big-endian forms)"
-    )
+    format!("dtype '{s}' is not supported (expected '<f4', '<f8' or '<i8', or their big-endian forms)")
 }
 
 fn parse_npy(bytes: &[u8]) -> std::result::Result<Tensor, String> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         let got: Vec<u8> = bytes.iter().take(MAGIC.len()).copied().collect();
-        return Err(format!(
-            "not a .npy file: expected the magic bytes \\x93NUMPY, found {got:?}"
-        ));
+        return Err(format!("not a .npy file: expected the magic bytes \\x93NUMPY, found {got:?}"));
     }
     if bytes.len() < 8 {
         return Err("truncated: the file ends inside the version bytes".into());
@@ -183,11 +155,7 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<Tensor, String> {
     let (len_bytes, preamble) = match major {
         1 => (2, 10),
         2 | 3 => (4, 12),
-        _ => {
-            return Err(format!(
-                "format version {major}.{minor} is not supported (expected 1.0, 2.0 or 3.0)"
-            ))
-        }
+        _ => return Err(format!("format version {major}.{minor} is not supported (expected 1.0, 2.0 or 3.0)")),
     };
     if bytes.len() < preamble {
         return Err("truncated: the file ends inside the header length".into());
@@ -204,23 +172,18 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<Tensor, String> {
             bytes.len() - preamble
         ));
     }
-    let header = std::str::from_utf8(&bytes[preamble..data_start])
-        .map_err(|_| "the header is not valid text".to_string())?;
+    let header =
+        std::str::from_utf8(&bytes[preamble..data_start]).map_err(|_| "the header is not valid text".to_string())?;
     let (descr, fortran_order, shape) = parse_header(header)?;
     if fortran_order {
-        return Err(
-            "fortran_order is True: only C-order arrays are supported (save with np.ascontiguousarray)"
-                .into(),
-        );
+        return Err("fortran_order is True: only C-order arrays are supported (save with np.ascontiguousarray)".into());
     }
     let numel = shape
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| format!("shape {shape:?} has too many elements"))?;
     let size = descr.dtype.size_in_bytes();
-    let want = numel
-        .checked_mul(size)
-        .ok_or_else(|| format!("shape {shape:?} has too many elements"))?;
+    let want = numel.checked_mul(size).ok_or_else(|| format!("shape {shape:?} has too many elements"))?;
     let data = &bytes[data_start..];
     if data.len() < want {
         return Err(format!(
@@ -311,18 +274,11 @@ fn parse_header(h: &str) -> std::result::Result<(Descr, bool, Vec<usize>), Strin
 
     // 'descr': '<f4'
     let v = value_of("descr")?;
-    let quote = v
-        .chars()
-        .next()
-        .filter(|c| *c == '\'' || *c == '"')
-        .ok_or_else(|| {
-            format!(
-                "'descr' is not a simple dtype string (structured arrays are not supported): {h:?}"
-            )
+    let quote =
+        v.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or_else(|| {
+            format!("'descr' is not a simple dtype string (structured arrays are not supported): {h:?}")
         })?;
-    let end = v[1..]
-        .find(quote)
-        .ok_or_else(|| format!("unterminated 'descr' string in header {h:?}"))?;
+    let end = v[1..].find(quote).ok_or_else(|| format!("unterminated 'descr' string in header {h:?}"))?;
     let descr = parse_descr(&v[1..1 + end])?;
 
     // 'fortran_order': False
@@ -332,9 +288,7 @@ fn parse_header(h: &str) -> std::result::Result<(Descr, bool, Vec<usize>), Strin
     } else if v.starts_with("True") {
         true
     } else {
-        return Err(format!(
-            "'fortran_order' must be True or False in header {h:?}"
-        ));
+        return Err(format!("'fortran_order' must be True or False in header {h:?}"));
     };
 
     // 'shape': (2, 3)
@@ -363,9 +317,7 @@ mod tests {
 
     /// A file in a folder of its own per test (tests run in parallel in one process).
     fn tmp(test: &str, name: &str) -> std::path::PathBuf {
-        std::env::temp_dir()
-            .join(format!("minmax-npy-{}-{test}", std::process::id()))
-            .join(name)
+        std::env::temp_dir().join(format!("minmax-npy-{}-{test}", std::process::id())).join(name)
     }
 
     #[test]
@@ -382,21 +334,10 @@ mod tests {
         assert_eq!(bytes.len(), 128 + 24);
         assert_eq!(&bytes[128..132], &1f32.to_le_bytes());
         // 1-d shapes keep the trailing comma, scalars are `()`.
-        assert_eq!(
-            header_dict(DType::I64, &[3]),
-            "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }"
-        );
-        assert_eq!(
-            header_dict(DType::F64, &[]),
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (), }"
-        );
+        assert_eq!(header_dict(DType::I64, &[3]), "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }");
+        assert_eq!(header_dict(DType::F64, &[]), "{'descr': '<f8', 'fortran_order': False, 'shape': (), }");
         // Every header length is padded to a multiple of 64, ending in '\n'.
-        for shape in [
-            vec![],
-            vec![7],
-            vec![10000, 784],
-            vec![1, 2, 3, 4, 5, 6, 7, 8],
-        ] {
+        for shape in [vec![], vec![7], vec![10000, 784], vec![1, 2, 3, 4, 5, 6, 7, 8]] {
             let h = header_bytes(DType::F32, &shape)?;
             assert_eq!(h.len() % 64, 0, "{shape:?}");
             assert_eq!(*h.last().unwrap(), b'\n');
@@ -419,20 +360,14 @@ mod tests {
             assert_eq!(r.shape(), t.shape(), "{name}");
             assert_eq!(r.to_vec::<f64>()?, t.to_vec::<f64>()?, "{name}");
         }
-        assert_eq!(
-            read_npy(&tmp("round_trip", "c.npy"))?.to_vec::<i64>()?,
-            c.to_vec::<i64>()?
-        );
+        assert_eq!(read_npy(&tmp("round_trip", "c.npy"))?.to_vec::<i64>()?, c.to_vec::<i64>()?);
         // A transposed view is written in C order of its logical shape.
         let tt = a.t()?;
         let p = tmp("round_trip", "t.npy");
         write_npy(&p, &tt)?;
         let r = read_npy(&p)?;
         assert_eq!(r.shape(), &[3, 2]);
-        assert_eq!(
-            r.to_vec::<f32>()?,
-            vec![1.5, 0.0, -2.0, 1e-30, 3.25, f32::MAX]
-        );
+        assert_eq!(r.to_vec::<f32>()?, vec![1.5, 0.0, -2.0, 1e-30, 3.25, f32::MAX]);
         std::fs::remove_dir_all(tmp("round_trip", "")).ok();
         Ok(())
     }
@@ -478,44 +413,24 @@ mod tests {
         let e = err(b"PK\x03\x04 this is a zip");
         assert!(e.contains("bad.npy") && e.contains("magic"), "{e}");
 
-        let e = err(&file_with(
-            "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }",
-            &[1, 2],
-        ));
+        let e = err(&file_with("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", &[1, 2]));
         assert!(e.contains("dtype '|u1' is not supported"), "{e}");
 
-        let e = err(&file_with(
-            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
-            &[0; 16],
-        ));
+        let e = err(&file_with("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", &[0; 16]));
         assert!(e.contains("fortran_order"), "{e}");
 
-        let e = err(&file_with(
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
-            &[0; 20],
-        ));
-        assert!(
-            e.contains("truncated") && e.contains("needs 24 bytes"),
-            "{e}"
-        );
+        let e = err(&file_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", &[0; 20]));
+        assert!(e.contains("truncated") && e.contains("needs 24 bytes"), "{e}");
 
-        let mut short = file_with(
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
-            &[],
-        );
+        let mut short = file_with("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", &[]);
         short.truncate(30);
         let e = err(&short);
         assert!(e.contains("truncated"), "{e}");
 
-        let e = err(&file_with(
-            "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
-            &[0; 4],
-        ));
+        let e = err(&file_with("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", &[0; 4]));
         assert!(e.contains("structured"), "{e}");
 
-        let e = read_npy(&tmp("errors", "does-not-exist.npy"))
-            .unwrap_err()
-            .to_string();
+        let e = read_npy(&tmp("errors", "does-not-exist.npy")).unwrap_err().to_string();
         assert!(e.contains("does-not-exist.npy"), "{e}");
         std::fs::remove_dir_all(tmp("errors", "")).ok();
         Ok(())

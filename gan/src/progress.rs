@@ -19,20 +19,14 @@ impl Progress {
         let bar = (enabled && tty).then(|| {
             let b = ProgressBar::new(total);
             b.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} steps  {elapsed_precise} ETA {eta}  {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {elapsed_precise} ETA {eta}  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             b.set_position(done);
             b.enable_steady_tick(Duration::from_millis(500));
             b
         });
-        Progress {
-            bar,
-            plain: enabled && !tty,
-            last_line: std::cell::Cell::new(Instant::now()),
-        }
+        Progress { bar, plain: enabled && !tty, last_line: std::cell::Cell::new(Instant::now()) }
     }
     pub fn step(&self, pos: u64, msg: &str) {
         if let Some(b) = &self.bar {

@@ -397,7 +397,10 @@ pub fn print_table(ev: &Evaluation, cfg: &Config) {
     let label = format!("Adversarial nets (this run{})", model_label(cfg));
     println!("  {label:<52} {:>6.1} ± {:.1}", p.mean, p.std_err);
     if let Some(r) = &ev.raw {
-        println!("  {:<52} {:>6.1} ± {:.1}", "Adversarial nets (this run, G as trained, last epoch)", r.mean, r.std_err);
+        println!(
+            "  {:<52} {:>6.1} ± {:.1}",
+            "Adversarial nets (this run, G as trained, last epoch)", r.mean, r.std_err
+        );
     }
     println!(
         "  {:<52} {:>6.1} ± {:.1}",

@@ -53,13 +53,7 @@ where
     let mut out = Vec::new();
     PngEncoder::new(Cursor::new(&mut out))
         .write_image(img.as_raw(), img.width(), img.height(), P::COLOR_TYPE)
-        .map_err(|e| {
-            Error::msg(format!(
-                "png: cannot encode a {}x{} image: {e}",
-                img.width(),
-                img.height()
-            ))
-        })?;
+        .map_err(|e| Error::msg(format!("png: cannot encode a {}x{} image: {e}", img.width(), img.height())))?;
     Ok(out)
 }
 
@@ -76,13 +70,7 @@ where
 
 /// The pixels of `images` as one flat `Vec<f32>` of `N · h · w` values, after checking that the
 /// shape is one of [N, h·w], [N, h, w] or [N, 1, h, w] with N ≥ 1.
-fn image_pixels(
-    op: &str,
-    what: &str,
-    images: &Tensor,
-    h: usize,
-    w: usize,
-) -> Result<(usize, Vec<f32>)> {
+fn image_pixels(op: &str, what: &str, images: &Tensor, h: usize, w: usize) -> Result<(usize, Vec<f32>)> {
     let s = images.shape();
     let ok = h > 0
         && w > 0
@@ -99,9 +87,7 @@ fn image_pixels(
         )));
     }
     if s[0] == 0 {
-        return Err(Error::msg(format!(
-            "{op}: {what} has no images (shape {s:?})"
-        )));
+        return Err(Error::msg(format!("{op}: {what} has no images (shape {s:?})")));
     }
     Ok((s[0], images.to_vec::<f32>()?))
 }
@@ -117,9 +103,7 @@ fn to_u8(v: f32) -> u8 {
 
 fn check_grid(op: &str, rows: usize, cols: usize) -> Result<()> {
     if rows == 0 || cols == 0 {
-        return Err(Error::msg(format!(
-            "{op}: a grid needs at least one row and one column, got {rows}x{cols}"
-        )));
+        return Err(Error::msg(format!("{op}: a grid needs at least one row and one column, got {rows}x{cols}")));
     }
     Ok(())
 }
@@ -130,14 +114,7 @@ fn to_u32(op: &str, v: usize) -> Result<u32> {
 
 /// Lay out the first `rows · cols` images row by row, `pad` pixels of mid grey around and
 /// between them. Cells past the last image stay grey.
-pub fn image_grid(
-    images: &Tensor,
-    rows: usize,
-    cols: usize,
-    h: usize,
-    w: usize,
-    pad: usize,
-) -> Result<GrayImage> {
+pub fn image_grid(images: &Tensor, rows: usize, cols: usize, h: usize, w: usize, pad: usize) -> Result<GrayImage> {
     check_grid("image_grid", rows, cols)?;
     let (n, px) = image_pixels("image_grid", "images", images, h, w)?;
     let width = to_u32("image_grid", cols * w + (cols + 1) * pad)?;
@@ -149,11 +126,7 @@ pub fn image_grid(
         let cell = &px[k * h * w..(k + 1) * h * w];
         for y in 0..h {
             for x in 0..w {
-                img.put_pixel(
-                    (x0 + x) as u32,
-                    (y0 + y) as u32,
-                    Luma([to_u8(cell[y * w + x])]),
-                );
+                img.put_pixel((x0 + x) as u32, (y0 + y) as u32, Luma([to_u8(cell[y * w + x])]));
             }
         }
     }
@@ -227,16 +200,10 @@ fn rows_f64(t: &Tensor, what: &str) -> Result<Tensor> {
     let s = t.shape();
     let (rows, d) = match s {
         [r, rest @ ..] if !rest.is_empty() => (*r, rest.iter().product::<usize>()),
-        _ => {
-            return Err(Error::msg(format!(
-                "nearest_neighbours: {what} must be [rows, D], got shape {s:?}"
-            )))
-        }
+        _ => return Err(Error::msg(format!("nearest_neighbours: {what} must be [rows, D], got shape {s:?}"))),
     };
     if rows == 0 || d == 0 {
-        return Err(Error::msg(format!(
-            "nearest_neighbours: {what} is empty (shape {s:?})"
-        )));
+        return Err(Error::msg(format!("nearest_neighbours: {what} is empty (shape {s:?})")));
     }
     t.to_dtype(DType::F64)?.contiguous()?.view(&[rows, d])
 }
@@ -246,11 +213,7 @@ fn rows_f64(t: &Tensor, what: &str) -> Result<Tensor> {
 /// f64 whole), the samples in batches; a running (distance, index) minimum per sample carries
 /// across blocks. ‖s − t‖² = ‖s‖² + ‖t‖² − 2 s·t, and ‖s‖² is the same for every t, so only
 /// ‖t‖² − 2 s·t is compared.
-fn nearest_neighbours_blocked(
-    samples: &Tensor,
-    train: &Tensor,
-    block_elems: usize,
-) -> Result<Vec<usize>> {
+fn nearest_neighbours_blocked(samples: &Tensor, train: &Tensor, block_elems: usize) -> Result<Vec<usize>> {
     let s = rows_f64(samples, "samples")?;
     let (n, d) = (s.shape()[0], s.shape()[1]);
     let ts = train.shape();
@@ -262,9 +225,7 @@ fn nearest_neighbours_blocked(
             samples.shape()
         )));
     }
-    let train = train
-        .contiguous()?
-        .reshape(&[t_rows as isize, d as isize])?;
+    let train = train.contiguous()?.reshape(&[t_rows as isize, d as isize])?;
     let block = (block_elems / n.max(1)).clamp(1, t_rows); // training rows per block
     let batch = (block_elems / block).clamp(1, n); // sample rows per batch
     let mut best = vec![(f64::INFINITY, 0usize); n];
@@ -313,26 +274,20 @@ pub fn register_font() -> bool {
     static FONT: OnceLock<bool> = OnceLock::new();
     *FONT.get_or_init(|| {
         let from_env = std::env::var_os("MINMAX_FONT").map(std::path::PathBuf::from);
-        let candidates = from_env
-            .iter()
-            .cloned()
-            .chain(FONT_CANDIDATES.iter().map(std::path::PathBuf::from));
+        let candidates = from_env.iter().cloned().chain(FONT_CANDIDATES.iter().map(std::path::PathBuf::from));
         for path in candidates {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
             // plotters keeps `&'static` font data: leak one copy for the life of the process.
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            let ok = ["sans-serif", "serif", "monospace"].iter().all(|family| {
-                plotters::style::register_font(family, FontStyle::Normal, bytes).is_ok()
-            });
+            let ok = ["sans-serif", "serif", "monospace"]
+                .iter()
+                .all(|family| plotters::style::register_font(family, FontStyle::Normal, bytes).is_ok());
             if ok {
                 return true;
             }
-            eprintln!(
-                "minmax: warning: {} is not a usable TrueType font",
-                path.display()
-            );
+            eprintln!("minmax: warning: {} is not a usable TrueType font", path.display());
         }
         eprintln!(
             "minmax: warning: no TrueType font found (install the Debian package fonts-dejavu-core \
@@ -359,16 +314,8 @@ const COLOURS: [(u8, u8, u8); 10] = [
 /// The x and y ranges covering every finite point, y padded by 5%; a range of one value is
 /// widened so plotters has something to divide.
 fn plot_ranges(series: &[(&str, Vec<(f64, f64)>)]) -> Option<((f64, f64), (f64, f64))> {
-    let pts = series
-        .iter()
-        .flat_map(|(_, p)| p.iter())
-        .filter(|(x, y)| x.is_finite() && y.is_finite());
-    let (mut x0, mut x1, mut y0, mut y1) = (
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    );
+    let pts = series.iter().flat_map(|(_, p)| p.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for &(x, y) in pts {
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
     }
@@ -413,8 +360,8 @@ fn draw_line_plot(
     text: bool,
 ) -> std::result::Result<(), String> {
     let (title, x_label, y_label) = labels;
-    let ((x0, x1), (y0, y1)) = plot_ranges(series)
-        .ok_or_else(|| "line_plot: no finite (x, y) point in any series".to_string())?;
+    let ((x0, x1), (y0, y1)) =
+        plot_ranges(series).ok_or_else(|| "line_plot: no finite (x, y) point in any series".to_string())?;
     let e = |e: DrawingAreaErrorKind<_>| format!("line_plot: drawing failed: {e}");
     let root = BitMapBackend::<plotters::backend::RGBPixel>::with_buffer_and_format(buf, size)
         .map_err(|e| format!("line_plot: {e}"))?
@@ -423,10 +370,7 @@ fn draw_line_plot(
     let mut builder = ChartBuilder::on(&root);
     builder.margin(20);
     if text {
-        builder
-            .caption(title, ("sans-serif", 24))
-            .x_label_area_size(50)
-            .y_label_area_size(80);
+        builder.caption(title, ("sans-serif", 24)).x_label_area_size(50).y_label_area_size(80);
     }
     let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?;
     let mut mesh = chart.configure_mesh();
@@ -442,34 +386,21 @@ fn draw_line_plot(
     mesh.draw().map_err(e)?;
     if !text {
         // Without label areas plotters draws no axes: frame the plotting area instead.
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(x0, y0), (x1, y1)],
-                BLACK.stroke_width(1),
-            )))
-            .map_err(e)?;
+        chart.draw_series(std::iter::once(Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1)))).map_err(e)?;
     }
     for (i, (name, pts)) in series.iter().enumerate() {
         let (r, g, b) = COLOURS[i % COLOURS.len()];
         let colour = RGBColor(r, g, b);
-        let finite: Vec<(f64, f64)> = pts
-            .iter()
-            .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .collect();
-        let drawn = chart
-            .draw_series(LineSeries::new(finite.clone(), colour.stroke_width(2)))
-            .map_err(e)?;
+        let finite: Vec<(f64, f64)> = pts.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+        let drawn = chart.draw_series(LineSeries::new(finite.clone(), colour.stroke_width(2))).map_err(e)?;
         if text {
-            drawn.label(*name).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-            });
+            drawn
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
         }
         if finite.len() == 1 {
             // A lone point draws no line: mark it.
-            chart
-                .draw_series(finite.iter().map(|&p| Circle::new(p, 3, colour.filled())))
-                .map_err(e)?;
+            chart.draw_series(finite.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(e)?;
         }
     }
     if text && !series.is_empty() {
@@ -497,10 +428,8 @@ pub fn line_plot_image(
     let (w, h) = PLOT_SIZE;
     let mut buf = vec![0u8; (w * h * 3) as usize];
     let text = register_font();
-    draw_line_plot(&mut buf, (w, h), (title, x_label, y_label), series, text)
-        .map_err(Error::msg)?;
-    RgbImage::from_raw(w, h, buf)
-        .ok_or_else(|| Error::msg("line_plot: the drawing buffer has the wrong size"))
+    draw_line_plot(&mut buf, (w, h), (title, x_label, y_label), series, text).map_err(Error::msg)?;
+    RgbImage::from_raw(w, h, buf).ok_or_else(|| Error::msg("line_plot: the drawing buffer has the wrong size"))
 }
 
 /// [`line_plot_image`] written to `path` as a PNG.
@@ -511,8 +440,7 @@ pub fn line_plot(
     y_label: &str,
     series: &[(&str, Vec<(f64, f64)>)],
 ) -> Result<()> {
-    let img = line_plot_image(title, x_label, y_label, series)
-        .map_err(|e| Error::file(path, e.to_string()))?;
+    let img = line_plot_image(title, x_label, y_label, series).map_err(|e| Error::file(path, e.to_string()))?;
     save_png(&img, path)
 }
 
@@ -523,9 +451,7 @@ mod tests {
 
     /// A file in a folder of its own per test (tests run in parallel in one process).
     fn tmp(test: &str, name: &str) -> std::path::PathBuf {
-        std::env::temp_dir()
-            .join(format!("minmax-viz-{}-{test}", std::process::id()))
-            .join(name)
+        std::env::temp_dir().join(format!("minmax-viz-{}-{test}", std::process::id())).join(name)
     }
 
     #[test]
@@ -560,32 +486,13 @@ mod tests {
 
     #[test]
     fn grid_errors() {
-        let e = image_grid(&Tensor::zeros(&[0, 4]), 1, 1, 2, 2, 1)
-            .unwrap_err()
-            .to_string();
+        let e = image_grid(&Tensor::zeros(&[0, 4]), 1, 1, 2, 2, 1).unwrap_err().to_string();
         assert!(e.contains("no images"), "{e}");
-        let e = image_grid(&Tensor::zeros(&[3, 5]), 1, 1, 2, 2, 1)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("[N, 4] or [N, 1, 2, 2]") && e.contains("[3, 5]"),
-            "{e}"
-        );
-        let e = image_grid(&Tensor::zeros(&[3, 4]), 0, 2, 2, 2, 1)
-            .unwrap_err()
-            .to_string();
+        let e = image_grid(&Tensor::zeros(&[3, 5]), 1, 1, 2, 2, 1).unwrap_err().to_string();
+        assert!(e.contains("[N, 4] or [N, 1, 2, 2]") && e.contains("[3, 5]"), "{e}");
+        let e = image_grid(&Tensor::zeros(&[3, 4]), 0, 2, 2, 2, 1).unwrap_err().to_string();
         assert!(e.contains("0x2"), "{e}");
-        let e = pairs_grid(
-            &Tensor::zeros(&[3, 4]),
-            &Tensor::zeros(&[2, 4]),
-            1,
-            1,
-            2,
-            2,
-            1,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = pairs_grid(&Tensor::zeros(&[3, 4]), &Tensor::zeros(&[2, 4]), 1, 1, 2, 2, 1).unwrap_err().to_string();
         assert!(e.contains("same number"), "{e}");
     }
 
@@ -616,16 +523,9 @@ mod tests {
     #[test]
     fn nearest_neighbours_on_a_constructed_case() -> Result<()> {
         // Training points on the axes of D = 3; each sample sits next to one of them.
-        let train = Tensor::new(
-            vec![0f32, 0., 0., 5., 0., 0., 0., 5., 0., 0., 0., 5., 5., 5., 5.],
-            &[5, 3],
-        )?;
-        let samples = Tensor::new(
-            vec![
-                4.5f32, 0.2, 0., 0.1, 0.1, 4.9, 0.3, -0.2, 0.1, 4., 4.5, 5.5, 0., 4., 0.,
-            ],
-            &[5, 3],
-        )?;
+        let train = Tensor::new(vec![0f32, 0., 0., 5., 0., 0., 0., 5., 0., 0., 0., 5., 5., 5., 5.], &[5, 3])?;
+        let samples =
+            Tensor::new(vec![4.5f32, 0.2, 0., 0.1, 0.1, 4.9, 0.3, -0.2, 0.1, 4., 4.5, 5.5, 0., 4., 0.], &[5, 3])?;
         let want = vec![1, 3, 0, 4, 2];
         assert_eq!(nearest_neighbours(&samples, &train)?, want);
         // Tiny blocks: 5 samples against blocks of 1–2 training rows still agree.
@@ -633,9 +533,7 @@ mod tests {
         // Ties go to the first index.
         let dup = Tensor::new(vec![1f32, 1., 1., 1.], &[2, 2])?;
         assert_eq!(nearest_neighbours(&Tensor::zeros(&[1, 2]), &dup)?, vec![0]);
-        let e = nearest_neighbours(&samples, &Tensor::zeros(&[4, 2]))
-            .unwrap_err()
-            .to_string();
+        let e = nearest_neighbours(&samples, &Tensor::zeros(&[4, 2])).unwrap_err().to_string();
         assert!(e.contains("[5, 3]") && e.contains("[4, 2]"), "{e}");
         Ok(())
     }
@@ -649,10 +547,7 @@ mod tests {
         let want: Vec<usize> = s
             .iter()
             .map(|si| {
-                let d: Vec<f64> = t
-                    .iter()
-                    .map(|ti| si.iter().zip(ti).map(|(a, b)| (a - b) * (a - b)).sum())
-                    .collect();
+                let d: Vec<f64> = t.iter().map(|ti| si.iter().zip(ti).map(|(a, b)| (a - b) * (a - b)).sum()).collect();
                 (0..d.len()).fold(0, |b, j| if d[j] < d[b] { j } else { b })
             })
             .collect();
@@ -663,14 +558,7 @@ mod tests {
 
     #[test]
     fn png_round_trip() -> Result<()> {
-        let img = image_grid(
-            &Tensor::rand(&[6, 9], 0.0, 1.0, &mut Generator::new(1)),
-            2,
-            3,
-            3,
-            3,
-            2,
-        )?;
+        let img = image_grid(&Tensor::rand(&[6, 9], 0.0, 1.0, &mut Generator::new(1)), 2, 3, 3, 3, 2)?;
         let bytes = png_bytes(&img)?;
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let p = tmp("png", "grid.png");
@@ -684,35 +572,15 @@ mod tests {
     #[test]
     fn line_plot_writes_a_png() -> Result<()> {
         let p = tmp("plot", "curve.png");
-        let d: Vec<(f64, f64)> = (0..50)
-            .map(|i| (i as f64, (i as f64 * 0.2).sin()))
-            .collect();
-        let g: Vec<(f64, f64)> = (0..50)
-            .map(|i| {
-                (
-                    i as f64,
-                    if i == 10 {
-                        f64::NAN
-                    } else {
-                        1.0 / (1.0 + i as f64)
-                    },
-                )
-            })
-            .collect();
-        line_plot(
-            &p,
-            "losses",
-            "iteration",
-            "loss",
-            &[("D", d), ("G", g), ("one", vec![(3.0, 0.5)])],
-        )?;
+        let d: Vec<(f64, f64)> = (0..50).map(|i| (i as f64, (i as f64 * 0.2).sin())).collect();
+        let g: Vec<(f64, f64)> =
+            (0..50).map(|i| (i as f64, if i == 10 { f64::NAN } else { 1.0 / (1.0 + i as f64) })).collect();
+        line_plot(&p, "losses", "iteration", "loss", &[("D", d), ("G", g), ("one", vec![(3.0, 0.5)])])?;
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let img = image::open(&p).unwrap();
         assert_eq!((img.width(), img.height()), PLOT_SIZE);
-        let e = line_plot(&p, "t", "x", "y", &[("empty", vec![(f64::NAN, 1.0)])])
-            .unwrap_err()
-            .to_string();
+        let e = line_plot(&p, "t", "x", "y", &[("empty", vec![(f64::NAN, 1.0)])]).unwrap_err().to_string();
         assert!(e.contains("curve.png") && e.contains("no finite"), "{e}");
         std::fs::remove_dir_all(tmp("plot", "")).ok();
         Ok(())

@@ -16,16 +16,8 @@ use crate::Result;
 #[inline]
 fn valid_range(out: usize, size: usize, s: usize, k: usize, d: usize, p: usize) -> (usize, usize) {
     let off = (k * d) as isize - p as isize; // input index = o·s + off
-    let lo = if off >= 0 {
-        0
-    } else {
-        ((-off) as usize).div_ceil(s)
-    };
-    let hi = if (size as isize) <= off {
-        0
-    } else {
-        ((size as isize - off - 1) as usize / s + 1).min(out)
-    };
+    let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(s) };
+    let hi = if (size as isize) <= off { 0 } else { ((size as isize - off - 1) as usize / s + 1).min(out) };
     (lo.min(hi), hi)
 }
 
@@ -103,12 +95,7 @@ fn col2im_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom) -> Vec<T> {
 
 impl CpuStorage {
     pub fn im2col(&self, l: &Layout, g: &Conv2dGeom, pad_value: f64) -> Result<Self> {
-        Ok(map_float!(self, "im2col", |v| im2col_k(
-            v,
-            l,
-            g,
-            crate::dtype::Elem::from_f64(pad_value)
-        )))
+        Ok(map_float!(self, "im2col", |v| im2col_k(v, l, g, crate::dtype::Elem::from_f64(pad_value))))
     }
     pub fn col2im(&self, l: &Layout, g: &Conv2dGeom) -> Result<Self> {
         Ok(map_float!(self, "col2im", |v| col2im_k(v, l, g)))
@@ -157,13 +144,11 @@ mod tests {
                                 for ox in 0..ow {
                                     let iy = (oy * s + ki * d) as isize - p as isize;
                                     let ix = (ox * s + kj * d) as isize - p as isize;
-                                    let want =
-                                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize
-                                        {
-                                            -7.0
-                                        } else {
-                                            x[((ni * c + ci) * h + iy as usize) * w + ix as usize]
-                                        };
+                                    let want = if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                        -7.0
+                                    } else {
+                                        x[((ni * c + ci) * h + iy as usize) * w + ix as usize]
+                                    };
                                     let r = (ci * kh + ki) * kw + kj;
                                     let q = (ni * oh + oy) * ow + ox;
                                     assert_eq!(cols[r * g.col_cols() + q], want, "{g:?}");
@@ -178,10 +163,7 @@ mod tests {
             let back = col2im_k(&y, &Layout::contiguous(&[g.col_rows(), g.col_cols()]), &g);
             let lhs: f64 = cols0.iter().zip(&y).map(|(a, b)| a * b).sum();
             let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
-            assert!(
-                (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
-                "{g:?}: {lhs} vs {rhs}"
-            );
+            assert!((lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0), "{g:?}: {lhs} vs {rhs}");
         }
     }
 }

@@ -15,13 +15,11 @@ fn unary_map<T: Float>(v: &[T], l: &Layout, f: impl Fn(T) -> T + Sync + Send) ->
     let src = contiguous(v, l);
     if src.len() >= PAR_THRESHOLD {
         let mut out = vec![T::zero(); src.len()];
-        out.par_chunks_mut(8192)
-            .zip(src.par_chunks(8192))
-            .for_each(|(o, s)| {
-                for (o, &s) in o.iter_mut().zip(s) {
-                    *o = f(s);
-                }
-            });
+        out.par_chunks_mut(8192).zip(src.par_chunks(8192)).for_each(|(o, s)| {
+            for (o, &s) in o.iter_mut().zip(s) {
+                *o = f(s);
+            }
+        });
         out
     } else {
         src.iter().map(|&x| f(x)).collect()
@@ -91,11 +89,7 @@ fn unary_kernel<T: Float>(v: &[T], l: &Layout, op: UnaryOp) -> Vec<T> {
 
 /// Calls `f(a_off, b_off, out_index, len, a_stride, b_stride)` for each row of the last dimension
 /// of two layouts that share a shape.
-fn for_each_row2(
-    al: &Layout,
-    bl: &Layout,
-    mut f: impl FnMut(usize, usize, usize, usize, usize, usize),
-) {
+fn for_each_row2(al: &Layout, bl: &Layout, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
     let n = al.numel();
     if n == 0 {
         return;
@@ -145,13 +139,11 @@ pub(crate) fn binary_map<T: Elem, U: Elem>(
         let (a, b) = (&a[a0..a1], &b[b0..b1]);
         if n >= PAR_THRESHOLD {
             let mut out = vec![U::zero(); n];
-            out.par_chunks_mut(8192)
-                .zip(a.par_chunks(8192).zip(b.par_chunks(8192)))
-                .for_each(|(o, (a, b))| {
-                    for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                        *o = f(x, y);
-                    }
-                });
+            out.par_chunks_mut(8192).zip(a.par_chunks(8192).zip(b.par_chunks(8192))).for_each(|(o, (a, b))| {
+                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(x, y);
+                }
+            });
             return out;
         }
         return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
@@ -216,47 +208,19 @@ impl CpuStorage {
         Ok(map_float!(self, "unary op", |v| unary_kernel(v, l, op)))
     }
     pub fn binary(&self, l: &Layout, rhs: &Self, rl: &Layout, op: BinaryOp) -> Result<Self> {
-        Ok(map_float2!(self, rhs, "binary op", |a, b| binary_kernel(
-            a, l, b, rl, op
-        )))
+        Ok(map_float2!(self, rhs, "binary op", |a, b| binary_kernel(a, l, b, rl, op)))
     }
     /// 0/1 in the operands' float dtype (f32 for i64 operands).
     pub fn cmp(&self, l: &Layout, rhs: &Self, rl: &Layout, op: CmpOp) -> Result<Self> {
         Ok(match (self, rhs) {
-            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                CpuStorage::F32(cmp_kernel(a, l, b, rl, op))
-            }
-            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                CpuStorage::F64(cmp_kernel(a, l, b, rl, op))
-            }
-            (CpuStorage::I64(a), CpuStorage::I64(b)) => {
-                CpuStorage::F32(cmp_kernel(a, l, b, rl, op))
-            }
-            (a, b) => {
-                return Err(Error::DTypeMismatch {
-                    op: "comparison",
-                    lhs: a.dtype(),
-                    rhs: b.dtype(),
-                })
-            }
+            (CpuStorage::F32(a), CpuStorage::F32(b)) => CpuStorage::F32(cmp_kernel(a, l, b, rl, op)),
+            (CpuStorage::F64(a), CpuStorage::F64(b)) => CpuStorage::F64(cmp_kernel(a, l, b, rl, op)),
+            (CpuStorage::I64(a), CpuStorage::I64(b)) => CpuStorage::F32(cmp_kernel(a, l, b, rl, op)),
+            (a, b) => return Err(Error::DTypeMismatch { op: "comparison", lhs: a.dtype(), rhs: b.dtype() }),
         })
     }
-    pub fn where_cond(
-        &self,
-        l: &Layout,
-        a: &Self,
-        al: &Layout,
-        b: &Self,
-        bl: &Layout,
-    ) -> Result<Self> {
-        fn go<C: Elem, T: Elem>(
-            c: &[C],
-            cl: &Layout,
-            a: &[T],
-            al: &Layout,
-            b: &[T],
-            bl: &Layout,
-        ) -> Vec<T> {
+    pub fn where_cond(&self, l: &Layout, a: &Self, al: &Layout, b: &Self, bl: &Layout) -> Result<Self> {
+        fn go<C: Elem, T: Elem>(c: &[C], cl: &Layout, a: &[T], al: &Layout, b: &[T], bl: &Layout) -> Vec<T> {
             let n = cl.numel();
             let mut out = Vec::with_capacity(n);
             for ((ci, ai), bi) in cl.iter().zip(al.iter()).zip(bl.iter()) {
@@ -277,13 +241,7 @@ impl CpuStorage {
             (CpuStorage::F32(a), CpuStorage::F32(b)) => CpuStorage::F32(with_cond!(a, b)),
             (CpuStorage::F64(a), CpuStorage::F64(b)) => CpuStorage::F64(with_cond!(a, b)),
             (CpuStorage::I64(a), CpuStorage::I64(b)) => CpuStorage::I64(with_cond!(a, b)),
-            (a, b) => {
-                return Err(Error::DTypeMismatch {
-                    op: "where",
-                    lhs: a.dtype(),
-                    rhs: b.dtype(),
-                })
-            }
+            (a, b) => return Err(Error::DTypeMismatch { op: "where", lhs: a.dtype(), rhs: b.dtype() }),
         })
     }
 }

@@ -8,11 +8,7 @@ use crate::{Error, Result};
 
 /// (outer, dim, inner) sizes of a shape split around `dim`.
 fn split(shape: &[usize], dim: usize) -> (usize, usize, usize) {
-    (
-        shape[..dim].iter().product(),
-        shape[dim],
-        shape[dim + 1..].iter().product(),
-    )
+    (shape[..dim].iter().product(), shape[dim], shape[dim + 1..].iter().product())
 }
 
 fn index_select_k<T: Elem>(v: &[T], l: &Layout, dim: usize, idx: &[usize]) -> Vec<T> {
@@ -28,13 +24,7 @@ fn index_select_k<T: Elem>(v: &[T], l: &Layout, dim: usize, idx: &[usize]) -> Ve
     out
 }
 
-fn index_add_k<T: Float>(
-    v: &[T],
-    l: &Layout,
-    dim: usize,
-    idx: &[usize],
-    out_shape: &[usize],
-) -> Vec<T> {
+fn index_add_k<T: Float>(v: &[T], l: &Layout, dim: usize, idx: &[usize], out_shape: &[usize]) -> Vec<T> {
     let src = contiguous(v, l);
     let (outer, d, inner) = split(out_shape, dim);
     let mut out = vec![T::zero(); outer * d * inner];
@@ -67,13 +57,7 @@ fn gather_k<T: Elem>(v: &[T], l: &Layout, dim: usize, idx: &[usize], ishape: &[u
     out
 }
 
-fn scatter_add_k<T: Float>(
-    v: &[T],
-    l: &Layout,
-    dim: usize,
-    idx: &[usize],
-    out_shape: &[usize],
-) -> Vec<T> {
+fn scatter_add_k<T: Float>(v: &[T], l: &Layout, dim: usize, idx: &[usize], out_shape: &[usize]) -> Vec<T> {
     let src = contiguous(v, l);
     let (outer, d, inner) = split(out_shape, dim);
     let j_n = l.shape[dim];
@@ -91,37 +75,16 @@ fn scatter_add_k<T: Float>(
 }
 
 /// gather/scatter need the index to match the data in every dim but `dim`.
-fn check_gather_shapes(
-    op: &'static str,
-    data: &[usize],
-    index: &[usize],
-    dim: usize,
-) -> Result<()> {
-    let ok = data.len() == index.len()
-        && data
-            .iter()
-            .zip(index)
-            .enumerate()
-            .all(|(d, (a, b))| d == dim || a == b);
+fn check_gather_shapes(op: &'static str, data: &[usize], index: &[usize], dim: usize) -> Result<()> {
+    let ok = data.len() == index.len() && data.iter().zip(index).enumerate().all(|(d, (a, b))| d == dim || a == b);
     if !ok {
-        return Err(Error::shape(
-            op,
-            data,
-            index,
-            format!("index must match the input in every dim except {dim}"),
-        ));
+        return Err(Error::shape(op, data, index, format!("index must match the input in every dim except {dim}")));
     }
     Ok(())
 }
 
 impl CpuStorage {
-    pub fn index_select(
-        &self,
-        l: &Layout,
-        dim: usize,
-        idx: &CpuStorage,
-        il: &Layout,
-    ) -> Result<Self> {
+    pub fn index_select(&self, l: &Layout, dim: usize, idx: &CpuStorage, il: &Layout) -> Result<Self> {
         let idx = idx.indices(il, "index_select", l.shape[dim])?;
         Ok(map_any!(self, |v| index_select_k(v, l, dim, &idx)))
     }
@@ -134,9 +97,7 @@ impl CpuStorage {
         out_shape: &[usize],
     ) -> Result<Self> {
         let idx = idx.indices(il, "index_add", out_shape[dim])?;
-        Ok(map_float!(self, "index_add", |v| index_add_k(
-            v, l, dim, &idx, out_shape
-        )))
+        Ok(map_float!(self, "index_add", |v| index_add_k(v, l, dim, &idx, out_shape)))
     }
     pub fn gather(&self, l: &Layout, dim: usize, idx: &CpuStorage, il: &Layout) -> Result<Self> {
         check_gather_shapes("gather", &l.shape, &il.shape, dim)?;
@@ -153,8 +114,6 @@ impl CpuStorage {
     ) -> Result<Self> {
         check_gather_shapes("scatter_add", out_shape, &il.shape, dim)?;
         let idx_v = idx.indices(il, "scatter_add", out_shape[dim])?;
-        Ok(map_float!(self, "scatter_add", |v| scatter_add_k(
-            v, l, dim, &idx_v, out_shape
-        )))
+        Ok(map_float!(self, "scatter_add", |v| scatter_add_k(v, l, dim, &idx_v, out_shape)))
     }
 }

@@ -20,16 +20,8 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
     if m * n == 0 {
         return out;
     }
-    let ab = Layout {
-        shape: batch_shape.to_vec(),
-        strides: al.strides[..r - 2].to_vec(),
-        offset: al.offset,
-    };
-    let bb = Layout {
-        shape: batch_shape.to_vec(),
-        strides: bl.strides[..r - 2].to_vec(),
-        offset: bl.offset,
-    };
+    let ab = Layout { shape: batch_shape.to_vec(), strides: al.strides[..r - 2].to_vec(), offset: al.offset };
+    let bb = Layout { shape: batch_shape.to_vec(), strides: bl.strides[..r - 2].to_vec(), offset: bl.offset };
     let (a_rs, a_cs) = (al.strides[r - 2] as isize, al.strides[r - 1] as isize);
     let (b_rs, b_cs) = (bl.strides[r - 2] as isize, bl.strides[r - 1] as isize);
     let threads = rayon::current_num_threads();
@@ -72,25 +64,12 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
 impl CpuStorage {
     pub fn matmul(&self, l: &Layout, rhs: &Self, rl: &Layout) -> Result<Self> {
         Ok(match (self, rhs) {
-            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                CpuStorage::F32(matmul_kernel(a, l, b, rl, 1.0f32))
-            }
-            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                CpuStorage::F64(matmul_kernel(a, l, b, rl, 1.0f64))
-            }
+            (CpuStorage::F32(a), CpuStorage::F32(b)) => CpuStorage::F32(matmul_kernel(a, l, b, rl, 1.0f32)),
+            (CpuStorage::F64(a), CpuStorage::F64(b)) => CpuStorage::F64(matmul_kernel(a, l, b, rl, 1.0f64)),
             (a, b) if a.dtype() != b.dtype() => {
-                return Err(Error::DTypeMismatch {
-                    op: "matmul",
-                    lhs: a.dtype(),
-                    rhs: b.dtype(),
-                })
+                return Err(Error::DTypeMismatch { op: "matmul", lhs: a.dtype(), rhs: b.dtype() })
             }
-            (a, _) => {
-                return Err(Error::UnsupportedDType {
-                    op: "matmul",
-                    dtype: a.dtype(),
-                })
-            }
+            (a, _) => return Err(Error::UnsupportedDType { op: "matmul", dtype: a.dtype() }),
         })
     }
 }

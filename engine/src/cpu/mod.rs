@@ -30,12 +30,7 @@ macro_rules! map_float {
         match $s {
             CpuStorage::F32($v) => CpuStorage::F32($body),
             CpuStorage::F64($v) => CpuStorage::F64($body),
-            CpuStorage::I64(_) => {
-                return Err(crate::Error::UnsupportedDType {
-                    op: $op,
-                    dtype: crate::DType::I64,
-                })
-            }
+            CpuStorage::I64(_) => return Err(crate::Error::UnsupportedDType { op: $op, dtype: crate::DType::I64 }),
         }
     };
 }
@@ -49,16 +44,9 @@ macro_rules! map_float2 {
             (CpuStorage::F64($x), CpuStorage::F64($y)) => CpuStorage::F64($body),
             (a, b) => {
                 if a.dtype() == b.dtype() {
-                    return Err(crate::Error::UnsupportedDType {
-                        op: $op,
-                        dtype: a.dtype(),
-                    });
+                    return Err(crate::Error::UnsupportedDType { op: $op, dtype: a.dtype() });
                 }
-                return Err(crate::Error::DTypeMismatch {
-                    op: $op,
-                    lhs: a.dtype(),
-                    rhs: b.dtype(),
-                });
+                return Err(crate::Error::DTypeMismatch { op: $op, lhs: a.dtype(), rhs: b.dtype() });
             }
         }
     };
@@ -86,10 +74,7 @@ pub fn contiguous<'a, T: Elem>(data: &'a [T], l: &Layout) -> Cow<'a, [T]> {
             // multi-index step per element.
             let l = &crate::layout::coalesce(&[l])[0];
             let mut out = Vec::with_capacity(l.numel());
-            let (len, st) = (
-                *l.shape.last().unwrap_or(&1),
-                *l.strides.last().unwrap_or(&0),
-            );
+            let (len, st) = (*l.shape.last().unwrap_or(&1), *l.strides.last().unwrap_or(&0));
             crate::layout::for_each_row(l, |o| {
                 if st == 1 {
                     out.extend_from_slice(&data[o..o + len]);
@@ -135,10 +120,7 @@ impl CpuStorage {
     }
     pub fn to_dtype(&self, l: &Layout, dtype: DType) -> Self {
         fn cast<T: Elem, U: Elem>(v: &[T], l: &Layout) -> Vec<U> {
-            contiguous(v, l)
-                .iter()
-                .map(|x| U::from_f64(x.to_f64()))
-                .collect()
+            contiguous(v, l).iter().map(|x| U::from_f64(x.to_f64())).collect()
         }
         match (self, dtype) {
             (CpuStorage::F32(v), DType::F32) => CpuStorage::F32(contiguous(v, l).into_owned()),
@@ -186,13 +168,7 @@ impl CpuStorage {
                 for (s, l) in srcs {
                     match s {
                         CpuStorage::$var(x) => v.push((x.as_slice(), *l)),
-                        other => {
-                            return Err(Error::DTypeMismatch {
-                                op: "cat",
-                                lhs: dtype,
-                                rhs: other.dtype(),
-                            })
-                        }
+                        other => return Err(Error::DTypeMismatch { op: "cat", lhs: dtype, rhs: other.dtype() }),
                     }
                 }
                 v
@@ -208,41 +184,23 @@ impl CpuStorage {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let scale = 1.0 / keep;
-        let v: Vec<f64> = (0..n)
-            .map(|_| {
-                if rng.random::<f64>() < keep {
-                    scale
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let v: Vec<f64> = (0..n).map(|_| if rng.random::<f64>() < keep { scale } else { 0.0 }).collect();
         Ok(match dtype {
             DType::F32 => CpuStorage::F32(v.into_iter().map(|x| x as f32).collect()),
             DType::F64 => CpuStorage::F64(v),
-            DType::I64 => {
-                return Err(Error::UnsupportedDType {
-                    op: "dropout",
-                    dtype,
-                })
-            }
+            DType::I64 => return Err(Error::UnsupportedDType { op: "dropout", dtype }),
         })
     }
     /// The i64 indices of a storage, checked against `bound` (the size of the indexed dim).
     pub(crate) fn indices(&self, l: &Layout, op: &'static str, bound: usize) -> Result<Vec<usize>> {
         let CpuStorage::I64(v) = self else {
-            return Err(Error::msg(format!(
-                "{op}: indices must have dtype i64, got {:?}",
-                self.dtype()
-            )));
+            return Err(Error::msg(format!("{op}: indices must have dtype i64, got {:?}", self.dtype())));
         };
         contiguous(v, l)
             .iter()
             .map(|&i| {
                 if i < 0 || i as usize >= bound {
-                    Err(Error::msg(format!(
-                        "{op}: index {i} is out of range for a dim of size {bound}"
-                    )))
+                    Err(Error::msg(format!("{op}: index {i} is out of range for a dim of size {bound}")))
                 } else {
                     Ok(i as usize)
                 }

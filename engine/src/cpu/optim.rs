@@ -8,24 +8,13 @@ use crate::storage::{AdamHyper, SgdHyper};
 use crate::{Error, Result};
 
 fn mismatch(op: &'static str, a: &CpuStorage, b: &CpuStorage) -> Error {
-    Error::DTypeMismatch {
-        op,
-        lhs: a.dtype(),
-        rhs: b.dtype(),
-    }
+    Error::DTypeMismatch { op, lhs: a.dtype(), rhs: b.dtype() }
 }
 
 fn sgd<T: Float>(p: &mut [T], g: &[T], v: Option<&mut [T]>, h: SgdHyper) {
-    let (lr, mu, wd) = (
-        T::from_f64(h.lr),
-        T::from_f64(h.momentum),
-        T::from_f64(h.weight_decay),
-    );
+    let (lr, mu, wd) = (T::from_f64(h.lr), T::from_f64(h.momentum), T::from_f64(h.weight_decay));
     match v {
-        None => p
-            .iter_mut()
-            .zip(g)
-            .for_each(|(p, &g)| *p = *p - lr * (g + wd * *p)),
+        None => p.iter_mut().zip(g).for_each(|(p, &g)| *p = *p - lr * (g + wd * *p)),
         Some(v) => {
             for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                 let d = g + wd * *p;
@@ -62,15 +51,11 @@ impl CpuStorage {
             (CpuStorage::F32(a), CpuStorage::F32(b)) => {
                 let b = contiguous(b, ol);
                 let (al, be) = (alpha as f32, beta as f32);
-                a.iter_mut()
-                    .zip(b.iter())
-                    .for_each(|(a, &b)| *a = *a * al + b * be);
+                a.iter_mut().zip(b.iter()).for_each(|(a, &b)| *a = *a * al + b * be);
             }
             (CpuStorage::F64(a), CpuStorage::F64(b)) => {
                 let b = contiguous(b, ol);
-                a.iter_mut()
-                    .zip(b.iter())
-                    .for_each(|(a, &b)| *a = *a * alpha + b * beta);
+                a.iter_mut().zip(b.iter()).for_each(|(a, &b)| *a = *a * alpha + b * beta);
             }
             (a, b) => return Err(mismatch("axpby_", a, b)),
         }
@@ -89,13 +74,7 @@ impl CpuStorage {
                 let v = match vel {
                     Some(CpuStorage::F32(v)) => Some(v.as_mut_slice()),
                     None => None,
-                    Some(o) => {
-                        return Err(Error::DTypeMismatch {
-                            op: "sgd",
-                            lhs: crate::DType::F32,
-                            rhs: o.dtype(),
-                        })
-                    }
+                    Some(o) => return Err(Error::DTypeMismatch { op: "sgd", lhs: crate::DType::F32, rhs: o.dtype() }),
                 };
                 sgd(p, &g, v, h)
             }
@@ -104,13 +83,7 @@ impl CpuStorage {
                 let v = match vel {
                     Some(CpuStorage::F64(v)) => Some(v.as_mut_slice()),
                     None => None,
-                    Some(o) => {
-                        return Err(Error::DTypeMismatch {
-                            op: "sgd",
-                            lhs: crate::DType::F64,
-                            rhs: o.dtype(),
-                        })
-                    }
+                    Some(o) => return Err(Error::DTypeMismatch { op: "sgd", lhs: crate::DType::F64, rhs: o.dtype() }),
                 };
                 sgd(p, &g, v, h)
             }

@@ -41,11 +41,7 @@ fn reduce_iter<T: Float>(mut it: impl Iterator<Item = T>, op: ReduceOp) -> T {
             };
             let mut bi = 0usize;
             for (i, x) in it.enumerate() {
-                let better = if op == ReduceOp::ArgMax {
-                    x > best
-                } else {
-                    x < best
-                };
+                let better = if op == ReduceOp::ArgMax { x > best } else { x < best };
                 if better || (x.is_nan() && !best.is_nan()) {
                     best = x;
                     bi = i + 1;
@@ -67,10 +63,7 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
     if red_n == 0 {
         return vec![reduce_iter(std::iter::empty(), op); out_n];
     }
-    let trailing = axes
-        .iter()
-        .enumerate()
-        .all(|(i, &a)| a == r - axes.len() + i);
+    let trailing = axes.iter().enumerate().all(|(i, &a)| a == r - axes.len() + i);
     let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
     if let Some((a, _)) = l.contiguous_range() {
         let data = &v[a..a + out_n * red_n];
@@ -102,11 +95,9 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
     // Contiguous input keeping a middle block of dims, as batch norm's per-channel statistics
     // of [N, C, H, W] over (N, H, W): out[m] reduces data[o, m, i] over o and i.
     let kept_block = kept.windows(2).all(|w| w[1] == w[0] + 1);
-    if let (Some((a, _)), true, false) = (
-        l.contiguous_range(),
-        kept_block && !kept.is_empty(),
-        matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin),
-    ) {
+    if let (Some((a, _)), true, false) =
+        (l.contiguous_range(), kept_block && !kept.is_empty(), matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin))
+    {
         let (k0, k1) = (kept[0], kept[kept.len() - 1] + 1);
         let outer: usize = l.shape[..k0].iter().product();
         let inner: usize = l.shape[k1..].iter().product();
@@ -133,16 +124,8 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
     let perm: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
     let pl = l.permute(&perm);
     let k = kept.len();
-    let outer = Layout {
-        shape: pl.shape[..k].to_vec(),
-        strides: pl.strides[..k].to_vec(),
-        offset: pl.offset,
-    };
-    let mut inner = Layout {
-        shape: pl.shape[k..].to_vec(),
-        strides: pl.strides[k..].to_vec(),
-        offset: 0,
-    };
+    let outer = Layout { shape: pl.shape[..k].to_vec(), strides: pl.strides[..k].to_vec(), offset: pl.offset };
+    let mut inner = Layout { shape: pl.shape[k..].to_vec(), strides: pl.strides[k..].to_vec(), offset: 0 };
     let mut out = Vec::with_capacity(out_n);
     for o in outer.iter() {
         inner.offset = o;
@@ -174,19 +157,9 @@ impl CpuStorage {
             CpuStorage::I64(v) if op == ReduceOp::Sum => {
                 // Integer sums (counts of correct predictions and the like) are exact in f64 up to 2^53.
                 let f: Vec<f64> = v.iter().map(|&x| x as f64).collect();
-                CpuStorage::I64(
-                    reduce_kernel(&f, l, axes, op)
-                        .into_iter()
-                        .map(|x| x as i64)
-                        .collect(),
-                )
+                CpuStorage::I64(reduce_kernel(&f, l, axes, op).into_iter().map(|x| x as i64).collect())
             }
-            CpuStorage::I64(_) => {
-                return Err(Error::UnsupportedDType {
-                    op: "reduce",
-                    dtype: DType::I64,
-                })
-            }
+            CpuStorage::I64(_) => return Err(Error::UnsupportedDType { op: "reduce", dtype: DType::I64 }),
         })
     }
 }
@@ -206,10 +179,7 @@ mod tests {
             let ps: Vec<usize> = xp.dims();
             let v = xp.contiguous()?.to_vec::<f64>()?;
             for mask in 1u32..16 {
-                let axes: Vec<isize> = (0..4)
-                    .filter(|d| mask & (1 << d) != 0)
-                    .map(|d| d as isize)
-                    .collect();
+                let axes: Vec<isize> = (0..4).filter(|d| mask & (1 << d) != 0).map(|d| d as isize).collect();
                 let kept: Vec<usize> = (0..4).filter(|d| mask & (1 << d) == 0).collect();
                 let out_n: usize = kept.iter().map(|&d| ps[d]).product();
                 let (mut sum, mut max) = (vec![0.0; out_n], vec![f64::NEG_INFINITY; out_n]);

@@ -64,15 +64,9 @@ pub fn make(shape: &[usize], init: Init, g: &mut Generator) -> Result<Tensor> {
 /// Overwrite `t` (a parameter) with values drawn by `init`, keeping its dtype and device.
 pub fn init_(t: &Tensor, init: Init, g: &mut Generator) -> Result<()> {
     if t.numel() == 0 {
-        return Err(Error::bad_shape(
-            "init",
-            t.shape(),
-            "cannot initialise an empty tensor",
-        ));
+        return Err(Error::bad_shape("init", t.shape(), "cannot initialise an empty tensor"));
     }
-    let fresh = make(t.shape(), init, g)?
-        .to_dtype(t.dtype())?
-        .to_device(t.device())?;
+    let fresh = make(t.shape(), init, g)?.to_dtype(t.dtype())?.to_device(t.device())?;
     t.copy_from(&fresh)
 }
 pub fn uniform_(t: &Tensor, lo: f64, hi: f64, g: &mut Generator) -> Result<()> {
@@ -96,24 +90,11 @@ mod tests {
     use super::*;
     #[test]
     fn xavier_bound_and_seed() -> Result<()> {
-        let a = make(
-            &[200, 300],
-            Init::XavierUniform(1.0),
-            &mut Generator::new(1),
-        )?
-        .to_vec::<f32>()?;
+        let a = make(&[200, 300], Init::XavierUniform(1.0), &mut Generator::new(1))?.to_vec::<f32>()?;
         let b = (6.0f32 / 500.0).sqrt();
         assert!(a.iter().all(|x| x.abs() <= b));
         assert!(a.iter().map(|x| x.abs()).fold(0.0, f32::max) > 0.95 * b);
-        assert_eq!(
-            a,
-            make(
-                &[200, 300],
-                Init::XavierUniform(1.0),
-                &mut Generator::new(1)
-            )?
-            .to_vec::<f32>()?
-        );
+        assert_eq!(a, make(&[200, 300], Init::XavierUniform(1.0), &mut Generator::new(1))?.to_vec::<f32>()?);
         assert_eq!(fans(&[8, 3, 4, 4]), (48, 128));
         Ok(())
     }

@@ -28,29 +28,11 @@ pub struct Linear {
 
 impl Linear {
     pub fn new(inp: usize, out: usize, g: &mut Generator) -> Result<Self> {
-        Linear::with_init(
-            inp,
-            out,
-            true,
-            pytorch_default(inp),
-            pytorch_default(inp),
-            g,
-        )
+        Linear::with_init(inp, out, true, pytorch_default(inp), pytorch_default(inp), g)
     }
-    pub fn with_init(
-        inp: usize,
-        out: usize,
-        bias: bool,
-        w: Init,
-        b: Init,
-        g: &mut Generator,
-    ) -> Result<Self> {
+    pub fn with_init(inp: usize, out: usize, bias: bool, w: Init, b: Init, g: &mut Generator) -> Result<Self> {
         let weight = param(&[out, inp], w, g)?;
-        let bias = if bias {
-            Some(param(&[out], b, g)?)
-        } else {
-            None
-        };
+        let bias = if bias { Some(param(&[out], b, g)?) } else { None };
         Ok(Linear { weight, bias })
     }
 }
@@ -88,16 +70,7 @@ impl Conv2d {
         g: &mut Generator,
     ) -> Result<Self> {
         let d = pytorch_default(cin * k * k);
-        Conv2d::with_init(
-            cin,
-            cout,
-            k,
-            Conv2dOpts::new(stride, padding),
-            bias,
-            d,
-            d,
-            g,
-        )
+        Conv2d::with_init(cin, cout, k, Conv2dOpts::new(stride, padding), bias, d, d, g)
     }
     #[allow(clippy::too_many_arguments)]
     pub fn with_init(
@@ -111,11 +84,7 @@ impl Conv2d {
         g: &mut Generator,
     ) -> Result<Self> {
         let weight = param(&[cout, cin, k, k], w, g)?;
-        let bias = if bias {
-            Some(param(&[cout], b, g)?)
-        } else {
-            None
-        };
+        let bias = if bias { Some(param(&[cout], b, g)?) } else { None };
         Ok(Conv2d { weight, bias, opts })
     }
 }
@@ -155,11 +124,7 @@ impl ConvTranspose2d {
     ) -> Result<Self> {
         let d = pytorch_default(cout * k * k);
         let weight = param(&[cin, cout, k, k], d, g)?;
-        let bias = if bias {
-            Some(param(&[cout], d, g)?)
-        } else {
-            None
-        };
+        let bias = if bias { Some(param(&[cout], d, g)?) } else { None };
         Ok(ConvTranspose2d {
             weight,
             bias,
@@ -171,12 +136,7 @@ impl ConvTranspose2d {
 
 impl Module for ConvTranspose2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.conv_transpose2d(
-            &self.weight,
-            self.bias.as_ref(),
-            &self.opts,
-            self.output_padding,
-        )
+        x.conv_transpose2d(&self.weight, self.bias.as_ref(), &self.opts, self.output_padding)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut v = vec![("weight".to_string(), self.weight.clone())];
@@ -233,16 +193,10 @@ impl Module for BatchNorm {
         })
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![
-            ("weight".into(), self.weight.clone()),
-            ("bias".into(), self.bias.clone()),
-        ]
+        vec![("weight".into(), self.weight.clone()), ("bias".into(), self.bias.clone())]
     }
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
-        vec![
-            ("running_mean".into(), self.running_mean.clone()),
-            ("running_var".into(), self.running_var.clone()),
-        ]
+        vec![("running_mean".into(), self.running_mean.clone()), ("running_var".into(), self.running_var.clone())]
     }
     fn set_training(&self, on: bool) {
         self.training.store(on, Ordering::Relaxed)
@@ -260,23 +214,10 @@ pub struct Maxout {
 
 impl Maxout {
     pub fn new(inp: usize, units: usize, pieces: usize, g: &mut Generator) -> Result<Self> {
-        Ok(Maxout {
-            linear: Linear::new(inp, units * pieces, g)?,
-            pieces,
-        })
+        Ok(Maxout { linear: Linear::new(inp, units * pieces, g)?, pieces })
     }
-    pub fn with_init(
-        inp: usize,
-        units: usize,
-        pieces: usize,
-        w: Init,
-        b: Init,
-        g: &mut Generator,
-    ) -> Result<Self> {
-        Ok(Maxout {
-            linear: Linear::with_init(inp, units * pieces, true, w, b, g)?,
-            pieces,
-        })
+    pub fn with_init(inp: usize, units: usize, pieces: usize, w: Init, b: Init, g: &mut Generator) -> Result<Self> {
+        Ok(Maxout { linear: Linear::with_init(inp, units * pieces, true, w, b, g)?, pieces })
     }
 }
 
@@ -301,15 +242,9 @@ pub struct Dropout {
 impl Dropout {
     pub fn new(p: f64, g: &mut Generator) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
-            return Err(Error::msg(format!(
-                "Dropout: probability {p} must be in [0, 1)"
-            )));
+            return Err(Error::msg(format!("Dropout: probability {p} must be in [0, 1)")));
         }
-        Ok(Dropout {
-            p,
-            rng: Mutex::new(g.fork()),
-            training: AtomicBool::new(true),
-        })
+        Ok(Dropout { p, rng: Mutex::new(g.fork()), training: AtomicBool::new(true) })
     }
 }
 
@@ -332,9 +267,7 @@ pub struct Embedding {
 
 impl Embedding {
     pub fn new(num: usize, dim: usize, g: &mut Generator) -> Result<Self> {
-        Ok(Embedding {
-            weight: param(&[num, dim], Init::Normal(0.0, 1.0), g)?,
-        })
+        Ok(Embedding { weight: param(&[num, dim], Init::Normal(0.0, 1.0), g)? })
     }
 }
 
@@ -356,14 +289,8 @@ pub struct Func {
 }
 
 impl Func {
-    pub fn new(
-        name: &'static str,
-        f: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static,
-    ) -> Self {
-        Func {
-            name,
-            f: Box::new(f),
-        }
+    pub fn new(name: &'static str, f: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static) -> Self {
+        Func { name, f: Box::new(f) }
     }
 }
 
@@ -432,18 +359,10 @@ impl Module for Sequential {
         Ok(h)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| prefixed(&i.to_string(), l.named_parameters()))
-            .collect()
+        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(&i.to_string(), l.named_parameters())).collect()
     }
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| prefixed(&i.to_string(), l.named_buffers()))
-            .collect()
+        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(&i.to_string(), l.named_buffers())).collect()
     }
     fn set_training(&self, on: bool) {
         for l in &self.layers {

@@ -24,10 +24,7 @@ pub trait Module: Send + Sync {
     fn set_training(&self, _on: bool) {}
 
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+        self.named_parameters().into_iter().map(|(_, t)| t).collect()
     }
     /// Parameters and buffers: everything a checkpoint holds.
     fn state_dict(&self) -> Vec<(String, Tensor)> {
@@ -54,7 +51,5 @@ pub trait Module: Send + Sync {
 
 /// Prefix every name with `prefix.`.
 pub fn prefixed(prefix: &str, v: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
-    v.into_iter()
-        .map(|(n, t)| (format!("{prefix}.{n}"), t))
-        .collect()
+    v.into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)).collect()
 }

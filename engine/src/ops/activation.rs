@@ -8,17 +8,13 @@ impl Tensor {
     /// max(x, 0). d/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch).
     pub fn relu(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Relu)?;
-        Ok(Tensor::record(out, "relu", &[self], |c| {
-            Ok(vec![Some(c.grad.mul(&c.inputs[0].gt_scalar(0.0)?)?)])
-        }))
+        Ok(Tensor::record(out, "relu", &[self], |c| Ok(vec![Some(c.grad.mul(&c.inputs[0].gt_scalar(0.0)?)?)])))
     }
     /// x where x > 0, else slope·x. d/dx = 1 where x > 0, else slope.
     pub fn leaky_relu(&self, slope: f64) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::LeakyRelu(slope))?;
         Ok(Tensor::record(out, "leaky_relu", &[self], move |c| {
-            Ok(vec![Some(c.grad.mul(
-                &c.inputs[0].unary_raw(UnaryOp::LeakyMask(slope))?,
-            )?)])
+            Ok(vec![Some(c.grad.mul(&c.inputs[0].unary_raw(UnaryOp::LeakyMask(slope))?)?)])
         }))
     }
     /// 1 / (1 + e^−x), computed stably. d/dx = out·(1 − out).
@@ -32,21 +28,14 @@ impl Tensor {
     /// tanh x. d/dx = 1 − out².
     pub fn tanh(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Tanh)?;
-        Ok(Tensor::record(out, "tanh", &[self], |c| {
-            Ok(vec![Some(
-                c.grad.mul(&c.out.sqr()?.neg()?.add_scalar(1.0)?)?,
-            )])
-        }))
+        Ok(Tensor::record(out, "tanh", &[self], |c| Ok(vec![Some(c.grad.mul(&c.out.sqr()?.neg()?.add_scalar(1.0)?)?)])))
     }
     /// log(1 + eˣ), computed as relu(x) + log(1 + e^−|x|). d/dx = sigmoid(x).
     pub fn softplus(&self) -> Result<Tensor> {
         let out = crate::autograd::no_grad(|| -> Result<Tensor> {
-            self.relu()?
-                .add(&self.abs()?.neg()?.exp()?.add_scalar(1.0)?.log()?)
+            self.relu()?.add(&self.abs()?.neg()?.exp()?.add_scalar(1.0)?.log()?)
         })?;
-        Ok(Tensor::record(out, "softplus", &[self], |c| {
-            Ok(vec![Some(c.grad.mul(&c.inputs[0].sigmoid()?)?)])
-        }))
+        Ok(Tensor::record(out, "softplus", &[self], |c| Ok(vec![Some(c.grad.mul(&c.inputs[0].sigmoid()?)?)])))
     }
     /// log softmax along `dim`: x − logsumexp(x).
     pub fn log_softmax(&self, dim: isize) -> Result<Tensor> {
@@ -60,10 +49,8 @@ impl Tensor {
     /// [.., units·pieces] → [.., units], unit i = max of features i·pieces … i·pieces + pieces − 1
     /// (pylearn2's grouping). The gradient goes to the winning piece.
     pub fn maxout(&self, pieces: usize) -> Result<Tensor> {
-        let last = *self
-            .shape()
-            .last()
-            .ok_or_else(|| Error::bad_shape("maxout", self.shape(), "needs at least one dim"))?;
+        let last =
+            *self.shape().last().ok_or_else(|| Error::bad_shape("maxout", self.shape(), "needs at least one dim"))?;
         if pieces == 0 || last % pieces != 0 {
             return Err(Error::bad_shape(
                 "maxout",
@@ -80,20 +67,12 @@ impl Tensor {
     /// identity when not training. The mask is drawn from `g`. d/dx = mask.
     pub fn dropout(&self, p: f64, training: bool, g: &mut Generator) -> Result<Tensor> {
         if !(0.0..1.0).contains(&p) {
-            return Err(Error::msg(format!(
-                "dropout: probability {p} must be in [0, 1)"
-            )));
+            return Err(Error::msg(format!("dropout: probability {p} must be in [0, 1)")));
         }
         if !training || p == 0.0 {
             return Ok(self.clone());
         }
-        let s = Storage::dropout_mask(
-            self.numel(),
-            1.0 - p,
-            g.next_u64(),
-            self.dtype(),
-            self.device(),
-        )?;
+        let s = Storage::dropout_mask(self.numel(), 1.0 - p, g.next_u64(), self.dtype(), self.device())?;
         let mask = Tensor::fresh(s, self.shape());
         self.mul(&mask)
     }
@@ -110,12 +89,8 @@ mod tests {
         assert_eq!(x.leaky_relu(0.2)?.to_vec::<f64>()?, vec![-0.2, 0.0, 2.0]);
         let s = x.sigmoid()?.to_vec::<f64>()?;
         assert!((s[1] - 0.5).abs() < 1e-15 && (s[2] - 1.0 / (1.0 + (-2f64).exp())).abs() < 1e-15);
-        let sp = Tensor::new(vec![-800.0f64, 0.0, 800.0], &[3])?
-            .softplus()?
-            .to_vec::<f64>()?;
-        assert!(
-            sp[0] >= 0.0 && sp[0] < 1e-300 && (sp[1] - 2f64.ln()).abs() < 1e-15 && sp[2] == 800.0
-        );
+        let sp = Tensor::new(vec![-800.0f64, 0.0, 800.0], &[3])?.softplus()?.to_vec::<f64>()?;
+        assert!(sp[0] >= 0.0 && sp[0] < 1e-300 && (sp[1] - 2f64.ln()).abs() < 1e-15 && sp[2] == 800.0);
         let sm = x.softmax(0)?.to_vec::<f64>()?;
         assert!((sm.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         Ok(())
@@ -140,12 +115,8 @@ mod tests {
     #[test]
     fn dropout_is_seeded_and_unbiased() -> crate::Result<()> {
         let x = Tensor::ones(&[10000]);
-        let a = x
-            .dropout(0.5, true, &mut Generator::new(3))?
-            .to_vec::<f32>()?;
-        let b = x
-            .dropout(0.5, true, &mut Generator::new(3))?
-            .to_vec::<f32>()?;
+        let a = x.dropout(0.5, true, &mut Generator::new(3))?.to_vec::<f32>()?;
+        let b = x.dropout(0.5, true, &mut Generator::new(3))?.to_vec::<f32>()?;
         assert_eq!(a, b);
         let mean = a.iter().sum::<f32>() / a.len() as f32;
         assert!((mean - 1.0).abs() < 0.05, "mean {mean}");

@@ -18,21 +18,13 @@ pub struct Conv2dOpts {
 
 impl Default for Conv2dOpts {
     fn default() -> Self {
-        Conv2dOpts {
-            stride: (1, 1),
-            padding: (0, 0),
-            dilation: (1, 1),
-        }
+        Conv2dOpts { stride: (1, 1), padding: (0, 0), dilation: (1, 1) }
     }
 }
 
 impl Conv2dOpts {
     pub fn new(stride: usize, padding: usize) -> Self {
-        Conv2dOpts {
-            stride: (stride, stride),
-            padding: (padding, padding),
-            dilation: (1, 1),
-        }
+        Conv2dOpts { stride: (stride, stride), padding: (padding, padding), dilation: (1, 1) }
     }
     pub fn dilation(mut self, d: usize) -> Self {
         self.dilation = (d, d);
@@ -40,49 +32,25 @@ impl Conv2dOpts {
     }
 }
 
-fn out_size(
-    op: &'static str,
-    shape: &[usize],
-    i: usize,
-    k: usize,
-    s: usize,
-    p: usize,
-    d: usize,
-) -> Result<usize> {
+fn out_size(op: &'static str, shape: &[usize], i: usize, k: usize, s: usize, p: usize, d: usize) -> Result<usize> {
     let span = d * (k - 1) + 1;
     if s == 0 || i + 2 * p < span {
         return Err(Error::bad_shape(
             op,
             shape,
-            format!(
-                "window of {k} (dilation {d}) does not fit input {i} with padding {p}, stride {s}"
-            ),
+            format!("window of {k} (dilation {d}) does not fit input {i} with padding {p}, stride {s}"),
         ));
     }
     Ok((i + 2 * p - span) / s + 1)
 }
 
 /// Geometry of a window op on an [N, C, H, W] input.
-fn geom(
-    op: &'static str,
-    shape: &[usize],
-    kh: usize,
-    kw: usize,
-    o: &Conv2dOpts,
-) -> Result<Conv2dGeom> {
+fn geom(op: &'static str, shape: &[usize], kh: usize, kw: usize, o: &Conv2dOpts) -> Result<Conv2dGeom> {
     if shape.len() != 4 {
-        return Err(Error::bad_shape(
-            op,
-            shape,
-            "expected an [N, C, H, W] input",
-        ));
+        return Err(Error::bad_shape(op, shape, "expected an [N, C, H, W] input"));
     }
     if kh == 0 || kw == 0 || o.dilation.0 == 0 || o.dilation.1 == 0 {
-        return Err(Error::bad_shape(
-            op,
-            shape,
-            "kernel size and dilation must be positive",
-        ));
+        return Err(Error::bad_shape(op, shape, "kernel size and dilation must be positive"));
     }
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
     Ok(Conv2dGeom {
@@ -107,9 +75,7 @@ impl Tensor {
         let g = geom("im2col", self.shape(), kh, kw, o)?;
         let s = self.storage().im2col(self.layout(), &g, pad_value)?;
         let out = Tensor::fresh(s, &[g.col_rows(), g.col_cols()]);
-        Ok(Tensor::record(out, "im2col", &[self], move |c| {
-            Ok(vec![Some(c.grad.col2im(&g)?)])
-        }))
+        Ok(Tensor::record(out, "im2col", &[self], move |c| Ok(vec![Some(c.grad.col2im(&g)?)])))
     }
     /// Fold (adjoint of im2col): [C·kh·kw, N·oh·ow] → [N, C, H, W], summing overlapping windows.
     /// d/dx = im2col(grad).
@@ -125,14 +91,8 @@ impl Tensor {
         let s = self.storage().col2im(self.layout(), g)?;
         let out = Tensor::fresh(s, &[g.n, g.c, g.h, g.w]);
         let g = *g;
-        let o = Conv2dOpts {
-            stride: g.stride,
-            padding: g.padding,
-            dilation: g.dilation,
-        };
-        Ok(Tensor::record(out, "col2im", &[self], move |c| {
-            Ok(vec![Some(c.grad.im2col(g.kh, g.kw, &o, 0.0)?)])
-        }))
+        let o = Conv2dOpts { stride: g.stride, padding: g.padding, dilation: g.dilation };
+        Ok(Tensor::record(out, "col2im", &[self], move |c| Ok(vec![Some(c.grad.im2col(g.kh, g.kw, &o, 0.0)?)])))
     }
 
     /// 2-D convolution (cross-correlation, as PyTorch): x [N, C, H, W], w [O, C, kh, kw],
@@ -151,9 +111,7 @@ impl Tensor {
         let g = geom("conv2d", self.shape(), kh, kw, o)?;
         let cols = self.im2col(kh, kw, o, 0.0)?; // [C·kh·kw, N·oh·ow]
         let y = w.reshape(&[oc as isize, -1])?.matmul(&cols)?; // [O, N·oh·ow]
-        let y = y
-            .view(&[oc, g.n, g.out_h, g.out_w])?
-            .permute(&[1, 0, 2, 3])?; // [N, O, oh, ow]
+        let y = y.view(&[oc, g.n, g.out_h, g.out_w])?.permute(&[1, 0, 2, 3])?; // [N, O, oh, ow]
         match b {
             Some(b) => y.add(&b.view(&[1, oc, 1, 1])?),
             None => Ok(y),
@@ -178,16 +136,9 @@ impl Tensor {
                 "expected x [N, Cin, H, W] and weight [Cin, Cout, kh, kw]",
             ));
         }
-        let (n, cin, h, wd) = (
-            self.shape()[0],
-            self.shape()[1],
-            self.shape()[2],
-            self.shape()[3],
-        );
+        let (n, cin, h, wd) = (self.shape()[0], self.shape()[1], self.shape()[2], self.shape()[3]);
         let (cout, kh, kw) = (w.shape()[1], w.shape()[2], w.shape()[3]);
-        if output_padding.0 >= o.stride.0.max(o.dilation.0)
-            || output_padding.1 >= o.stride.1.max(o.dilation.1)
-        {
+        if output_padding.0 >= o.stride.0.max(o.dilation.0) || output_padding.1 >= o.stride.1.max(o.dilation.1) {
             return Err(Error::bad_shape(
                 "conv_transpose2d",
                 self.shape(),
@@ -197,11 +148,7 @@ impl Tensor {
         let full_h = (h - 1) * o.stride.0 + o.dilation.0 * (kh - 1) + output_padding.0 + 1;
         let full_w = (wd - 1) * o.stride.1 + o.dilation.1 * (kw - 1) + output_padding.1 + 1;
         if full_h <= 2 * o.padding.0 || full_w <= 2 * o.padding.1 {
-            return Err(Error::bad_shape(
-                "conv_transpose2d",
-                self.shape(),
-                "padding leaves an empty output",
-            ));
+            return Err(Error::bad_shape("conv_transpose2d", self.shape(), "padding leaves an empty output"));
         }
         let g = Conv2dGeom {
             n,
@@ -234,21 +181,11 @@ impl Tensor {
         self.pool2d(k, o, false)
     }
     fn pool2d(&self, k: usize, o: &Conv2dOpts, max: bool) -> Result<Tensor> {
-        let g = geom(
-            if max { "max_pool2d" } else { "avg_pool2d" },
-            self.shape(),
-            k,
-            k,
-            o,
-        )?;
+        let g = geom(if max { "max_pool2d" } else { "avg_pool2d" }, self.shape(), k, k, o)?;
         // Treat every channel as an image of one channel: [N·C, 1, H, W] → [k·k, N·C·oh·ow]
         let x = self.reshape(&[(g.n * g.c) as isize, 1, g.h as isize, g.w as isize])?;
         let cols = x.im2col(k, k, o, if max { f64::NEG_INFINITY } else { 0.0 })?;
-        let r = if max {
-            cols.max(&[0], false)?
-        } else {
-            cols.mean(&[0], false)?
-        };
+        let r = if max { cols.max(&[0], false)? } else { cols.mean(&[0], false)? };
         r.view(&[g.n, g.c, g.out_h, g.out_w])
     }
     /// Nearest-neighbour upsampling by an integer factor: [N, C, H, W] → [N, C, sH, sW].
@@ -261,15 +198,13 @@ impl Tensor {
                 "expected an [N, C, H, W] input and a positive factor",
             ));
         }
-        let (n, c, h, w) = (
-            self.shape()[0],
-            self.shape()[1],
-            self.shape()[2],
-            self.shape()[3],
-        );
-        self.view(&[n, c, h, 1, w, 1])?
-            .expand(&[n, c, h, s, w, s])?
-            .reshape(&[n as isize, c as isize, (h * s) as isize, (w * s) as isize])
+        let (n, c, h, w) = (self.shape()[0], self.shape()[1], self.shape()[2], self.shape()[3]);
+        self.view(&[n, c, h, 1, w, 1])?.expand(&[n, c, h, s, w, s])?.reshape(&[
+            n as isize,
+            c as isize,
+            (h * s) as isize,
+            (w * s) as isize,
+        ])
     }
 }
 
@@ -305,29 +240,17 @@ mod tests {
         assert_eq!(ty.shape(), x.shape());
         let lhs = cx.mul(&y)?.sum_all()?.item()?;
         let rhs = x.mul(&ty)?.sum_all()?.item()?;
-        assert!(
-            (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
-            "{lhs} vs {rhs}"
-        );
+        assert!((lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
         Ok(())
     }
 
     #[test]
     fn pooling_and_upsampling() -> crate::Result<()> {
         let x = Tensor::arange(1.0, 17.0, 1.0)?.view(&[1, 1, 4, 4])?;
-        assert_eq!(
-            x.max_pool2d(2, &Conv2dOpts::new(2, 0))?.to_vec::<f32>()?,
-            vec![6., 8., 14., 16.]
-        );
-        assert_eq!(
-            x.avg_pool2d(2, &Conv2dOpts::new(2, 0))?.to_vec::<f32>()?,
-            vec![3.5, 5.5, 11.5, 13.5]
-        );
+        assert_eq!(x.max_pool2d(2, &Conv2dOpts::new(2, 0))?.to_vec::<f32>()?, vec![6., 8., 14., 16.]);
+        assert_eq!(x.avg_pool2d(2, &Conv2dOpts::new(2, 0))?.to_vec::<f32>()?, vec![3.5, 5.5, 11.5, 13.5]);
         let u = Tensor::new(vec![1f32, 2., 3., 4.], &[1, 1, 2, 2])?.upsample_nearest2d(2)?;
-        assert_eq!(
-            u.to_vec::<f32>()?,
-            vec![1., 1., 2., 2., 1., 1., 2., 2., 3., 3., 4., 4., 3., 3., 4., 4.]
-        );
+        assert_eq!(u.to_vec::<f32>()?, vec![1., 1., 2., 2., 1., 1., 2., 2., 3., 3., 4., 4., 3., 3., 4., 4.]);
         Ok(())
     }
 }

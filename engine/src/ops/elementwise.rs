@@ -11,23 +11,14 @@ impl Tensor {
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "add")?;
         let out = a.binary_raw(&b, BinaryOp::Add, "add")?;
-        Ok(Tensor::record(out, "add", &[&a, &b], |c| {
-            Ok(vec![Some(c.grad.clone()), Some(c.grad.clone())])
-        }))
+        Ok(Tensor::record(out, "add", &[&a, &b], |c| Ok(vec![Some(c.grad.clone()), Some(c.grad.clone())])))
     }
     /// `a − b`. d/da = 1, d/db = −1.
     pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "sub")?;
         let out = a.binary_raw(&b, BinaryOp::Sub, "sub")?;
         Ok(Tensor::record(out, "sub", &[&a, &b], |c| {
-            Ok(vec![
-                Some(c.grad.clone()),
-                if c.needs[1] {
-                    Some(c.grad.neg()?)
-                } else {
-                    None
-                },
-            ])
+            Ok(vec![Some(c.grad.clone()), if c.needs[1] { Some(c.grad.neg()?) } else { None }])
         }))
     }
     /// `a · b`. d/da = b, d/db = a.
@@ -37,16 +28,8 @@ impl Tensor {
         Ok(Tensor::record(out, "mul", &[&a, &b], |c| {
             let [a, b] = c.inputs else { unreachable!() };
             Ok(vec![
-                if c.needs[0] {
-                    Some(c.grad.mul(b)?)
-                } else {
-                    None
-                },
-                if c.needs[1] {
-                    Some(c.grad.mul(a)?)
-                } else {
-                    None
-                },
+                if c.needs[0] { Some(c.grad.mul(b)?) } else { None },
+                if c.needs[1] { Some(c.grad.mul(a)?) } else { None },
             ])
         }))
     }
@@ -57,16 +40,8 @@ impl Tensor {
         Ok(Tensor::record(out, "div", &[&a, &b], |c| {
             let b = &c.inputs[1];
             Ok(vec![
-                if c.needs[0] {
-                    Some(c.grad.div(b)?)
-                } else {
-                    None
-                },
-                if c.needs[1] {
-                    Some(c.grad.mul(c.out)?.div(b)?.neg()?)
-                } else {
-                    None
-                },
+                if c.needs[0] { Some(c.grad.div(b)?) } else { None },
+                if c.needs[1] { Some(c.grad.mul(c.out)?.div(b)?.neg()?) } else { None },
             ])
         }))
     }
@@ -77,16 +52,8 @@ impl Tensor {
         Ok(Tensor::record(out, "pow", &[&a, &b], |c| {
             let [a, b] = c.inputs else { unreachable!() };
             Ok(vec![
-                if c.needs[0] {
-                    Some(c.grad.mul(b)?.mul(&a.pow(&b.add_scalar(-1.0)?)?)?)
-                } else {
-                    None
-                },
-                if c.needs[1] {
-                    Some(c.grad.mul(c.out)?.mul(&a.log()?)?)
-                } else {
-                    None
-                },
+                if c.needs[0] { Some(c.grad.mul(b)?.mul(&a.pow(&b.add_scalar(-1.0)?)?)?) } else { None },
+                if c.needs[1] { Some(c.grad.mul(c.out)?.mul(&a.log()?)?) } else { None },
             ])
         }))
     }
@@ -98,32 +65,16 @@ impl Tensor {
     pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.extremum(rhs, BinaryOp::Minimum, "minimum", CmpOp::Lt)
     }
-    fn extremum(
-        &self,
-        rhs: &Tensor,
-        op: BinaryOp,
-        name: &'static str,
-        wins: CmpOp,
-    ) -> Result<Tensor> {
+    fn extremum(&self, rhs: &Tensor, op: BinaryOp, name: &'static str, wins: CmpOp) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, name)?;
         let out = a.binary_raw(&b, op, name)?;
         Ok(Tensor::record(out, name, &[&a, &b], move |c| {
             let [a, b] = c.inputs else { unreachable!() };
             // mask = 1 where a wins, ½ on ties, 0 where b wins
-            let mask = a
-                .cmp(b, wins)?
-                .add(&a.cmp(b, CmpOp::Eq)?.mul_scalar(0.5)?)?;
+            let mask = a.cmp(b, wins)?.add(&a.cmp(b, CmpOp::Eq)?.mul_scalar(0.5)?)?;
             Ok(vec![
-                if c.needs[0] {
-                    Some(c.grad.mul(&mask)?)
-                } else {
-                    None
-                },
-                if c.needs[1] {
-                    Some(c.grad.mul(&mask.neg()?.add_scalar(1.0)?)?)
-                } else {
-                    None
-                },
+                if c.needs[0] { Some(c.grad.mul(&mask)?) } else { None },
+                if c.needs[1] { Some(c.grad.mul(&mask.neg()?.add_scalar(1.0)?)?) } else { None },
             ])
         }))
     }
@@ -133,9 +84,7 @@ impl Tensor {
     /// `x · m + a` with scalars. d/dx = m.
     pub fn affine(&self, m: f64, a: f64) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Affine { mul: m, add: a })?;
-        Ok(Tensor::record(out, "affine", &[self], move |c| {
-            Ok(vec![Some(c.grad.mul_scalar(m)?)])
-        }))
+        Ok(Tensor::record(out, "affine", &[self], move |c| Ok(vec![Some(c.grad.mul_scalar(m)?)])))
     }
     pub fn add_scalar(&self, a: f64) -> Result<Tensor> {
         self.affine(1.0, a)
@@ -151,11 +100,7 @@ impl Tensor {
         let out = self.unary_raw(UnaryOp::PowScalar(p))?;
         Ok(Tensor::record(out, "powf", &[self], move |c| {
             let x = &c.inputs[0];
-            let d = if p == 2.0 {
-                x.mul_scalar(2.0)?
-            } else {
-                x.powf(p - 1.0)?.mul_scalar(p)?
-            };
+            let d = if p == 2.0 { x.mul_scalar(2.0)? } else { x.powf(p - 1.0)?.mul_scalar(p)? };
             Ok(vec![Some(c.grad.mul(&d)?)])
         }))
     }
@@ -165,13 +110,8 @@ impl Tensor {
     }
     /// Clamp into [lo, hi] (use ±∞ for a one-sided clamp). d/dx = 1 inside [lo, hi] (boundaries included), else 0.
     pub fn clamp(&self, lo: f64, hi: f64) -> Result<Tensor> {
-        let (l, h) = (
-            self.scalar_like(lo).expand(self.shape())?,
-            self.scalar_like(hi).expand(self.shape())?,
-        );
-        let out = self
-            .binary_raw(&l, BinaryOp::Maximum, "clamp")?
-            .binary_raw(&h, BinaryOp::Minimum, "clamp")?;
+        let (l, h) = (self.scalar_like(lo).expand(self.shape())?, self.scalar_like(hi).expand(self.shape())?);
+        let out = self.binary_raw(&l, BinaryOp::Maximum, "clamp")?.binary_raw(&h, BinaryOp::Minimum, "clamp")?;
         Ok(Tensor::record(out, "clamp", &[self], move |c| {
             let x = &c.inputs[0];
             let inside = x.ge_scalar(lo)?.mul(&x.le_scalar(hi)?)?;
@@ -184,44 +124,32 @@ impl Tensor {
     /// `−x`. d/dx = −1.
     pub fn neg(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Neg)?;
-        Ok(Tensor::record(out, "neg", &[self], |c| {
-            Ok(vec![Some(c.grad.neg()?)])
-        }))
+        Ok(Tensor::record(out, "neg", &[self], |c| Ok(vec![Some(c.grad.neg()?)])))
     }
     /// `eˣ`. d/dx = out.
     pub fn exp(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Exp)?;
-        Ok(Tensor::record(out, "exp", &[self], |c| {
-            Ok(vec![Some(c.grad.mul(c.out)?)])
-        }))
+        Ok(Tensor::record(out, "exp", &[self], |c| Ok(vec![Some(c.grad.mul(c.out)?)])))
     }
     /// Natural log. d/dx = 1/x.
     pub fn log(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Log)?;
-        Ok(Tensor::record(out, "log", &[self], |c| {
-            Ok(vec![Some(c.grad.div(&c.inputs[0])?)])
-        }))
+        Ok(Tensor::record(out, "log", &[self], |c| Ok(vec![Some(c.grad.div(&c.inputs[0])?)])))
     }
     /// `√x`. d/dx = 1/(2·out).
     pub fn sqrt(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Sqrt)?;
-        Ok(Tensor::record(out, "sqrt", &[self], |c| {
-            Ok(vec![Some(c.grad.div(&c.out.mul_scalar(2.0)?)?)])
-        }))
+        Ok(Tensor::record(out, "sqrt", &[self], |c| Ok(vec![Some(c.grad.div(&c.out.mul_scalar(2.0)?)?)])))
     }
     /// `1/x`. d/dx = −out².
     pub fn recip(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Recip)?;
-        Ok(Tensor::record(out, "recip", &[self], |c| {
-            Ok(vec![Some(c.grad.mul(&c.out.sqr()?)?.neg()?)])
-        }))
+        Ok(Tensor::record(out, "recip", &[self], |c| Ok(vec![Some(c.grad.mul(&c.out.sqr()?)?.neg()?)])))
     }
     /// `|x|`. d/dx = sign(x), 0 at 0.
     pub fn abs(&self) -> Result<Tensor> {
         let out = self.unary_raw(UnaryOp::Abs)?;
-        Ok(Tensor::record(out, "abs", &[self], |c| {
-            Ok(vec![Some(c.grad.mul(&c.inputs[0].sign()?)?)])
-        }))
+        Ok(Tensor::record(out, "abs", &[self], |c| Ok(vec![Some(c.grad.mul(&c.inputs[0].sign()?)?)])))
     }
     /// −1, 0 or 1 (no gradient: piecewise constant).
     pub fn sign(&self) -> Result<Tensor> {
@@ -233,10 +161,7 @@ impl Tensor {
     pub(crate) fn cmp(&self, rhs: &Tensor, op: CmpOp) -> Result<Tensor> {
         self.check_same(rhs, "comparison")?;
         let shape = crate::layout::broadcast_shape("comparison", self.shape(), rhs.shape())?;
-        let (al, bl) = (
-            self.layout().broadcast_to(&shape),
-            rhs.layout().broadcast_to(&shape),
-        );
+        let (al, bl) = (self.layout().broadcast_to(&shape), rhs.layout().broadcast_to(&shape));
         let s = self.storage().cmp(&al, &rhs.storage(), &bl, op)?;
         Ok(Tensor::fresh(s, &shape))
     }
@@ -282,24 +207,14 @@ impl Tensor {
         let shape = crate::layout::broadcast_shape("where", cond.shape(), &s1)?;
         let (a, b) = (a.expand(&shape)?, b.expand(&shape)?);
         let cl = cond.layout().broadcast_to(&shape);
-        let s =
-            cond.storage()
-                .where_cond(&cl, &a.storage(), a.layout(), &b.storage(), b.layout())?;
+        let s = cond.storage().where_cond(&cl, &a.storage(), a.layout(), &b.storage(), b.layout())?;
         let out = Tensor::fresh(s, &shape);
         let cond = cond.detach().expand(&shape)?;
         Ok(Tensor::record(out, "where", &[&a, &b], move |c| {
             let z = c.grad.zeros_like();
             Ok(vec![
-                if c.needs[0] {
-                    Some(Tensor::where_cond(&cond, c.grad, &z)?)
-                } else {
-                    None
-                },
-                if c.needs[1] {
-                    Some(Tensor::where_cond(&cond, &z, c.grad)?)
-                } else {
-                    None
-                },
+                if c.needs[0] { Some(Tensor::where_cond(&cond, c.grad, &z)?) } else { None },
+                if c.needs[1] { Some(Tensor::where_cond(&cond, &z, c.grad)?) } else { None },
             ])
         }))
     }
@@ -334,14 +249,8 @@ mod tests {
 
     #[test]
     fn shape_error_names_op_and_shapes() {
-        let e = Tensor::zeros(&[2, 3])
-            .add(&Tensor::zeros(&[4]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("add") && e.contains("[2, 3]") && e.contains("[4]"),
-            "{e}"
-        );
+        let e = Tensor::zeros(&[2, 3]).add(&Tensor::zeros(&[4])).unwrap_err().to_string();
+        assert!(e.starts_with("add") && e.contains("[2, 3]") && e.contains("[4]"), "{e}");
     }
 
     #[test]

@@ -9,74 +9,49 @@ impl Tensor {
     pub fn index_select(&self, dim: isize, idx: &Tensor) -> Result<Tensor> {
         let d = crate::layout::normalize_dim("index_select", dim, self.rank())?;
         if idx.rank() != 1 {
-            return Err(Error::bad_shape(
-                "index_select",
-                idx.shape(),
-                "indices must be 1-D",
-            ));
+            return Err(Error::bad_shape("index_select", idx.shape(), "indices must be 1-D"));
         }
-        let s = self
-            .storage()
-            .index_select(self.layout(), d, &idx.storage(), idx.layout())?;
+        let s = self.storage().index_select(self.layout(), d, &idx.storage(), idx.layout())?;
         let mut shape = self.dims();
         shape[d] = idx.numel();
         let out = Tensor::fresh(s, &shape);
         let (idx, in_shape) = (idx.detach(), self.dims());
-        Ok(Tensor::record(out, "index_select", &[self], move |c| {
-            Ok(vec![Some(c.grad.index_add(d, &idx, &in_shape)?)])
-        }))
+        Ok(Tensor::record(out, "index_select", &[self], move |c| Ok(vec![Some(c.grad.index_add(d, &idx, &in_shape)?)])))
     }
     /// Zeros of `shape`, then `out[.., idx[j], ..] += self[.., j, ..]` along `dim`.
     /// d/dself = index_select of the gradient.
     pub fn index_add(&self, dim: usize, idx: &Tensor, shape: &[usize]) -> Result<Tensor> {
-        let s =
-            self.storage()
-                .index_add(self.layout(), dim, &idx.storage(), idx.layout(), shape)?;
+        let s = self.storage().index_add(self.layout(), dim, &idx.storage(), idx.layout(), shape)?;
         let out = Tensor::fresh(s, shape);
         let idx = idx.detach();
-        Ok(Tensor::record(out, "index_add", &[self], move |c| {
-            Ok(vec![Some(c.grad.index_select(dim as isize, &idx)?)])
-        }))
+        Ok(Tensor::record(out, "index_add", &[self], move |c| Ok(vec![Some(c.grad.index_select(dim as isize, &idx)?)])))
     }
     /// `out[.., j, ..] = self[.., idx[.., j, ..], ..]` along `dim` (PyTorch's gather; idx has the
     /// input's shape except along `dim`). d/dx = scatter_add of the gradient.
     pub fn gather(&self, dim: isize, idx: &Tensor) -> Result<Tensor> {
         let d = crate::layout::normalize_dim("gather", dim, self.rank())?;
-        let s = self
-            .storage()
-            .gather(self.layout(), d, &idx.storage(), idx.layout())?;
+        let s = self.storage().gather(self.layout(), d, &idx.storage(), idx.layout())?;
         let out = Tensor::fresh(s, idx.shape());
         let (idx, in_shape) = (idx.detach(), self.dims());
-        Ok(Tensor::record(out, "gather", &[self], move |c| {
-            Ok(vec![Some(c.grad.scatter_add(d, &idx, &in_shape)?)])
-        }))
+        Ok(Tensor::record(out, "gather", &[self], move |c| Ok(vec![Some(c.grad.scatter_add(d, &idx, &in_shape)?)])))
     }
     /// Zeros of `shape`, then `out[.., idx[.., j, ..], ..] += self[.., j, ..]`. d/dself = gather.
     pub fn scatter_add(&self, dim: usize, idx: &Tensor, shape: &[usize]) -> Result<Tensor> {
-        let s =
-            self.storage()
-                .scatter_add(self.layout(), dim, &idx.storage(), idx.layout(), shape)?;
+        let s = self.storage().scatter_add(self.layout(), dim, &idx.storage(), idx.layout(), shape)?;
         let out = Tensor::fresh(s, shape);
         let idx = idx.detach();
-        Ok(Tensor::record(out, "scatter_add", &[self], move |c| {
-            Ok(vec![Some(c.grad.gather(dim as isize, &idx)?)])
-        }))
+        Ok(Tensor::record(out, "scatter_add", &[self], move |c| Ok(vec![Some(c.grad.gather(dim as isize, &idx)?)])))
     }
     /// One-hot rows (f32) for i64 class labels: [..] → [.., classes].
     pub fn one_hot(&self, classes: usize) -> Result<Tensor> {
         if self.dtype() != DType::I64 {
-            return Err(Error::UnsupportedDType {
-                op: "one_hot (labels must be i64)",
-                dtype: self.dtype(),
-            });
+            return Err(Error::UnsupportedDType { op: "one_hot (labels must be i64)", dtype: self.dtype() });
         }
         let labels = self.to_vec::<i64>()?;
         let mut v = vec![0f32; labels.len() * classes];
         for (i, &l) in labels.iter().enumerate() {
             if l < 0 || l as usize >= classes {
-                return Err(Error::msg(format!(
-                    "one_hot: label {l} is outside 0..{classes}"
-                )));
+                return Err(Error::msg(format!("one_hot: label {l} is outside 0..{classes}")));
             }
             v[i * classes + l as usize] = 1.0;
         }
@@ -87,11 +62,7 @@ impl Tensor {
     /// Rows of `weight` ([num, dim]) for the i64 ids in `self`: [..] → [.., dim].
     pub fn embedding(&self, weight: &Tensor) -> Result<Tensor> {
         if weight.rank() != 2 {
-            return Err(Error::bad_shape(
-                "embedding",
-                weight.shape(),
-                "weight must be [num_embeddings, dim]",
-            ));
+            return Err(Error::bad_shape("embedding", weight.shape(), "weight must be [num_embeddings, dim]"));
         }
         let rows = weight.index_select(0, &self.flatten(0, -1)?)?;
         let mut shape: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
@@ -111,22 +82,13 @@ mod tests {
         let g = x.gather(1, &idx)?;
         assert_eq!(g.to_vec::<f32>()?, vec![3., 4.]);
         g.sum_all()?.backward()?;
-        assert_eq!(
-            x.grad().unwrap().to_vec::<f32>()?,
-            vec![0., 0., 1., 1., 0., 0.]
-        );
+        assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![0., 0., 1., 1., 0., 0.]);
         let rows = Tensor::new(vec![1i64, 1, 0], &[3])?;
         x.zero_grad();
         x.index_select(0, &rows)?.sum_all()?.backward()?;
         // row 1 picked twice, row 0 once
-        assert_eq!(
-            x.grad().unwrap().to_vec::<f32>()?,
-            vec![1., 1., 1., 2., 2., 2.]
-        );
-        let e = x
-            .index_select(0, &Tensor::new(vec![5i64], &[1])?)
-            .unwrap_err()
-            .to_string();
+        assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![1., 1., 1., 2., 2., 2.]);
+        let e = x.index_select(0, &Tensor::new(vec![5i64], &[1])?).unwrap_err().to_string();
         assert!(e.contains("index 5 is out of range"), "{e}");
         Ok(())
     }

@@ -5,12 +5,7 @@ use crate::{DType, Error, Result, Tensor};
 
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.shape() != b.shape() {
-        return Err(Error::shape(
-            op,
-            a.shape(),
-            b.shape(),
-            "prediction and target must have the same shape",
-        ));
+        return Err(Error::shape(op, a.shape(), b.shape(), "prediction and target must have the same shape"));
     }
     Ok(())
 }
@@ -26,17 +21,9 @@ impl Tensor {
     pub fn bce_loss(&self, target: &Tensor) -> Result<Tensor> {
         same_shape("bce_loss", self, target)?;
         let lp = self.log()?.clamp(-100.0, f64::INFINITY)?;
-        let l1p = self
-            .neg()?
-            .add_scalar(1.0)?
-            .log()?
-            .clamp(-100.0, f64::INFINITY)?;
+        let l1p = self.neg()?.add_scalar(1.0)?.log()?.clamp(-100.0, f64::INFINITY)?;
         let one_minus_t = target.neg()?.add_scalar(1.0)?;
-        target
-            .mul(&lp)?
-            .add(&one_minus_t.mul(&l1p)?)?
-            .mean_all()?
-            .neg()
+        target.mul(&lp)?.add(&one_minus_t.mul(&l1p)?)?.mean_all()?.neg()
     }
     /// BCE on logits x, numerically stable: mean(softplus(x) − x·t), whose gradient is
     /// (sigmoid(x) − t)/n.
@@ -55,10 +42,7 @@ impl Tensor {
             ));
         }
         if labels.dtype() != DType::I64 {
-            return Err(Error::UnsupportedDType {
-                op: "nll_loss (labels must be i64)",
-                dtype: labels.dtype(),
-            });
+            return Err(Error::UnsupportedDType { op: "nll_loss (labels must be i64)", dtype: labels.dtype() });
         }
         self.gather(1, &labels.unsqueeze(1)?)?.mean_all()?.neg()
     }
@@ -71,17 +55,9 @@ impl Tensor {
     pub fn cross_entropy_soft(&self, target: &Tensor) -> Result<Tensor> {
         same_shape("cross_entropy_soft", self, target)?;
         if self.rank() != 2 {
-            return Err(Error::bad_shape(
-                "cross_entropy_soft",
-                self.shape(),
-                "expected logits [N, C]",
-            ));
+            return Err(Error::bad_shape("cross_entropy_soft", self.shape(), "expected logits [N, C]"));
         }
-        target
-            .mul(&self.log_softmax(1)?)?
-            .sum(&[1], false)?
-            .mean_all()?
-            .neg()
+        target.mul(&self.log_softmax(1)?)?.sum(&[1], false)?.mean_all()?.neg()
     }
 }
 
@@ -103,13 +79,7 @@ mod tests {
         let x = Tensor::zeros(&[3, 4]).to_dtype(crate::DType::F64)?;
         let y = Tensor::new(vec![0i64, 3, 1], &[3])?;
         assert!((x.cross_entropy(&y)?.item()? - 4f64.ln()).abs() < 1e-12);
-        assert!(
-            (x.cross_entropy_soft(&y.one_hot(4)?.to_dtype(crate::DType::F64)?)?
-                .item()?
-                - 4f64.ln())
-            .abs()
-                < 1e-12
-        );
+        assert!((x.cross_entropy_soft(&y.one_hot(4)?.to_dtype(crate::DType::F64)?)?.item()? - 4f64.ln()).abs() < 1e-12);
         assert!((p.mse_loss(&t)?.item()? - (0.25 + 0.0625) / 2.0).abs() < 1e-12);
         Ok(())
     }
@@ -121,10 +91,7 @@ mod tests {
         x.bce_with_logits(&t)?.backward()?;
         let g = x.grad().unwrap().to_vec::<f64>()?;
         let s = |v: f64| 1.0 / (1.0 + (-v).exp());
-        assert!(
-            (g[0] - (s(2.0) - 1.0) / 2.0).abs() < 1e-12
-                && (g[1] - (s(-1.0) - 1.0) / 2.0).abs() < 1e-12
-        );
+        assert!((g[0] - (s(2.0) - 1.0) / 2.0).abs() < 1e-12 && (g[1] - (s(-1.0) - 1.0) / 2.0).abs() < 1e-12);
         Ok(())
     }
 }

@@ -26,12 +26,8 @@ impl Tensor {
         if k != k2 {
             return Err(bad(&format!("inner dims {k} and {k2} differ")));
         }
-        let batch = crate::layout::broadcast_shape(
-            "matmul",
-            &self.shape()[..ra - 2],
-            &rhs.shape()[..rb - 2],
-        )
-        .map_err(|_| bad("batch dims cannot be broadcast"))?;
+        let batch = crate::layout::broadcast_shape("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2])
+            .map_err(|_| bad("batch dims cannot be broadcast"))?;
         let mut sa = batch.clone();
         sa.extend([m, k]);
         let mut sb = batch.clone();
@@ -44,16 +40,8 @@ impl Tensor {
         Ok(Tensor::record(out, "matmul", &[&a, &b], |c| {
             let [a, b] = c.inputs else { unreachable!() };
             Ok(vec![
-                if c.needs[0] {
-                    Some(c.grad.matmul(&b.transpose(-1, -2)?)?)
-                } else {
-                    None
-                },
-                if c.needs[1] {
-                    Some(a.transpose(-1, -2)?.matmul(c.grad)?)
-                } else {
-                    None
-                },
+                if c.needs[0] { Some(c.grad.matmul(&b.transpose(-1, -2)?)?) } else { None },
+                if c.needs[1] { Some(a.transpose(-1, -2)?.matmul(c.grad)?) } else { None },
             ])
         }))
     }
@@ -61,12 +49,7 @@ impl Tensor {
     /// `x @ wᵀ + b` with PyTorch's weight layout `w: [out, in]` (x: [.., in] → [.., out]).
     pub fn linear(&self, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
         if w.rank() != 2 || self.rank() == 0 || self.shape()[self.rank() - 1] != w.shape()[1] {
-            return Err(Error::shape(
-                "linear",
-                self.shape(),
-                w.shape(),
-                "expected x [.., in] and weight [out, in]",
-            ));
+            return Err(Error::shape("linear", self.shape(), w.shape(), "expected x [.., in] and weight [out, in]"));
         }
         let y = self.matmul(&w.t()?)?;
         match b {
@@ -86,18 +69,12 @@ mod tests {
         let b = Tensor::new(vec![1f32, 0., 0., 1., 1., 1.], &[3, 2])?;
         assert_eq!(a.matmul(&b)?.to_vec::<f32>()?, vec![4., 5., 10., 11.]);
         // transposed operand without a copy: aᵀ @ a
-        assert_eq!(
-            a.t()?.matmul(&a)?.to_vec::<f32>()?,
-            vec![17., 22., 27., 22., 29., 36., 27., 36., 45.]
-        );
+        assert_eq!(a.t()?.matmul(&a)?.to_vec::<f32>()?, vec![17., 22., 27., 22., 29., 36., 27., 36., 45.]);
         // batch dims broadcast
         let bb = Tensor::stack(&[&b, &b.mul_scalar(2.0)?], 0)?;
         let r = a.matmul(&bb)?;
         assert_eq!(r.shape(), &[2, 2, 2]);
-        assert_eq!(
-            r.to_vec::<f32>()?,
-            vec![4., 5., 10., 11., 8., 10., 20., 22.]
-        );
+        assert_eq!(r.to_vec::<f32>()?, vec![4., 5., 10., 11., 8., 10., 20., 22.]);
         let e = a.matmul(&a).unwrap_err().to_string();
         assert!(e.contains("matmul") && e.contains("[2, 3]"), "{e}");
         Ok(())

@@ -24,12 +24,7 @@ impl Tensor {
         Ok(Tensor::from_storage(s, Layout::contiguous(self.shape())))
     }
     /// Apply a backend binary kernel to two tensors of one shape; no graph.
-    pub(crate) fn binary_raw(
-        &self,
-        rhs: &Tensor,
-        op: BinaryOp,
-        name: &'static str,
-    ) -> Result<Tensor> {
+    pub(crate) fn binary_raw(&self, rhs: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
         self.check_same(rhs, name)?;
         if self.shape() != rhs.shape() {
             return Err(Error::shape(name, self.shape(), rhs.shape(), ""));
@@ -43,18 +38,10 @@ impl Tensor {
     /// Dtype and device must agree between operands.
     pub(crate) fn check_same(&self, rhs: &Tensor, op: &'static str) -> Result<()> {
         if self.dtype() != rhs.dtype() {
-            return Err(Error::DTypeMismatch {
-                op,
-                lhs: self.dtype(),
-                rhs: rhs.dtype(),
-            });
+            return Err(Error::DTypeMismatch { op, lhs: self.dtype(), rhs: rhs.dtype() });
         }
         if self.device() != rhs.device() {
-            return Err(Error::DeviceMismatch {
-                op,
-                lhs: self.device().to_string(),
-                rhs: rhs.device().to_string(),
-            });
+            return Err(Error::DeviceMismatch { op, lhs: self.device().to_string(), rhs: rhs.device().to_string() });
         }
         Ok(())
     }
@@ -63,11 +50,7 @@ impl Tensor {
         Tensor::from_storage(s, Layout::contiguous(shape))
     }
     /// Both operands expanded (differentiably) to their broadcast shape.
-    pub(crate) fn broadcast_pair(
-        &self,
-        rhs: &Tensor,
-        op: &'static str,
-    ) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn broadcast_pair(&self, rhs: &Tensor, op: &'static str) -> Result<(Tensor, Tensor)> {
         if self.shape() == rhs.shape() {
             return Ok((self.clone(), rhs.clone()));
         }
@@ -86,10 +69,7 @@ pub(crate) fn norm_axes(op: &'static str, axes: &[isize], rank: usize) -> Result
     if axes.is_empty() {
         return Ok((0..rank).collect());
     }
-    let mut v = axes
-        .iter()
-        .map(|&a| crate::layout::normalize_dim(op, a, rank))
-        .collect::<Result<Vec<_>>>()?;
+    let mut v = axes.iter().map(|&a| crate::layout::normalize_dim(op, a, rank)).collect::<Result<Vec<_>>>()?;
     v.sort_unstable();
     v.dedup();
     Ok(v)

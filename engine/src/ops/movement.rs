@@ -21,9 +21,7 @@ impl Tensor {
             }
         };
         let in_shape: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
-        Ok(Tensor::record(out, "reshape", &[self], move |c| {
-            Ok(vec![Some(c.grad.reshape(&in_shape)?)])
-        }))
+        Ok(Tensor::record(out, "reshape", &[self], move |c| Ok(vec![Some(c.grad.reshape(&in_shape)?)])))
     }
     /// `reshape` with a `usize` shape.
     pub fn view(&self, shape: &[usize]) -> Result<Tensor> {
@@ -31,11 +29,7 @@ impl Tensor {
     }
     fn resolve_shape(&self, shape: &[isize]) -> Result<Vec<usize>> {
         let n = self.numel();
-        let known: usize = shape
-            .iter()
-            .filter(|&&d| d >= 0)
-            .map(|&d| d as usize)
-            .product();
+        let known: usize = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
         let holes = shape.iter().filter(|&&d| d == -1).count();
         let bad = || {
             Error::shape(
@@ -52,10 +46,7 @@ impl Tensor {
             if known == 0 || n % known != 0 {
                 return Err(bad());
             }
-            shape
-                .iter()
-                .map(|&d| if d == -1 { n / known } else { d as usize })
-                .collect()
+            shape.iter().map(|&d| if d == -1 { n / known } else { d as usize }).collect()
         } else {
             shape.iter().map(|&d| d as usize).collect()
         };
@@ -101,25 +92,15 @@ impl Tensor {
     pub fn permute(&self, perm: &[usize]) -> Result<Tensor> {
         let r = self.rank();
         let mut seen = vec![false; r];
-        if perm.len() != r
-            || perm
-                .iter()
-                .any(|&p| p >= r || std::mem::replace(&mut seen[p], true))
-        {
-            return Err(Error::bad_shape(
-                "permute",
-                self.shape(),
-                format!("{perm:?} is not a permutation of 0..{r}"),
-            ));
+        if perm.len() != r || perm.iter().any(|&p| p >= r || std::mem::replace(&mut seen[p], true)) {
+            return Err(Error::bad_shape("permute", self.shape(), format!("{perm:?} is not a permutation of 0..{r}")));
         }
         let out = self.with_layout(self.layout().permute(perm));
         let mut inv = vec![0; r];
         for (i, &p) in perm.iter().enumerate() {
             inv[p] = i;
         }
-        Ok(Tensor::record(out, "permute", &[self], move |c| {
-            Ok(vec![Some(c.grad.permute(&inv)?)])
-        }))
+        Ok(Tensor::record(out, "permute", &[self], move |c| Ok(vec![Some(c.grad.permute(&inv)?)])))
     }
     /// Swap two dims (a view).
     pub fn transpose(&self, d0: isize, d1: isize) -> Result<Tensor> {
@@ -132,11 +113,7 @@ impl Tensor {
     /// Transpose of a 2-D tensor.
     pub fn t(&self) -> Result<Tensor> {
         if self.rank() != 2 {
-            return Err(Error::bad_shape(
-                "t",
-                self.shape(),
-                "t() expects a 2-D tensor",
-            ));
+            return Err(Error::bad_shape("t", self.shape(), "t() expects a 2-D tensor"));
         }
         self.transpose(0, 1)
     }
@@ -157,9 +134,7 @@ impl Tensor {
         }
         let out = self.with_layout(self.layout().broadcast_to(shape));
         let in_shape = self.dims();
-        Ok(Tensor::record(out, "expand", &[self], move |c| {
-            Ok(vec![Some(c.grad.sum_to(&in_shape)?)])
-        }))
+        Ok(Tensor::record(out, "expand", &[self], move |c| Ok(vec![Some(c.grad.sum_to(&in_shape)?)])))
     }
     /// Sum a broadcast result back down to `shape` (the adjoint of `expand`).
     pub fn sum_to(&self, shape: &[usize]) -> Result<Tensor> {
@@ -175,19 +150,10 @@ impl Tensor {
             if d == 1 && self.shape()[lead + i] != 1 {
                 axes.push((lead + i) as isize);
             } else if d != self.shape()[lead + i] {
-                return Err(Error::shape(
-                    "sum_to",
-                    self.shape(),
-                    shape,
-                    "not a broadcast of the target",
-                ));
+                return Err(Error::shape("sum_to", self.shape(), shape, "not a broadcast of the target"));
             }
         }
-        let s = if axes.is_empty() {
-            self.clone()
-        } else {
-            self.sum(&axes, true)?
-        };
+        let s = if axes.is_empty() { self.clone() } else { self.sum(&axes, true)? };
         s.view(shape)
     }
     /// `len` entries of `dim` starting at `start` (a view). d/dx: the gradient padded with zeros.
@@ -198,10 +164,7 @@ impl Tensor {
             return Err(Error::bad_shape(
                 "narrow",
                 self.shape(),
-                format!(
-                    "range {start}..{} is outside dim {d} of size {size}",
-                    start + len
-                ),
+                format!("range {start}..{} is outside dim {d} of size {size}", start + len),
             ));
         }
         let out = self.with_layout(self.layout().narrow(d, start, len));
@@ -218,20 +181,14 @@ impl Tensor {
                 zshape[d] = size - start - len;
                 parts.push(c.grad.full_like(&zshape, 0.0));
             }
-            Ok(vec![Some(Tensor::cat(
-                &parts.iter().collect::<Vec<_>>(),
-                d as isize,
-            )?)])
+            Ok(vec![Some(Tensor::cat(&parts.iter().collect::<Vec<_>>(), d as isize)?)])
         }))
     }
     /// Split into pieces of `size` along `dim` (the last may be smaller).
     pub fn split(&self, size: usize, dim: isize) -> Result<Vec<Tensor>> {
         let d = crate::layout::normalize_dim("split", dim, self.rank())?;
         let n = self.shape()[d];
-        (0..n)
-            .step_by(size.max(1))
-            .map(|s| self.narrow(dim, s, size.min(n - s)))
-            .collect()
+        (0..n).step_by(size.max(1)).map(|s| self.narrow(dim, s, size.min(n - s))).collect()
     }
     /// A contiguous copy if this is a strided view; d/dx = grad.
     pub fn contiguous(&self) -> Result<Tensor> {
@@ -239,42 +196,25 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = Tensor::fresh(self.storage().copy_strided(self.layout())?, self.shape());
-        Ok(Tensor::record(out, "contiguous", &[self], |c| {
-            Ok(vec![Some(c.grad.clone())])
-        }))
+        Ok(Tensor::record(out, "contiguous", &[self], |c| Ok(vec![Some(c.grad.clone())])))
     }
     /// Join tensors along an existing dim. d/dx_i: the gradient narrowed to x_i's slice.
     pub fn cat(xs: &[&Tensor], dim: isize) -> Result<Tensor> {
-        let first = xs
-            .first()
-            .ok_or_else(|| Error::msg("cat: needs at least one tensor"))?;
+        let first = xs.first().ok_or_else(|| Error::msg("cat: needs at least one tensor"))?;
         let d = crate::layout::normalize_dim("cat", dim, first.rank())?;
         let mut shape = first.dims();
         shape[d] = 0;
         for x in xs {
             first.check_same(x, "cat")?;
             let ok = x.rank() == first.rank()
-                && x.shape()
-                    .iter()
-                    .zip(first.shape())
-                    .enumerate()
-                    .all(|(i, (a, b))| i == d || a == b);
+                && x.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == d || a == b);
             if !ok {
-                return Err(Error::shape(
-                    "cat",
-                    first.shape(),
-                    x.shape(),
-                    format!("all dims but {d} must agree"),
-                ));
+                return Err(Error::shape("cat", first.shape(), x.shape(), format!("all dims but {d} must agree")));
             }
             shape[d] += x.shape()[d];
         }
         let guards: Vec<_> = xs.iter().map(|x| x.storage()).collect();
-        let srcs: Vec<(&Storage, &Layout)> = guards
-            .iter()
-            .zip(xs)
-            .map(|(g, x)| (&**g, x.layout()))
-            .collect();
+        let srcs: Vec<(&Storage, &Layout)> = guards.iter().zip(xs).map(|(g, x)| (&**g, x.layout())).collect();
         let s = Storage::cat(&srcs, d, &shape)?;
         drop(guards);
         let out = Tensor::fresh(s, &shape);
@@ -283,11 +223,7 @@ impl Tensor {
             let mut at = 0;
             let mut g = Vec::new();
             for (i, &n) in sizes.iter().enumerate() {
-                g.push(if c.needs[i] {
-                    Some(c.grad.narrow(d as isize, at, n)?)
-                } else {
-                    None
-                });
+                g.push(if c.needs[i] { Some(c.grad.narrow(d as isize, at, n)?) } else { None });
                 at += n;
             }
             Ok(g)
@@ -295,14 +231,9 @@ impl Tensor {
     }
     /// Join tensors along a new dim.
     pub fn stack(xs: &[&Tensor], dim: isize) -> Result<Tensor> {
-        let first = xs
-            .first()
-            .ok_or_else(|| Error::msg("stack: needs at least one tensor"))?;
+        let first = xs.first().ok_or_else(|| Error::msg("stack: needs at least one tensor"))?;
         let d = crate::layout::normalize_dim("stack", dim, first.rank() + 1)? as isize;
-        let us = xs
-            .iter()
-            .map(|x| x.unsqueeze(d))
-            .collect::<Result<Vec<_>>>()?;
+        let us = xs.iter().map(|x| x.unsqueeze(d)).collect::<Result<Vec<_>>>()?;
         Tensor::cat(&us.iter().collect::<Vec<_>>(), d)
     }
 }
@@ -338,10 +269,7 @@ mod tests {
 
     #[test]
     fn reshape_errors_are_clear() {
-        let e = Tensor::zeros(&[2, 3])
-            .reshape(&[4, -1])
-            .unwrap_err()
-            .to_string();
+        let e = Tensor::zeros(&[2, 3]).reshape(&[4, -1]).unwrap_err().to_string();
         assert!(e.contains("reshape") && e.contains("[2, 3]"), "{e}");
     }
 }

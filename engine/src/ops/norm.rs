@@ -22,27 +22,12 @@ impl Tensor {
     /// running statistics.
     pub fn batch_norm(&self, a: &BatchNormArgs) -> Result<Tensor> {
         if self.rank() != 2 && self.rank() != 4 {
-            return Err(Error::bad_shape(
-                "batch_norm",
-                self.shape(),
-                "expected [N, C] or [N, C, H, W]",
-            ));
+            return Err(Error::bad_shape("batch_norm", self.shape(), "expected [N, C] or [N, C, H, W]"));
         }
         let c = self.shape()[1];
-        let axes: Vec<isize> = if self.rank() == 2 {
-            vec![0]
-        } else {
-            vec![0, 2, 3]
-        };
-        let bshape: Vec<usize> = if self.rank() == 2 {
-            vec![1, c]
-        } else {
-            vec![1, c, 1, 1]
-        };
-        for t in [a.running_mean, a.running_var, a.weight, a.bias]
-            .into_iter()
-            .flatten()
-        {
+        let axes: Vec<isize> = if self.rank() == 2 { vec![0] } else { vec![0, 2, 3] };
+        let bshape: Vec<usize> = if self.rank() == 2 { vec![1, c] } else { vec![1, c, 1, 1] };
+        for t in [a.running_mean, a.running_var, a.weight, a.bias].into_iter().flatten() {
             if t.shape() != [c] {
                 return Err(Error::shape(
                     "batch_norm",
@@ -66,12 +51,7 @@ impl Tensor {
             no_grad(|| -> Result<()> {
                 let unbiased = n as f64 / (n as f64 - 1.0);
                 if let Some(rm) = a.running_mean {
-                    rm.storage_mut().axpby_(
-                        1.0 - a.momentum,
-                        &mean.storage(),
-                        &mean.layout().clone(),
-                        a.momentum,
-                    )?;
+                    rm.storage_mut().axpby_(1.0 - a.momentum, &mean.storage(), &mean.layout().clone(), a.momentum)?;
                 }
                 if let Some(rv) = a.running_var {
                     rv.storage_mut().axpby_(
@@ -87,11 +67,7 @@ impl Tensor {
         } else {
             match (a.running_mean, a.running_var) {
                 (Some(m), Some(v)) => (m.view(&bshape)?, v.view(&bshape)?),
-                _ => {
-                    return Err(Error::msg(
-                        "batch_norm: eval mode needs running_mean and running_var",
-                    ))
-                }
+                _ => return Err(Error::msg("batch_norm: eval mode needs running_mean and running_var")),
             }
         };
         let mut y = self.sub(&mean)?.div(&var.add_scalar(a.eps)?.sqrt()?)?;
@@ -128,10 +104,7 @@ mod tests {
         assert_eq!(x.batch_norm(&a)?.to_vec::<f64>()?, vec![-1.0, 1.0]);
         assert!((rm.item()? - 0.2).abs() < 1e-12);
         assert!((rv.item()? - (0.9 + 0.1 * 2.0)).abs() < 1e-12);
-        let e = BatchNormArgs {
-            training: false,
-            ..a
-        };
+        let e = BatchNormArgs { training: false, ..a };
         let y = x.batch_norm(&e)?.to_vec::<f64>()?;
         assert!((y[0] - (1.0 - 0.2) / 1.1f64.sqrt()).abs() < 1e-12);
         Ok(())

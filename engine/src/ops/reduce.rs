@@ -9,22 +9,11 @@ use super::norm_axes;
 impl Tensor {
     fn reduce_raw(&self, axes: &[usize], op: ReduceOp) -> Result<Tensor> {
         let s = self.storage().reduce(self.layout(), axes, op)?;
-        let shape: Vec<usize> = (0..self.rank())
-            .filter(|d| !axes.contains(d))
-            .map(|d| self.shape()[d])
-            .collect();
+        let shape: Vec<usize> = (0..self.rank()).filter(|d| !axes.contains(d)).map(|d| self.shape()[d]).collect();
         Ok(Tensor::from_storage(s, Layout::contiguous(&shape)))
     }
     fn keepdim_shape(&self, axes: &[usize]) -> Vec<usize> {
-        (0..self.rank())
-            .map(|d| {
-                if axes.contains(&d) {
-                    1
-                } else {
-                    self.shape()[d]
-                }
-            })
-            .collect()
+        (0..self.rank()).map(|d| if axes.contains(&d) { 1 } else { self.shape()[d] }).collect()
     }
 
     /// Σ over `axes`. d/dx = the gradient broadcast back over the summed axes.
@@ -32,15 +21,9 @@ impl Tensor {
         let ax = norm_axes("sum", axes, self.rank())?;
         let out = self.reduce_raw(&ax, ReduceOp::Sum)?;
         let kshape = self.keepdim_shape(&ax);
-        let out = if keepdim {
-            out.with_layout(Layout::contiguous(&kshape))
-        } else {
-            out
-        };
+        let out = if keepdim { out.with_layout(Layout::contiguous(&kshape)) } else { out };
         let in_shape = self.dims();
-        Ok(Tensor::record(out, "sum", &[self], move |c| {
-            Ok(vec![Some(c.grad.view(&kshape)?.expand(&in_shape)?)])
-        }))
+        Ok(Tensor::record(out, "sum", &[self], move |c| Ok(vec![Some(c.grad.view(&kshape)?.expand(&in_shape)?)])))
     }
     /// Σ of all elements, as a 0-d tensor.
     pub fn sum_all(&self) -> Result<Tensor> {
@@ -67,10 +50,7 @@ impl Tensor {
             ));
         }
         let mu = self.mean(axes, true)?;
-        self.sub(&mu)?
-            .sqr()?
-            .sum(axes, keepdim)?
-            .div_scalar((n - correction) as f64)
+        self.sub(&mu)?.sqr()?.sum(axes, keepdim)?.div_scalar((n - correction) as f64)
     }
     /// Max over `axes`. The gradient goes to the maximal entries, split evenly among ties.
     pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
@@ -86,28 +66,14 @@ impl Tensor {
     pub fn min_all(&self) -> Result<Tensor> {
         self.min(&[], false)
     }
-    fn extreme(
-        &self,
-        axes: &[isize],
-        keepdim: bool,
-        op: ReduceOp,
-        name: &'static str,
-    ) -> Result<Tensor> {
+    fn extreme(&self, axes: &[isize], keepdim: bool, op: ReduceOp, name: &'static str) -> Result<Tensor> {
         let ax = norm_axes(name, axes, self.rank())?;
         if ax.iter().any(|&d| self.shape()[d] == 0) {
-            return Err(Error::bad_shape(
-                name,
-                self.shape(),
-                "cannot reduce over an empty dim",
-            ));
+            return Err(Error::bad_shape(name, self.shape(), "cannot reduce over an empty dim"));
         }
         let out = self.reduce_raw(&ax, op)?;
         let kshape = self.keepdim_shape(&ax);
-        let out = if keepdim {
-            out.with_layout(Layout::contiguous(&kshape))
-        } else {
-            out
-        };
+        let out = if keepdim { out.with_layout(Layout::contiguous(&kshape)) } else { out };
         let axes_i: Vec<isize> = ax.iter().map(|&a| a as isize).collect();
         Ok(Tensor::record(out, name, &[self], move |c| {
             let x = &c.inputs[0];
@@ -135,11 +101,7 @@ impl Tensor {
     fn arg_extreme(&self, dim: isize, keepdim: bool, op: ReduceOp) -> Result<Tensor> {
         let d = crate::layout::normalize_dim("argmax", dim, self.rank())?;
         let out = self.reduce_raw(&[d], op)?;
-        Ok(if keepdim {
-            out.with_layout(Layout::contiguous(&self.keepdim_shape(&[d])))
-        } else {
-            out
-        })
+        Ok(if keepdim { out.with_layout(Layout::contiguous(&self.keepdim_shape(&[d]))) } else { out })
     }
     /// log Σ exp over `axes`, computed as m + log Σ exp(x − m) with m the (detached) max.
     /// d/dx = softmax(x) over the axes.
@@ -152,10 +114,7 @@ impl Tensor {
             Ok(s)
         } else {
             let ax = norm_axes("logsumexp", axes, self.rank())?;
-            let shape: Vec<usize> = (0..self.rank())
-                .filter(|d| !ax.contains(d))
-                .map(|d| self.shape()[d])
-                .collect();
+            let shape: Vec<usize> = (0..self.rank()).filter(|d| !ax.contains(d)).map(|d| self.shape()[d]).collect();
             s.view(&shape)
         }
     }

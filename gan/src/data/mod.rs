@@ -36,9 +36,7 @@ pub struct Dataset {
 impl Dataset {
     /// A data set from pixels already in [0, 1]. `images.len()` must be `labels.len() * rows * cols`.
     pub fn new(images: Vec<f32>, labels: Vec<u8>, rows: usize, cols: usize) -> Result<Dataset> {
-        let expected = rows
-            .checked_mul(cols)
-            .and_then(|d| d.checked_mul(labels.len()));
+        let expected = rows.checked_mul(cols).and_then(|d| d.checked_mul(labels.len()));
         if rows == 0 || cols == 0 || expected != Some(images.len()) {
             return Err(Error::msg(format!(
                 "Dataset::new: {} pixel values do not make {} images of {rows}x{cols}",
@@ -46,12 +44,7 @@ impl Dataset {
                 labels.len()
             )));
         }
-        Ok(Dataset {
-            rows,
-            cols,
-            images,
-            labels,
-        })
+        Ok(Dataset { rows, cols, images, labels })
     }
 
     /// A data set from byte images (0..=255, as stored in IDX files), scaled to [0, 1].
@@ -103,10 +96,7 @@ impl Dataset {
     /// The whole data set as tensors: images `[n, D]` f32 and labels `[n]` i64.
     pub fn to_tensors(&self) -> Result<(Tensor, Tensor)> {
         let images = Tensor::new(self.images.clone(), &[self.len(), self.dim()])?;
-        let labels = Tensor::new(
-            self.labels.iter().map(|&l| l as i64).collect::<Vec<i64>>(),
-            &[self.len()],
-        )?;
+        let labels = Tensor::new(self.labels.iter().map(|&l| l as i64).collect::<Vec<i64>>(), &[self.len()])?;
         Ok((images, labels))
     }
 
@@ -154,29 +144,12 @@ impl Dataset {
     /// `shuffle`, the order is a permutation drawn from `rng`, so the same seed gives the same
     /// batches; without it, the data set's own order (and `rng` is not touched). The last batch
     /// may be smaller; call [`Batches::drop_last`] to skip it.
-    pub fn batches(
-        &self,
-        batch_size: usize,
-        rng: &mut Generator,
-        shuffle: bool,
-    ) -> Result<Batches<'_>> {
+    pub fn batches(&self, batch_size: usize, rng: &mut Generator, shuffle: bool) -> Result<Batches<'_>> {
         if batch_size == 0 {
-            return Err(Error::msg(
-                "Dataset::batches: batch size must be at least 1",
-            ));
+            return Err(Error::msg("Dataset::batches: batch size must be at least 1"));
         }
-        let order = if shuffle {
-            rng.permutation(self.len())
-        } else {
-            (0..self.len()).collect()
-        };
-        Ok(Batches {
-            data: self,
-            order,
-            next: 0,
-            batch_size,
-            drop_last: false,
-        })
+        let order = if shuffle { rng.permutation(self.len()) } else { (0..self.len()).collect() };
+        Ok(Batches { data: self, order, next: 0, batch_size, drop_last: false })
     }
 }
 
@@ -223,11 +196,7 @@ impl Iterator for Batches<'_> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let left = self.order.len() - self.next;
-        let n = if self.drop_last {
-            left / self.batch_size
-        } else {
-            left.div_ceil(self.batch_size)
-        };
+        let n = if self.drop_last { left / self.batch_size } else { left.div_ceil(self.batch_size) };
         (n, Some(n))
     }
 }
@@ -240,9 +209,7 @@ mod tests {
 
     /// Five 1x2 images: image i has pixels [i/10, 1 - i/10] and label i.
     fn tiny() -> Dataset {
-        let images = (0..5)
-            .flat_map(|i| [i as f32 / 10.0, 1.0 - i as f32 / 10.0])
-            .collect();
+        let images = (0..5).flat_map(|i| [i as f32 / 10.0, 1.0 - i as f32 / 10.0]).collect();
         Dataset::new(images, vec![0, 1, 2, 3, 4], 1, 2).unwrap()
     }
 
@@ -254,10 +221,7 @@ mod tests {
         assert_eq!(ds.image(5), None);
         // means of 0, .1, .2, .3, .4 and of 1, .9, .8, .7, .6
         let m = ds.pixel_means();
-        assert!(
-            (m[0] - 0.2).abs() < 1e-6 && (m[1] - 0.8).abs() < 1e-6,
-            "{m:?}"
-        );
+        assert!((m[0] - 0.2).abs() < 1e-6 && (m[1] - 0.8).abs() < 1e-6, "{m:?}");
         let (x, y) = ds.to_tensors().unwrap();
         assert_eq!((x.shape(), y.shape()), (&[5, 2][..], &[5][..]));
 
@@ -267,12 +231,7 @@ mod tests {
         let msg = ds.subset(&[1, 5]).unwrap_err().to_string();
         assert!(msg.contains("index 5") && msg.contains("5 images"), "{msg}");
 
-        let bytes = IdxImages {
-            n: 1,
-            rows: 1,
-            cols: 2,
-            pixels: vec![0, 255],
-        };
+        let bytes = IdxImages { n: 1, rows: 1, cols: 2, pixels: vec![0, 255] };
         let ds = Dataset::from_bytes(&bytes, vec![3]).unwrap();
         assert_eq!(ds.images(), &[0.0, 1.0]);
         assert!(Dataset::new(vec![0.0; 3], vec![1, 2], 1, 2).is_err());
@@ -301,30 +260,16 @@ mod tests {
             })
             .collect()
         };
-        assert_eq!(
-            labels_of(false, 0, false),
-            vec![vec![0, 1], vec![2, 3], vec![4]]
-        );
+        assert_eq!(labels_of(false, 0, false), vec![vec![0, 1], vec![2, 3], vec![4]]);
         assert_eq!(labels_of(false, 0, true), vec![vec![0, 1], vec![2, 3]]);
         let a = labels_of(true, 42, false);
         assert_eq!(a, labels_of(true, 42, false), "same seed, same batches");
         let mut all: Vec<i64> = a.concat();
         all.sort();
-        assert_eq!(
-            all,
-            vec![0, 1, 2, 3, 4],
-            "one epoch visits every image once"
-        );
-        assert!(
-            (0..20).any(|s| labels_of(true, s, false) != a),
-            "seeds change the order"
-        );
+        assert_eq!(all, vec![0, 1, 2, 3, 4], "one epoch visits every image once");
+        assert!((0..20).any(|s| labels_of(true, s, false) != a), "seeds change the order");
 
-        let msg = ds
-            .batches(0, &mut Generator::new(0), true)
-            .err()
-            .unwrap()
-            .to_string();
+        let msg = ds.batches(0, &mut Generator::new(0), true).err().unwrap().to_string();
         assert!(msg.contains("batch size"), "{msg}");
     }
 }

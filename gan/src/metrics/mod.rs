@@ -7,7 +7,4 @@
 
 pub mod parzen;
 
-pub use parzen::{
-    evaluate as parzen_evaluate, log_likelihoods as parzen_log_likelihoods, sigma_grid,
-    ParzenResult,
-};
+pub use parzen::{evaluate as parzen_evaluate, log_likelihoods as parzen_log_likelihoods, sigma_grid, ParzenResult};

@@ -50,22 +50,13 @@ pub fn log_likelihoods(samples: &Tensor, x: &Tensor, sigma: f64) -> Result<Vec<f
 
 /// log p(x) for every row of `x` at each σ of `sigmas`: `out[k][j]` is row j at `sigmas[k]`.
 /// The distances are computed once per batch of rows and reused for every σ.
-pub fn log_likelihoods_per_sigma(
-    samples: &Tensor,
-    x: &Tensor,
-    sigmas: &[f64],
-) -> Result<Vec<Vec<f64>>> {
+pub fn log_likelihoods_per_sigma(samples: &Tensor, x: &Tensor, sigmas: &[f64]) -> Result<Vec<Vec<f64>>> {
     log_likelihoods_batched(samples, x, sigmas, BATCH_ELEMS)
 }
 
 /// [`log_likelihoods_per_sigma`] with the batch size as a parameter, so the tests can force many
 /// small batches with a remainder.
-fn log_likelihoods_batched(
-    samples: &Tensor,
-    x: &Tensor,
-    sigmas: &[f64],
-    batch_elems: usize,
-) -> Result<Vec<Vec<f64>>> {
+fn log_likelihoods_batched(samples: &Tensor, x: &Tensor, sigmas: &[f64], batch_elems: usize) -> Result<Vec<Vec<f64>>> {
     check_sigmas(sigmas)?;
     let (mu, x) = (rows_f64(samples, "samples")?, rows_f64(x, "x")?);
     let (n, d) = (mu.shape()[0], mu.shape()[1]);
@@ -79,10 +70,8 @@ fn log_likelihoods_batched(
         )));
     }
     // log N + D · log(σ √(2π)), per σ.
-    let norms: Vec<f64> = sigmas
-        .iter()
-        .map(|s| (n as f64).ln() + d as f64 * (s * (2.0 * std::f64::consts::PI).sqrt()).ln())
-        .collect();
+    let norms: Vec<f64> =
+        sigmas.iter().map(|s| (n as f64).ln() + d as f64 * (s * (2.0 * std::f64::consts::PI).sqrt()).ln()).collect();
 
     no_grad(|| {
         let mu_t = mu.t()?.contiguous()?; // [D, N]
@@ -96,9 +85,7 @@ fn log_likelihoods_batched(
                                            // ‖x − μ‖² = ‖x‖² + ‖μ‖² − 2 x·μ, clamped at 0 against rounding.
             let dist = x_sq.add(&mu_sq)?.sub(&cross.mul_scalar(2.0)?)?.relu()?; // [B, N]
             for (k, &sigma) in sigmas.iter().enumerate() {
-                let lse = dist
-                    .mul_scalar(-1.0 / (2.0 * sigma * sigma))?
-                    .logsumexp(&[1], false)?; // [B]
+                let lse = dist.mul_scalar(-1.0 / (2.0 * sigma * sigma))?.logsumexp(&[1], false)?; // [B]
                 out[k].extend(lse.to_vec::<f64>()?.into_iter().map(|v| v - norms[k]));
             }
         }
@@ -136,11 +123,8 @@ impl ParzenResult {
     /// A pretty-printed JSON object with the same field names (`per_sigma` as a list of
     /// `{"sigma", "valid_mean"}` objects). Non-finite numbers become `null`.
     pub fn to_json(&self) -> String {
-        let per_sigma: Vec<serde_json::Value> = self
-            .per_sigma
-            .iter()
-            .map(|&(s, m)| serde_json::json!({ "sigma": s, "valid_mean": m }))
-            .collect();
+        let per_sigma: Vec<serde_json::Value> =
+            self.per_sigma.iter().map(|&(s, m)| serde_json::json!({ "sigma": s, "valid_mean": m })).collect();
         let v = serde_json::json!({
             "sigma": self.sigma,
             "mean": self.mean,
@@ -155,18 +139,9 @@ impl ParzenResult {
 
 /// Choose σ among `sigmas` by the mean log-likelihood of the `valid` rows, then score the `test`
 /// rows at that σ. Ties go to the first σ in the list.
-pub fn evaluate(
-    samples: &Tensor,
-    valid: &Tensor,
-    test: &Tensor,
-    sigmas: &[f64],
-) -> Result<ParzenResult> {
+pub fn evaluate(samples: &Tensor, valid: &Tensor, test: &Tensor, sigmas: &[f64]) -> Result<ParzenResult> {
     let valid_ll = log_likelihoods_per_sigma(samples, valid, sigmas)?;
-    let per_sigma: Vec<(f64, f64)> = sigmas
-        .iter()
-        .zip(&valid_ll)
-        .map(|(&s, ll)| (s, mean(ll)))
-        .collect();
+    let per_sigma: Vec<(f64, f64)> = sigmas.iter().zip(&valid_ll).map(|(&s, ll)| (s, mean(ll))).collect();
     let (sigma, _) = per_sigma
         .iter()
         .copied()
@@ -175,9 +150,7 @@ pub fn evaluate(
             Some((_, bm)) if bm >= m => best,
             _ => Some((s, m)),
         })
-        .ok_or_else(|| {
-            Error::msg("parzen: every σ gave a NaN validation log-likelihood (NaN in the inputs?)")
-        })?;
+        .ok_or_else(|| Error::msg("parzen: every σ gave a NaN validation log-likelihood (NaN in the inputs?)"))?;
     let test_ll = log_likelihoods(samples, test, sigma)?;
     let m = mean(&test_ll);
     let var = test_ll.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / test_ll.len() as f64;
@@ -202,9 +175,7 @@ fn check_sigmas(sigmas: &[f64]) -> Result<()> {
         return Err(Error::msg("parzen: the list of σ values is empty"));
     }
     if let Some(s) = sigmas.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-        return Err(Error::msg(format!(
-            "parzen: σ must be a finite number > 0, got {s}"
-        )));
+        return Err(Error::msg(format!("parzen: σ must be a finite number > 0, got {s}")));
     }
     Ok(())
 }
@@ -213,15 +184,11 @@ fn check_sigmas(sigmas: &[f64]) -> Result<()> {
 fn rows_f64(t: &Tensor, what: &str) -> Result<Tensor> {
     let shape = t.shape();
     if shape.len() < 2 {
-        return Err(Error::msg(format!(
-            "parzen: {what} must be [rows, D] (or [rows, C, H, W]), got shape {shape:?}"
-        )));
+        return Err(Error::msg(format!("parzen: {what} must be [rows, D] (or [rows, C, H, W]), got shape {shape:?}")));
     }
     let (rows, d) = (shape[0], shape[1..].iter().product::<usize>());
     if rows == 0 || d == 0 {
-        return Err(Error::msg(format!(
-            "parzen: {what} is empty (shape {shape:?})"
-        )));
+        return Err(Error::msg(format!("parzen: {what} is empty (shape {shape:?})")));
     }
     t.to_dtype(DType::F64)?.contiguous()?.view(&[rows, d])
 }
@@ -264,11 +231,7 @@ mod tests {
         for sigma in [0.1, 0.5, 2.0] {
             let ll = log_likelihoods(&x, &x, sigma)?;
             let want = -5.0 * (sigma * (2.0 * std::f64::consts::PI).sqrt()).ln();
-            assert!(
-                (ll[0] - want).abs() < 1e-9,
-                "σ={sigma}: {} vs {want}",
-                ll[0]
-            );
+            assert!((ll[0] - want).abs() < 1e-9, "σ={sigma}: {} vs {want}", ll[0]);
         }
         Ok(())
     }
@@ -300,17 +263,11 @@ mod tests {
                 .iter()
                 .map(|m| {
                     let d2: f64 = xi.iter().zip(m).map(|(p, q)| (p - q) * (p - q)).sum();
-                    (2.0 * std::f64::consts::PI * sigma * sigma).powf(-1.5)
-                        * (-d2 / (2.0 * sigma * sigma)).exp()
+                    (2.0 * std::f64::consts::PI * sigma * sigma).powf(-1.5) * (-d2 / (2.0 * sigma * sigma)).exp()
                 })
                 .sum::<f64>()
                 / n as f64;
-            assert!(
-                (ll[j] - dens.ln()).abs() < 1e-9,
-                "row {j}: {} vs {}",
-                ll[j],
-                dens.ln()
-            );
+            assert!((ll[j] - dens.ln()).abs() < 1e-9, "row {j}: {} vs {}", ll[j], dens.ln());
         }
         // The mean over the points is in the right place: a sharp window on N(0, I) samples
         // scores N(0, I) points near the true mean log-density −D/2·log(2πe) ≈ −4.26, give or take.
@@ -328,22 +285,13 @@ mod tests {
         let sigmas = [0.2, 0.7, 1.0, 3.0];
         // 7 rows per batch: 53 = 7·7 + 4 exercises the remainder.
         let fast = log_likelihoods_batched(&mu, &x, &sigmas, 7 * n)?;
-        let whole = log_likelihoods_per_sigma(
-            &mu,
-            &x.to_dtype(DType::F32)?.to_dtype(DType::F64)?,
-            &sigmas,
-        )?;
+        let whole = log_likelihoods_per_sigma(&mu, &x.to_dtype(DType::F32)?.to_dtype(DType::F64)?, &sigmas)?;
         let (mu_r, x_r) = (mu.to_vec2::<f64>()?, x.to_vec2::<f64>()?);
         for (k, &s) in sigmas.iter().enumerate() {
             let slow = naive(&mu_r, &x_r, s);
             assert_eq!(fast[k].len(), m);
             for j in 0..m {
-                assert!(
-                    (fast[k][j] - slow[j]).abs() < 1e-9,
-                    "σ={s} row {j}: {} vs {}",
-                    fast[k][j],
-                    slow[j]
-                );
+                assert!((fast[k][j] - slow[j]).abs() < 1e-9, "σ={s} row {j}: {} vs {}", fast[k][j], slow[j]);
             }
             // f32 inputs are widened to f64 before any arithmetic.
             assert!((whole[k][0] - slow[0]).abs() < 1e-3);
@@ -378,10 +326,7 @@ mod tests {
         // Population std of two values is |a − b|/2; standard error divides by √2.
         assert!((r.std_err - (a - b).abs() / 2.0 / 2f64.sqrt()).abs() < 1e-9);
         let j = r.to_json();
-        assert!(
-            j.contains("\"sigma\": 0.5") && j.contains("valid_mean"),
-            "{j}"
-        );
+        assert!(j.contains("\"sigma\": 0.5") && j.contains("valid_mean"), "{j}");
         let parsed: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(parsed["n_test"], 2);
         Ok(())
@@ -408,13 +353,9 @@ mod tests {
         }
         let e = evaluate(&a, &a, &a, &[]).unwrap_err().to_string();
         assert!(e.contains("empty"), "{e}");
-        let e = log_likelihoods(&Tensor::zeros(&[0, 3]), &a, 1.0)
-            .unwrap_err()
-            .to_string();
+        let e = log_likelihoods(&Tensor::zeros(&[0, 3]), &a, 1.0).unwrap_err().to_string();
         assert!(e.contains("samples is empty"), "{e}");
-        let e = log_likelihoods(&a, &Tensor::zeros(&[3]), 1.0)
-            .unwrap_err()
-            .to_string();
+        let e = log_likelihoods(&a, &Tensor::zeros(&[3]), 1.0).unwrap_err().to_string();
         assert!(e.contains("[rows, D]"), "{e}");
         Ok(())
     }
@@ -429,12 +370,7 @@ mod tests {
         let valid = Tensor::rand(&[1_000, 784], 0.0, 1.0, &mut g);
         let t0 = std::time::Instant::now();
         let r = evaluate(&samples, &valid, &valid, &sigma_grid())?;
-        eprintln!(
-            "parzen 10000x1000x784, 10 σ: {:.2?} → σ={} LL={:.1}",
-            t0.elapsed(),
-            r.sigma,
-            r.mean
-        );
+        eprintln!("parzen 10000x1000x784, 10 σ: {:.2?} → σ={} LL={:.1}", t0.elapsed(), r.sigma, r.mean);
         Ok(())
     }
 }

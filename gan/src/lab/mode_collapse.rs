@@ -1,0 +1,735 @@
+//! The mode-collapse lab: the vanilla GAN and its remedies on 2-D mixtures of Gaussians, scored
+//! with the published metrics (VEEGAN, PacGAN), with pictures of the game as it is played.
+//!
+//! For every (data set, model, seed) the lab trains one toy GAN from `toy/`, draws 2,500 samples
+//! and counts modes covered, % high-quality samples and the KLs to the uniform mode distribution
+//! (`toy::metrics`). Seeds are averaged (mean ± standard error). For seed 0 it also keeps
+//! snapshots during training — real and generated samples over D's decision surface, and the
+//! histogram of samples over modes — drawn as one PNG strip per (model, data set).
+//!
+//! Runs are independent, so they go to a pool of worker threads (one per core); each worker runs
+//! its jobs inside a one-thread rayon pool, so the engine's own threading stays out of the way
+//! (these nets are too small to gain from it). Every random draw of a run comes from its seed.
+//!
+//! Written to `--out` (default `runs/mode-collapse`): `report.md`, `report.json`, and
+//! `<model>-<dataset>.png` strips.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use image::RgbImage;
+use minmax_engine::{Error, Generator as Rng, Result};
+
+use crate::toy::metrics::{mean_se, mode_stats, ModeStats};
+use crate::toy::{pacgan, unrolled, vanilla, wgan_gp, Common, Mixture, ToyGan};
+
+/// The models the lab knows, in table order.
+pub const MODELS: [&str; 8] =
+    ["vanilla", "vanilla-sat", "wgan-gp", "pacgan2", "pacgan3", "pacgan4", "unrolled5", "unrolled10"];
+
+/// Data sets of `--dataset all`.
+pub const DEFAULT_DATASETS: [&str; 2] = ["ring8", "grid25"];
+
+/// Samples per evaluation (VEEGAN, PacGAN).
+pub const EVAL_SAMPLES: usize = 2500;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub datasets: Vec<String>,
+    pub models: Vec<String>,
+    pub seeds: usize,
+    /// Training iterations for every model (default: each model's own, see [`plan`]).
+    pub steps: Option<usize>,
+    /// A short run: a fifth of the default iterations.
+    pub quick: bool,
+    pub out: PathBuf,
+    /// Snapshots in each seed-0 picture strip (including the end).
+    pub snapshots: usize,
+    /// Worker threads (default: the number of cores).
+    pub workers: Option<usize>,
+    pub progress: bool,
+}
+
+/// How one model is trained on one data set: its iterations and settings.
+pub struct Plan {
+    pub steps: usize,
+    pub common: Common,
+    /// Fraction of training after which both learning rates decay linearly to `lr_floor`.
+    pub decay_from: f64,
+    pub lr_floor: f64,
+    /// Learning rate η of the unrolled GAN's inner SGD steps.
+    pub unroll_lr: f64,
+    /// WGAN-GP: penalty weight λ and critic steps per G step.
+    pub gp_lambda: f64,
+    pub n_critic: usize,
+}
+
+/// Parse a comma-separated `--model` list (or `all`).
+pub fn parse_models(s: &str) -> Result<Vec<String>> {
+    if s == "all" {
+        return Ok(MODELS.iter().map(|m| m.to_string()).collect());
+    }
+    let v: Vec<String> = s.split(',').map(|m| m.trim().to_string()).collect();
+    for m in &v {
+        if !MODELS.contains(&m.as_str()) {
+            return Err(Error::msg(format!(
+                "--model: unknown model '{m}' (expected all or a comma-separated list of {})",
+                MODELS.join(", ")
+            )));
+        }
+    }
+    Ok(v)
+}
+
+/// Parse a comma-separated `--dataset` list (or `all` = ring8, grid25).
+pub fn parse_datasets(s: &str) -> Result<Vec<String>> {
+    if s == "all" {
+        return Ok(DEFAULT_DATASETS.iter().map(|m| m.to_string()).collect());
+    }
+    let v: Vec<String> = s.split(',').map(|m| m.trim().to_string()).collect();
+    for d in &v {
+        Mixture::by_name(d)?;
+    }
+    Ok(v)
+}
+
+/// The training settings of `model` on `mix` (`steps` overrides the iterations).
+///
+/// Every model shares the nets and optimizers of [`Common::default`] (G: 2 → 128 → 128 → X ReLU,
+/// D: X → 128 → 128 → 1 LeakyReLU(0.2), batch 256, Adam lr 3·10⁻³ and β = (0.5, 0.9) for both,
+/// both learning rates decayed linearly to 5 % over the second half of training). Iterations were
+/// chosen so that the whole comparison (2 data sets × 8 models × 5 seeds) costs about 17
+/// CPU-minutes, i.e. 8–10 minutes of wall time on two cores:
+///
+/// | model | ring8, ring8-pac, mix1d | grid25 | one iteration |
+/// |---|---:|---:|---|
+/// | vanilla, vanilla-sat, pacgan2–4 | 4,000 | 16,000 | 1 D step + 1 G step (PacGAN: m× the samples) |
+/// | wgan-gp | 1,000 | 1,000 | 5 critic steps with double backward + 1 G step |
+/// | unrolled5 / unrolled10 | 600 / 300 | 600 / 300 | 1 D step + k differentiable D steps + 1 G step |
+///
+/// The grid needs about four times the ring's iterations before most samples land within 3σ (and
+/// PacGAN, whose D judges packs, needs more than the vanilla GAN). WGAN-GP and the unrolled GAN
+/// cost 5–25 times more per iteration and get fewer iterations: the report gives iterations and
+/// CPU seconds beside every row, so read it as a comparison at a budget, not per step.
+pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool) -> Plan {
+    let base = match model {
+        "wgan-gp" => 1000,
+        "unrolled5" => 600,
+        "unrolled10" => 300,
+        _ if mix.name == "grid25" => 16_000,
+        _ => 4000,
+    };
+    Plan {
+        steps: steps.unwrap_or(if quick { base / 5 } else { base }).max(1),
+        common: Common::default(),
+        decay_from: 0.5,
+        lr_floor: 0.05,
+        unroll_lr: 0.01,
+        gp_lambda: 10.0,
+        n_critic: 5,
+    }
+}
+
+/// Build `model` for data of dimension `x_dim` with the settings of `p`, initialised from `rng`.
+pub fn build(model: &str, p: &Plan, x_dim: usize, rng: &mut Rng) -> Result<Box<dyn ToyGan>> {
+    use vanilla::GeneratorLoss::*;
+    let c = p.common.clone();
+    Ok(match model {
+        "vanilla" => Box::new(vanilla::VanillaGan::new(c, NonSaturating, x_dim, rng)?),
+        "vanilla-sat" => Box::new(vanilla::VanillaGan::new(c, Saturating, x_dim, rng)?),
+        "wgan-gp" => Box::new(wgan_gp::WganGp::new(c, p.gp_lambda, p.n_critic, x_dim, rng)?),
+        "pacgan2" => Box::new(pacgan::PacGan::new(c, 2, x_dim, rng)?),
+        "pacgan3" => Box::new(pacgan::PacGan::new(c, 3, x_dim, rng)?),
+        "pacgan4" => Box::new(pacgan::PacGan::new(c, 4, x_dim, rng)?),
+        "unrolled5" => Box::new(unrolled::UnrolledGan::new(c, 5, p.unroll_lr, x_dim, rng)?),
+        "unrolled10" => Box::new(unrolled::UnrolledGan::new(c, 10, p.unroll_lr, x_dim, rng)?),
+        _ => return Err(Error::msg(format!("unknown model '{model}'"))),
+    })
+}
+
+/// One training run's outcome.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub dataset: String,
+    pub model: String,
+    pub seed: u64,
+    pub steps: usize,
+    pub stats: ModeStats,
+    pub seconds: f64,
+    /// CPU time of the run (its worker thread), if the platform tells.
+    pub cpu_seconds: Option<f64>,
+    pub settings: serde_json::Value,
+    /// Seed 0 only: (iteration, picture panel).
+    pub panels: Vec<(usize, RgbImage)>,
+}
+
+/// The seed of every draw of one run: distinct per (data set, model, seed), stable across runs.
+fn run_seed(dataset: &str, model: &str, seed: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
+    for b in dataset.bytes().chain([b'/']).chain(model.bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Train and evaluate one (data set, model, seed).
+pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<RunResult> {
+    let t0 = Instant::now();
+    let cpu0 = thread_cpu_seconds();
+    let mix = Mixture::by_name(dataset)?;
+    let p = plan(model, &mix, o.steps, o.quick);
+    let mut rng = Rng::new(run_seed(dataset, model, seed));
+    let mut init = rng.fork();
+    let mut eval_rng = rng.fork();
+    let mut gan = build(model, &p, mix.dim, &mut init)?;
+    let snaps: Vec<usize> =
+        if seed == 0 && o.snapshots > 0 { snapshot_steps(p.steps, o.snapshots) } else { Vec::new() };
+    let mut panels = Vec::new();
+    let decay_start = (p.decay_from * p.steps as f64) as usize;
+    for step in 0..p.steps {
+        if snaps.contains(&step) {
+            panels.push((step, super::pictures::panel(gan.as_ref(), &mix, step, &mut eval_rng.fork())?));
+        }
+        if step >= decay_start {
+            let f = (step - decay_start) as f64 / (p.steps - decay_start).max(1) as f64;
+            gan.set_lr_scale(1.0 - f * (1.0 - p.lr_floor));
+        }
+        let s = gan.train_step(&mix, &mut rng)?;
+        if !(s.d_loss.is_finite() && s.g_loss.is_finite()) {
+            return Err(Error::msg(format!(
+                "{model} on {dataset}, seed {seed}: training diverged at iteration {step} (D loss {}, G loss {})",
+                s.d_loss, s.g_loss
+            )));
+        }
+    }
+    if seed == 0 && o.snapshots > 0 {
+        panels.push((p.steps, super::pictures::panel(gan.as_ref(), &mix, p.steps, &mut eval_rng.fork())?));
+    }
+    let samples = gan.sample(EVAL_SAMPLES, &mut eval_rng)?;
+    let stats = mode_stats(&samples, &mix)?;
+    let mut settings = gan.describe();
+    settings["iterations"] = p.steps.into();
+    settings["lr_decay"] = serde_json::json!({"from": p.decay_from, "to_fraction": p.lr_floor});
+    Ok(RunResult {
+        dataset: dataset.to_string(),
+        model: model.to_string(),
+        seed,
+        steps: p.steps,
+        stats,
+        seconds: t0.elapsed().as_secs_f64(),
+        cpu_seconds: thread_cpu_seconds().zip(cpu0).map(|(b, a)| b - a),
+        settings,
+        panels,
+    })
+}
+
+/// `n` snapshot iterations before the end (0 and evenly spaced); the end is added after training.
+fn snapshot_steps(steps: usize, n: usize) -> Vec<usize> {
+    let n = n.max(2) - 1;
+    (0..n).map(|i| i * steps / n).collect()
+}
+
+/// Relative cost of one run, to start the slow ones first.
+fn cost(model: &str, mix: &Mixture, o: &Options) -> f64 {
+    let p = plan(model, mix, o.steps, o.quick);
+    let per = match model {
+        "wgan-gp" => 4.0,
+        "pacgan2" => 1.5,
+        "pacgan3" => 2.0,
+        "pacgan4" => 2.4,
+        "unrolled5" => 8.0,
+        "unrolled10" => 24.0,
+        _ => 1.0,
+    };
+    per * p.steps as f64
+}
+
+/// Run every (data set, model, seed) of `o` on a pool of workers; results in table order.
+pub fn run_all(o: &Options) -> Result<Vec<RunResult>> {
+    let mut jobs: Vec<(String, String, u64, f64)> = Vec::new();
+    for d in &o.datasets {
+        let mix = Mixture::by_name(d)?;
+        for m in &o.models {
+            for s in 0..o.seeds as u64 {
+                jobs.push((d.clone(), m.clone(), s, cost(m, &mix, o)));
+            }
+        }
+    }
+    jobs.sort_by(|a, b| b.3.total_cmp(&a.3));
+    let workers = o
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .clamp(1, jobs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<RunResult>> = Mutex::new(Vec::new());
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let t0 = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let pool = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+                    Ok(p) => p,
+                    Err(e) => {
+                        *first_error.lock().unwrap() = Some(Error::msg(format!("thread pool: {e}")));
+                        return;
+                    }
+                };
+                loop {
+                    if first_error.lock().unwrap().is_some() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((d, m, s, _)) = jobs.get(i) else { return };
+                    match pool.install(|| run_one(d, m, *s, o)) {
+                        Ok(r) => {
+                            if o.progress {
+                                eprintln!(
+                                    "[{:>4.0} s] {m} on {d}, seed {s}: {} / {} modes, {:.1} % HQ ({:.1} s)",
+                                    t0.elapsed().as_secs_f64(),
+                                    r.stats.modes_covered,
+                                    r.stats.modes_total,
+                                    r.stats.hq_percent,
+                                    r.seconds
+                                );
+                            }
+                            results.lock().unwrap().push(r);
+                        }
+                        Err(e) => {
+                            first_error.lock().unwrap().get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap() {
+        return Err(e);
+    }
+    let mut r = results.into_inner().unwrap();
+    let order = |x: &RunResult| {
+        (o.datasets.iter().position(|d| *d == x.dataset), o.models.iter().position(|m| *m == x.model), x.seed)
+    };
+    r.sort_by_key(order);
+    Ok(r)
+}
+
+/// Mean ± standard error over seeds of one (data set, model).
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub dataset: String,
+    pub model: String,
+    pub seeds: usize,
+    pub steps: usize,
+    pub modes: (f64, f64),
+    pub modes_total: usize,
+    pub hq: (f64, f64),
+    pub kl: (f64, f64),
+    pub kl_forward: (f64, f64),
+    /// Wall seconds of all seeds together.
+    pub seconds: f64,
+    /// Mean CPU seconds per run.
+    pub cpu_per_run: Option<f64>,
+}
+
+pub fn summarise(results: &[RunResult], o: &Options) -> Vec<Summary> {
+    let mut out = Vec::new();
+    for d in &o.datasets {
+        for m in &o.models {
+            let rs: Vec<&RunResult> = results.iter().filter(|r| &r.dataset == d && &r.model == m).collect();
+            if rs.is_empty() {
+                continue;
+            }
+            let f = |g: &dyn Fn(&ModeStats) -> f64| mean_se(&rs.iter().map(|r| g(&r.stats)).collect::<Vec<_>>());
+            out.push(Summary {
+                dataset: d.clone(),
+                model: m.clone(),
+                seeds: rs.len(),
+                steps: rs[0].steps,
+                modes: f(&|s| s.modes_covered as f64),
+                modes_total: rs[0].stats.modes_total,
+                hq: f(&|s| s.hq_percent),
+                kl: f(&|s| s.kl),
+                kl_forward: f(&|s| s.kl_forward),
+                seconds: rs.iter().map(|r| r.seconds).sum(),
+                cpu_per_run: rs.iter().map(|r| r.cpu_seconds).sum::<Option<f64>>().map(|c| c / rs.len() as f64),
+            });
+        }
+    }
+    out
+}
+
+// =================================================================================================
+// Published numbers
+// =================================================================================================
+
+/// A published row: (source, data set, model name in the paper, our model, modes, % HQ).
+/// `None` where the number is not quoted here. Modes as "a–b" ranges are given as text.
+pub struct Published {
+    pub source: &'static str,
+    pub dataset: &'static str,
+    pub model: &'static str,
+    /// Our model the row corresponds to.
+    pub ours: &'static [&'static str],
+    pub modes: &'static str,
+    pub hq: &'static str,
+}
+
+/// VEEGAN (Srivastava et al. 2017, Table 1) and PacGAN (Lin et al. 2018, Table 2). Their nets,
+/// step counts and (for PacGAN's ring) the ring's scale differ from ours; the rows are for
+/// orientation, not a like-for-like comparison.
+pub const PUBLISHED: &[Published] = &[
+    Published { source: "VEEGAN", dataset: "ring8", model: "GAN", ours: &["vanilla"], modes: "1", hq: "99.3" },
+    Published {
+        source: "VEEGAN",
+        dataset: "ring8",
+        model: "Unrolled GAN",
+        ours: &["unrolled5", "unrolled10"],
+        modes: "7.6",
+        hq: "35.6",
+    },
+    Published { source: "PacGAN", dataset: "ring8", model: "GAN", ours: &["vanilla"], modes: "6.3", hq: "98.2" },
+    Published {
+        source: "PacGAN",
+        dataset: "ring8",
+        model: "PacGAN2–4",
+        ours: &["pacgan2", "pacgan3", "pacgan4"],
+        modes: "7.8–7.9",
+        hq: "—",
+    },
+    Published { source: "VEEGAN", dataset: "grid25", model: "GAN", ours: &["vanilla"], modes: "3.3", hq: "0.5" },
+    Published {
+        source: "VEEGAN",
+        dataset: "grid25",
+        model: "Unrolled GAN",
+        ours: &["unrolled5", "unrolled10"],
+        modes: "23.6",
+        hq: "16",
+    },
+    Published { source: "PacGAN", dataset: "grid25", model: "GAN", ours: &["vanilla"], modes: "17.3", hq: "94.8" },
+    Published {
+        source: "PacGAN",
+        dataset: "grid25",
+        model: "PacGAN2–4",
+        ours: &["pacgan2", "pacgan3", "pacgan4"],
+        modes: "23.8–24.8",
+        hq: "—",
+    },
+];
+
+fn published_for(dataset: &str, model: &str) -> Vec<&'static Published> {
+    // ring8-pac is PacGAN's own ring; its rows are the ring rows.
+    let ds = if dataset == "ring8-pac" { "ring8" } else { dataset };
+    PUBLISHED.iter().filter(|p| p.dataset == ds && p.ours.contains(&model)).collect()
+}
+
+// =================================================================================================
+// Report
+// =================================================================================================
+
+/// CPU time (user + system) this process has used so far, in seconds (Linux; `None` elsewhere).
+pub fn cpu_seconds() -> Option<f64> {
+    proc_cpu_seconds("/proc/self/stat")
+}
+
+/// CPU time of the calling thread, in seconds (Linux; `None` elsewhere).
+pub fn thread_cpu_seconds() -> Option<f64> {
+    proc_cpu_seconds("/proc/thread-self/stat")
+}
+
+fn proc_cpu_seconds(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
+/// The machine's 1-minute load average (Linux), to record how busy the CPU was.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+fn pm(v: (f64, f64), digits: usize) -> String {
+    format!("{:.*} ± {:.*}", digits, v.0, digits, v.1)
+}
+
+/// How long the lab took, and how busy the machine was.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub wall_seconds: f64,
+    /// CPU time of the whole process (user + system).
+    pub cpu_seconds: Option<f64>,
+    pub workers: usize,
+    pub cores: usize,
+    pub load_start: Option<f64>,
+    pub load_end: Option<f64>,
+}
+
+impl Timing {
+    fn sentence(&self) -> String {
+        let opt = |v: Option<f64>, d: usize| v.map_or("n/a".to_string(), |v| format!("{v:.d$}"));
+        let busy = self.workers.min(self.cores).max(1);
+        format!(
+            "Wall time {:.0} s with {} worker thread(s) on {} core(s); CPU time {} s (about {} s of \
+             wall time on {} otherwise idle core(s)); 1-minute load average {} at the start, {} at \
+             the end.",
+            self.wall_seconds,
+            self.workers,
+            self.cores,
+            opt(self.cpu_seconds, 0),
+            opt(self.cpu_seconds.map(|c| c / busy as f64), 0),
+            busy,
+            opt(self.load_start, 1),
+            opt(self.load_end, 1),
+        )
+    }
+}
+
+/// The shared settings in words, for the report.
+fn settings_paragraph(o: &Options) -> String {
+    let p = plan("vanilla", &Mixture::ring8(), o.steps, o.quick);
+    let c = &p.common;
+    format!(
+        "Settings (every model): G: z ~ N(0, I_{z}) → {gh} → {gh} → X ({ga}); D: X → {dh} → {dh} → 1 \
+         ({da}); batch {b} (PacGAN: {b} packs of m samples); Adam, lr {lr} for G and D, β = ({b1}, {b2}); \
+         both learning rates decay linearly from {from:.0} % of training to {floor:.0} % of their value \
+         at the end. Vanilla: one D step and one G step per iteration on the same samples; saturating \
+         variant: G minimises log(1 − D(G(z))). WGAN-GP: λ = {lambda}, {nc} critic steps per G step. \
+         Unrolled GAN: k SGD steps of D with η = {eta}, built with create_graph so G's gradient flows \
+         through them; all k steps reuse the iteration's batch. Iterations are in the tables.\n\n",
+        z = c.z_dim,
+        gh = c.g_hidden,
+        ga = c.g_act.name(),
+        dh = c.d_hidden,
+        da = c.d_act.name(),
+        b = c.batch_size,
+        lr = c.lr_g,
+        b1 = c.betas.0,
+        b2 = c.betas.1,
+        from = 100.0 * p.decay_from,
+        floor = 100.0 * p.lr_floor,
+        lambda = p.gp_lambda,
+        nc = p.n_critic,
+        eta = p.unroll_lr,
+    )
+}
+
+/// The Markdown report: one table per data set, our rows beside the published ones.
+pub fn markdown(sums: &[Summary], o: &Options, t: &Timing) -> String {
+    let mut s = String::new();
+    s.push_str("# Mode collapse on 2-D mixtures\n\n");
+    s.push_str(&format!(
+        "{} seed(s) per configuration, {} samples per evaluation, mean ± standard error over seeds. \
+         A sample is high quality (HQ) if it lies within 3σ of its nearest mode; a mode is covered if \
+         it has at least one HQ sample. KL(p̂‖u) is PacGAN's reverse KL between the histogram of HQ \
+         samples over modes and the uniform distribution, KL(u‖p̂) the other direction (empty modes \
+         floored at ε = {} before both). Read modes and % HQ together.\n\n",
+        o.seeds,
+        EVAL_SAMPLES,
+        crate::toy::metrics::KL_EPSILON
+    ));
+    for d in &o.datasets {
+        let Ok(mix) = Mixture::by_name(d) else {
+            continue;
+        };
+        s.push_str(&format!(
+            "## {d}: {} modes, σ = {}\n\n| model | iterations | CPU s/run | modes (of {}) | % HQ | KL(p̂‖u) | KL(u‖p̂) | published: modes / % HQ |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
+            mix.modes(),
+            mix.std,
+            mix.modes()
+        ));
+        for x in sums.iter().filter(|x| &x.dataset == d) {
+            let published: Vec<String> = published_for(d, &x.model)
+                .iter()
+                .map(|p| format!("{} {}: {} / {}", p.source, p.model, p.modes, p.hq))
+                .collect();
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                x.model,
+                x.steps,
+                x.cpu_per_run.map_or("n/a".to_string(), |c| format!("{c:.1}")),
+                pm(x.modes, 1),
+                pm(x.hq, 1),
+                pm(x.kl, 3),
+                pm(x.kl_forward, 2),
+                if published.is_empty() { "—".to_string() } else { published.join("; ") }
+            ));
+        }
+        s.push('\n');
+    }
+    s.push_str(&settings_paragraph(o));
+    s.push_str(&t.sentence());
+    s.push('\n');
+    s.push_str(
+        "\nPublished rows: VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018), with their own \
+         (larger) networks and training lengths; PacGAN's ring has radius 1 and σ = 0.01 (our `ring8-pac`), \
+         the ring usually cited for the unrolled GAN has radius 2 and σ = 0.02 (our `ring8`).\n",
+    );
+    s
+}
+
+/// Everything as JSON: options, per-run numbers and settings, summaries, published rows.
+pub fn json(results: &[RunResult], sums: &[Summary], o: &Options, t: &Timing) -> serde_json::Value {
+    let runs: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "dataset": r.dataset, "model": r.model, "seed": r.seed, "iterations": r.steps,
+                "modes_covered": r.stats.modes_covered, "modes_total": r.stats.modes_total,
+                "hq_percent": r.stats.hq_percent, "kl": r.stats.kl, "kl_forward": r.stats.kl_forward,
+                "hq_counts_per_mode": r.stats.counts, "seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+            })
+        })
+        .collect();
+    let mut settings = serde_json::Map::new();
+    for r in results.iter().filter(|r| r.seed == 0) {
+        settings.insert(format!("{}/{}", r.model, r.dataset), r.settings.clone());
+    }
+    let summaries: Vec<serde_json::Value> = sums
+        .iter()
+        .map(|x| {
+            serde_json::json!({
+                "dataset": x.dataset, "model": x.model, "seeds": x.seeds, "iterations": x.steps,
+                "modes_mean": x.modes.0, "modes_se": x.modes.1, "modes_total": x.modes_total,
+                "hq_percent_mean": x.hq.0, "hq_percent_se": x.hq.1,
+                "kl_mean": x.kl.0, "kl_se": x.kl.1, "kl_forward_mean": x.kl_forward.0, "kl_forward_se": x.kl_forward.1,
+                "train_seconds_total": x.seconds, "cpu_seconds_per_run": x.cpu_per_run,
+                "published": published_for(&x.dataset, &x.model).iter().map(|p| serde_json::json!({
+                    "source": p.source, "model": p.model, "modes": p.modes, "hq_percent": p.hq,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let datasets: Vec<serde_json::Value> = o
+        .datasets
+        .iter()
+        .filter_map(|d| Mixture::by_name(d).ok())
+        .map(|m| serde_json::json!({"name": m.name, "means": m.means, "std": m.std}))
+        .collect();
+    serde_json::json!({
+        "protocol": {
+            "seeds": o.seeds, "eval_samples": EVAL_SAMPLES, "hq_radius": "3 std",
+            "mode_covered": "at least one high-quality sample",
+            "kl": "KL(p_hat || uniform), p_hat = histogram of HQ samples over modes (PacGAN's reverse KL)",
+            "kl_forward": "KL(uniform || p_hat)", "kl_epsilon": crate::toy::metrics::KL_EPSILON,
+            "error": "standard error of the mean over seeds",
+        },
+        "datasets": datasets, "settings": settings, "summaries": summaries, "runs": runs,
+        "timing": {
+            "wall_seconds": t.wall_seconds, "cpu_seconds": t.cpu_seconds, "workers": t.workers,
+            "cores": t.cores, "load_average_start": t.load_start, "load_average_end": t.load_end,
+        },
+    })
+}
+
+/// Run the lab and write the report and pictures into `o.out`; returns the Markdown report.
+pub fn run(o: &Options) -> Result<String> {
+    std::fs::create_dir_all(&o.out).map_err(|e| Error::Io { path: o.out.clone(), source: e })?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let load_start = load_average();
+    let t0 = Instant::now();
+    let results = run_all(o)?;
+    let timing = Timing {
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds(),
+        workers: o.workers.unwrap_or(cores).min(results.len()).max(1),
+        cores,
+        load_start,
+        load_end: load_average(),
+    };
+    let sums = summarise(&results, o);
+    for r in results.iter().filter(|r| !r.panels.is_empty()) {
+        let panels: Vec<RgbImage> = r.panels.iter().map(|(_, p)| p.clone()).collect();
+        let title = format!("{} on {}, seed 0", r.model, r.dataset);
+        let legend = if r.settings["model"] == "WGAN-GP" {
+            "critic score: blue = low, red = high (scaled per panel)"
+        } else {
+            "D(x): blue = fake (0), white = 0.5, red = real (1)"
+        };
+        let samples = if Mixture::by_name(&r.dataset).is_ok_and(|m| m.dim == 1) {
+            "black curve: D(x); grey: histogram of real samples; green: of generated ones"
+        } else {
+            "black: real samples, 3σ circles; green: generated"
+        };
+        let legend = format!("{legend}; {samples}; bars: HQ samples per mode (dotted: uniform)");
+        let img = super::pictures::strip(&title, &legend, &panels);
+        crate::viz::save_png(&img, &o.out.join(format!("{}-{}.png", r.model, r.dataset)))?;
+    }
+    let md = markdown(&sums, o, &timing);
+    minmax_engine::io::write_atomic(&o.out.join("report.md"), md.as_bytes())?;
+    let js = serde_json::to_string_pretty(&json(&results, &sums, o, &timing))
+        .map_err(|e| Error::msg(format!("report.json: {e}")))?;
+    minmax_engine::io::write_atomic(&o.out.join("report.json"), js.as_bytes())?;
+    Ok(md)
+}
+
+// =================================================================================================
+// Command line
+// =================================================================================================
+
+/// `minmax lab mode-collapse`
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Data sets: ring8 (radius 2, σ 0.02), ring8-pac (radius 1, σ 0.01), grid25, mix1d, a
+    /// comma-separated list, or all (= ring8,grid25).
+    #[arg(long, default_value = "all")]
+    pub dataset: String,
+    /// Models: a comma-separated list of vanilla, vanilla-sat, wgan-gp, pacgan2, pacgan3,
+    /// pacgan4, unrolled5, unrolled10, or all.
+    #[arg(long, default_value = "all")]
+    pub model: String,
+    /// Seeds per configuration (default 5, or 2 with --quick).
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// Training iterations for every model (default: each model's own; a fifth with --quick).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Output folder.
+    #[arg(long, default_value = "runs/mode-collapse")]
+    pub out: PathBuf,
+    /// A short run (a fifth of the iterations, 2 seeds) for smoke tests.
+    #[arg(long)]
+    pub quick: bool,
+    /// Snapshots per seed-0 picture strip (0: no pictures).
+    #[arg(long, default_value_t = 6)]
+    pub snapshots: usize,
+    /// Runs trained at once (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// No progress lines.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Entry point of `minmax lab mode-collapse`.
+pub fn main(a: Args) -> Result<()> {
+    let seeds = a.seeds.unwrap_or(if a.quick { 2 } else { 5 });
+    if seeds == 0 {
+        return Err(Error::msg("--seeds must be at least 1"));
+    }
+    if a.steps == Some(0) {
+        return Err(Error::msg("--steps must be at least 1"));
+    }
+    if a.workers == Some(0) {
+        return Err(Error::msg("--workers must be at least 1"));
+    }
+    let o = Options {
+        datasets: parse_datasets(&a.dataset)?,
+        models: parse_models(&a.model)?,
+        seeds,
+        steps: a.steps,
+        quick: a.quick,
+        out: a.out,
+        snapshots: a.snapshots,
+        workers: a.workers,
+        progress: !a.no_progress,
+    };
+    let md = run(&o)?;
+    println!("{md}");
+    println!("report and pictures: {}", o.out.display());
+    Ok(())
+}

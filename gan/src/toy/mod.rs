@@ -1,0 +1,140 @@
+//! Toy GANs on low-dimensional mixtures of Gaussians: the classic setting for watching mode
+//! collapse happen, and for testing the remedies against it.
+//!
+//! - [`data`]: the mixtures (ring of 8, grid of 25, a 1-D mixture), sampled from a seeded generator
+//! - [`metrics`]: modes covered, % high-quality samples, KL to the uniform mode distribution
+//! - [`nets`]: the small MLPs, with parameters as plain tensors
+//! - one readable file per GAN: [`vanilla`] (non-saturating and saturating G losses),
+//!   [`wgan_gp`], [`pacgan`], [`unrolled`]
+//!
+//! Every model implements [`ToyGan`], which is all the lab (`lab::mode_collapse`) needs: one
+//! training iteration, samples, and D's value at any point (for the heat maps).
+//!
+//! Shapes: B = batch, Z = noise dim (2), X = data dim (2, or 1 for the 1-D mixture).
+//!
+//! Left out: batch norm and maxout in the toy nets (the published VEEGAN/PacGAN nets are larger,
+//! with batch norm in G and maxout in D); ours are plain two-hidden-layer MLPs, so that the 80
+//! training runs of the lab fit in minutes on a two-core CPU.
+
+pub mod data;
+pub mod metrics;
+pub mod nets;
+pub mod pacgan;
+pub mod unrolled;
+pub mod vanilla;
+pub mod wgan_gp;
+
+pub use data::Mixture;
+pub use metrics::{mode_stats, ModeStats};
+
+use minmax_engine::{Generator as Rng, Result, Tensor};
+
+/// Means over one training iteration, for logs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepStats {
+    pub d_loss: f64,
+    pub g_loss: f64,
+}
+
+/// What the mode-collapse lab needs from a toy GAN.
+pub trait ToyGan: Send {
+    /// One training iteration: the model's D update(s), then one G update.
+    fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats>;
+    /// `n` samples of G, [n, X], without recording a graph.
+    fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor>;
+    /// D's value at single points x [N, X] → [N]: the probability D(x) ∈ (0, 1) for the GANs, the
+    /// raw score for a critic (see `surface_is_probability`). PacGAN's D reads m packed points;
+    /// its surface is D at (x, x, …, x).
+    fn surface(&self, x: &Tensor) -> Result<Tensor>;
+    /// Whether `surface` is a probability (else a critic's unbounded score).
+    fn surface_is_probability(&self) -> bool {
+        true
+    }
+    /// Multiply both learning rates by `scale` relative to their configured values (the lab
+    /// decays them linearly over the last part of training).
+    fn set_lr_scale(&mut self, scale: f64);
+    /// The model's settings, for the report.
+    fn describe(&self) -> serde_json::Value;
+}
+
+/// Settings every toy GAN shares: the nets' sizes and the optimizers. Model files add their own
+/// (the G loss, the pack size, the penalty weight, the unrolling depth).
+#[derive(Clone, Debug)]
+pub struct Common {
+    /// Noise dimension: z ~ N(0, I) of this size.
+    pub z_dim: usize,
+    /// Width of both hidden layers of G.
+    pub g_hidden: usize,
+    /// Width of both hidden layers of D.
+    pub d_hidden: usize,
+    pub g_act: nets::Act,
+    pub d_act: nets::Act,
+    /// Real samples per D step (and fakes per G step).
+    pub batch_size: usize,
+    /// Adam learning rates and betas.
+    pub lr_g: f64,
+    pub lr_d: f64,
+    pub betas: (f64, f64),
+}
+
+impl Default for Common {
+    /// The lab's settings: G 2 → 128 → 128 → X (ReLU), D X → 128 → 128 → 1 (LeakyReLU 0.2),
+    /// batch 256, Adam with lr 3·10⁻³ and β = (0.5, 0.9) for both players.
+    fn default() -> Self {
+        Common {
+            z_dim: 2,
+            g_hidden: 128,
+            d_hidden: 128,
+            g_act: nets::Act::Relu,
+            d_act: nets::Act::LeakyRelu(0.2),
+            batch_size: 256,
+            lr_g: 3e-3,
+            lr_d: 3e-3,
+            betas: (0.5, 0.9),
+        }
+    }
+}
+
+impl Common {
+    /// G: z [B, Z] → H_G → H_G → [B, X].
+    pub fn generator(&self, x_dim: usize, rng: &mut Rng) -> Result<nets::Mlp> {
+        nets::Mlp::new(&[self.z_dim, self.g_hidden, self.g_hidden, x_dim], self.g_act, rng)
+    }
+    /// D: [B, input] → H_D → H_D → logit [B, 1].
+    pub fn discriminator(&self, input: usize, rng: &mut Rng) -> Result<nets::Mlp> {
+        nets::Mlp::new(&[input, self.d_hidden, self.d_hidden, 1], self.d_act, rng)
+    }
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "z_dim": self.z_dim, "g_hidden": self.g_hidden, "d_hidden": self.d_hidden, "g_act": self.g_act.name(),
+            "d_act": self.d_act.name(), "batch_size": self.batch_size, "optimizer": "Adam",
+            "lr_g": self.lr_g, "lr_d": self.lr_d, "betas": [self.betas.0, self.betas.1],
+        })
+    }
+}
+
+/// Write gradients computed with `grad()` into the parameters' `.grad`, for an optimizer step.
+pub fn set_grads(params: &[Tensor], grads: Vec<Tensor>) {
+    for (p, g) in params.iter().zip(grads) {
+        p.set_grad(Some(g));
+    }
+}
+
+/// z ~ N(0, I) [n, z_dim].
+pub fn sample_z(n: usize, z_dim: usize, rng: &mut Rng) -> Tensor {
+    Tensor::randn(&[n, z_dim], rng)
+}
+
+/// Draw `n` samples of `g` in chunks without recording a graph.
+pub fn sample_generator(g: &nets::Mlp, z_dim: usize, n: usize, rng: &mut Rng) -> Result<Tensor> {
+    minmax_engine::no_grad(|| {
+        let mut parts = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            let b = left.min(2500);
+            parts.push(g.forward(&sample_z(b, z_dim, rng))?);
+            left -= b;
+        }
+        Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
+    })
+}
