@@ -3,7 +3,7 @@
 # minmax in release mode and re-runs the MNIST experiment of Goodfellow et al. (2014):
 # training, Parzen-window evaluation, pictures and report in runs/goodfellow2014/.
 #
-#   scripts/reproduce.sh               the default run (about 20 minutes on a 2-core laptop)
+#   scripts/reproduce.sh               the default run (about 8 minutes on a 2-core laptop)
 #   scripts/reproduce.sh --quick       about two minutes
 #   scripts/reproduce.sh --help        every option (seed, epochs, data folder, output folder, …)
 set -euo pipefail

@@ -13,6 +13,13 @@ fn param(shape: &[usize], how: Init, g: &mut Generator) -> Result<Tensor> {
     Ok(init::make(shape, how, g)?.requires_grad_())
 }
 
+/// `weight` and, when present, `bias`: the parameters of Linear and the convolutions.
+fn weight_and_bias(w: &Tensor, b: &Option<Tensor>) -> Vec<(String, Tensor)> {
+    let mut v = vec![("weight".to_string(), w.clone())];
+    v.extend(b.iter().map(|b| ("bias".to_string(), b.clone())));
+    v
+}
+
 fn pytorch_default(fan_in: usize) -> Init {
     let b = 1.0 / (fan_in as f64).sqrt();
     Init::Uniform(-b, b)
@@ -42,11 +49,7 @@ impl Module for Linear {
         x.linear(&self.weight, self.bias.as_ref())
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut v = vec![("weight".to_string(), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            v.push(("bias".into(), b.clone()));
-        }
-        v
+        weight_and_bias(&self.weight, &self.bias)
     }
 }
 
@@ -94,11 +97,7 @@ impl Module for Conv2d {
         x.conv2d(&self.weight, self.bias.as_ref(), &self.opts)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut v = vec![("weight".to_string(), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            v.push(("bias".into(), b.clone()));
-        }
-        v
+        weight_and_bias(&self.weight, &self.bias)
     }
 }
 
@@ -139,11 +138,7 @@ impl Module for ConvTranspose2d {
         x.conv_transpose2d(&self.weight, self.bias.as_ref(), &self.opts, self.output_padding)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut v = vec![("weight".to_string(), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            v.push(("bias".into(), b.clone()));
-        }
-        v
+        weight_and_bias(&self.weight, &self.bias)
     }
 }
 
