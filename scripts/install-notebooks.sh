@@ -2,7 +2,7 @@
 # install-notebooks.sh: what the Rust notebooks (notebooks/*.ipynb) need, each step skipped when
 # already done:
 #
-#   evcxr_jupyter   the Rust Jupyter kernel, built with `cargo install --locked` (about 20 minutes
+#   evcxr_jupyter   the Rust Jupyter kernel, built with `cargo install --locked` (about 25 minutes
 #                   on 2 cores, once per machine), then registered as the Jupyter kernel `rust`
 #   a Python venv   with nbclient and nbformat, to run notebooks headless
 #                   (scripts/run-notebooks.py), in $MINMAX_DATA/notebook-venv
@@ -24,7 +24,7 @@ if command -v evcxr_jupyter >/dev/null && cargo install --list 2>/dev/null | gre
   echo "evcxr_jupyter: v$EVCXR_VERSION already installed"
 else
   command -v cargo >/dev/null || { echo "error: cargo is needed to build evcxr_jupyter (install Rust with rustup)" >&2; exit 1; }
-  echo "evcxr_jupyter: cargo install --locked evcxr_jupyter --version $EVCXR_VERSION (about 20 minutes on 2 cores)"
+  echo "evcxr_jupyter: cargo install --locked evcxr_jupyter --version $EVCXR_VERSION (about 25 minutes on 2 cores)"
   t0=$SECONDS
   cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
   echo "evcxr_jupyter: built in $((SECONDS - t0)) s"

@@ -13,5 +13,5 @@ scripts/get-data.sh
 # Tests that need data fail instead of skipping when it is missing.
 export MINMAX_REQUIRE_DATA=1
 cargo test --workspace "$@"
-# The notebooks, executed headless with the evcxr kernel (first run: ~20 minutes to build it).
+# The notebooks, executed headless with the evcxr kernel (first run: ~25 minutes to build it).
 scripts/run-notebooks.sh

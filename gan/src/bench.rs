@@ -198,17 +198,32 @@ fn bench_mlp(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()
     let mut opt_d = Sgd::with_momentum(disc.parameters(), 0.1, 0.5)?;
     let b = 100;
     let x_real = Tensor::rand(&[b, 784], 0.0, 1.0, &mut g);
-    let (ones, zeros) = (Tensor::ones(&[b, 1]), Tensor::zeros(&[b, 1]));
     let mut zg = g.fork();
-    let mut z = move || Tensor::rand(&[b, 100], -1.0, 1.0, &mut zg);
+    let z = move || Tensor::rand(&[b, 100], -1.0, 1.0, &mut zg);
+    time_gan(&format!("mlp_gan_iter_b100_t{threads}"), (&gen, &disc), (&mut opt_g, &mut opt_d), &x_real, z, o, json)
+}
+
+/// Time `gan_step` on one fixed real batch and write its row.
+#[allow(clippy::too_many_arguments)]
+fn time_gan(
+    name: &str,
+    (gen, disc): (&nn::Sequential, &nn::Sequential),
+    (opt_g, opt_d): (&mut dyn Optimizer, &mut dyn Optimizer),
+    x_real: &Tensor,
+    mut z: impl FnMut() -> Tensor,
+    o: &BenchOpts,
+    json: &mut Vec<String>,
+) -> Result<()> {
+    let b = x_real.shape()[0];
+    let (ones, zeros) = (Tensor::ones(&[b, 1]), Tensor::zeros(&[b, 1]));
     let st = time_ms(
-        || gan_step(&gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z),
+        || gan_step(gen, disc, opt_g, opt_d, x_real, &ones, &zeros, &mut z),
         o.warmup,
         o.reps,
         1,
         o.max_seconds,
     )?;
-    row(&format!("mlp_gan_iter_b100_t{threads}"), &st, "", json);
+    row(name, &st, "", json);
     Ok(())
 }
 
@@ -219,18 +234,9 @@ fn bench_dcgan(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<
     let mut opt_d = Adam::new(disc.parameters(), 2e-4, (0.5, 0.999))?;
     let b = 64;
     let x_real = Tensor::rand(&[b, 1, 28, 28], -1.0, 1.0, &mut g);
-    let (ones, zeros) = (Tensor::ones(&[b, 1]), Tensor::zeros(&[b, 1]));
     let mut zg = g.fork();
-    let mut z = move || Tensor::randn(&[b, 100], &mut zg);
-    let st = time_ms(
-        || gan_step(&gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z),
-        o.warmup,
-        o.reps,
-        1,
-        o.max_seconds,
-    )?;
-    row(&format!("dcgan_iter_b64_t{threads}"), &st, "", json);
-    Ok(())
+    let z = move || Tensor::randn(&[b, 100], &mut zg);
+    time_gan(&format!("dcgan_iter_b64_t{threads}"), (&gen, &disc), (&mut opt_g, &mut opt_d), &x_real, z, o, json)
 }
 
 fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {

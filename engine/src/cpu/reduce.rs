@@ -211,15 +211,21 @@ mod tests {
         let a = Tensor::randn(&[4, 3, 5, 6], &mut g).to_dtype(crate::DType::F64)?;
         for bshape in [vec![1usize, 3, 1, 1], vec![5, 1], vec![4, 1, 5, 6], vec![6]] {
             let b = Tensor::randn(&bshape, &mut g).to_dtype(crate::DType::F64)?;
-            let got = a.permute(&[0, 1, 2, 3])?.mul(&b)?.to_vec::<f64>()?;
-            let av = a.to_vec::<f64>()?;
-            let bv = b.to_vec::<f64>()?;
-            let bfull = b.expand(&[4, 3, 5, 6])?.contiguous()?.to_vec::<f64>()?;
-            assert_eq!(bfull.len(), av.len());
-            for i in 0..av.len() {
-                assert!((got[i] - av[i] * bfull[i]).abs() < 1e-15, "{bshape:?}");
+            let got = a.mul(&b)?.to_vec::<f64>()?;
+            let (av, bv) = (a.to_vec::<f64>()?, b.to_vec::<f64>()?);
+            // The broadcast index of b for every element of a, by NumPy's rule, written out.
+            let out = [4usize, 3, 5, 6];
+            let lead = out.len() - bshape.len();
+            for (flat, &x) in av.iter().enumerate() {
+                let (mut rem, mut idx) = (flat, [0usize; 4]);
+                for d in (0..4).rev() {
+                    idx[d] = rem % out[d];
+                    rem /= out[d];
+                }
+                let bi =
+                    bshape.iter().enumerate().fold(0, |acc, (d, &n)| acc * n + if n == 1 { 0 } else { idx[lead + d] });
+                assert!((got[flat] - x * bv[bi]).abs() < 1e-15, "{bshape:?} at {idx:?}");
             }
-            assert!(bv.len() <= av.len());
         }
         Ok(())
     }

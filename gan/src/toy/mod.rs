@@ -27,7 +27,8 @@ pub mod wgan_gp;
 pub use data::Mixture;
 pub use metrics::{mode_stats, ModeStats};
 
-use minmax_engine::{Generator as Rng, Result, Tensor};
+use minmax_engine::optim::Optimizer;
+use minmax_engine::{grad, Generator as Rng, Result, Tensor};
 
 /// Means over one training iteration, for logs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -113,11 +114,16 @@ impl Common {
     }
 }
 
-/// Write gradients computed with `grad()` into the parameters' `.grad`, for an optimizer step.
-pub fn set_grads(params: &[Tensor], grads: Vec<Tensor>) {
-    for (p, g) in params.iter().zip(grads) {
+/// One optimizer step on `loss` with respect to `params` only: the gradient goes into those
+/// parameters' `.grad` and nowhere else (the other player's `.grad` is left alone). Returns the
+/// loss value.
+pub fn step_on(loss: &Tensor, params: &[Tensor], opt: &mut dyn Optimizer) -> Result<f64> {
+    let value = loss.item()?;
+    for (p, g) in params.iter().zip(grad(std::slice::from_ref(loss), None, params, false)?) {
         p.set_grad(Some(g));
     }
+    opt.step()?;
+    Ok(value)
 }
 
 /// z ~ N(0, I) [n, z_dim].

@@ -18,10 +18,10 @@
 //! ```
 
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{grad, no_grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{no_grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, set_grads, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct PacGan {
     pub cfg: Common,
@@ -71,10 +71,7 @@ impl ToyGan for PacGan {
 
         // (2) update G: non-saturating, minimise −log D(pack of G(z)) at the updated D
         let loss_g = self.d.forward(&fake)?.bce_with_logits(&ones)?;
-        let g_loss = loss_g.item()?;
-        let gg = grad(&[loss_g], None, &self.g.params, false)?;
-        set_grads(&self.g.params, gg);
-        self.opt_g.step()?;
+        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?;
 
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }

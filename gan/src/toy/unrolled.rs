@@ -34,7 +34,7 @@ use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{grad, no_grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, set_grads, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct UnrolledGan {
     pub cfg: Common,
@@ -97,10 +97,7 @@ impl ToyGan for UnrolledGan {
 
         // (2) update G against D unrolled k steps ahead of its updated parameters, on the same batch
         let loss_g = self.surrogate_g_loss(&x, &fake)?;
-        let g_loss = loss_g.item()?;
-        let gg = grad(&[loss_g], None, &self.g.params, false)?; // through all k steps
-        set_grads(&self.g.params, gg);
-        self.opt_g.step()?;
+        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?; // through all k steps
 
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }

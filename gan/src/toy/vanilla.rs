@@ -20,10 +20,10 @@
 //! ```
 
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{grad, no_grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{no_grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, set_grads, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
 pub use crate::goodfellow2014::GeneratorLoss;
 
 pub struct VanillaGan {
@@ -73,10 +73,7 @@ impl ToyGan for VanillaGan {
             GeneratorLoss::Saturating => logits.bce_with_logits(&zeros)?.neg()?,
         };
         // Only G's parameters: the gradient does not flow into D's `.grad`.
-        let g_loss = loss_g.item()?;
-        let gg = grad(&[loss_g], None, &self.g.params, false)?;
-        set_grads(&self.g.params, gg);
-        self.opt_g.step()?;
+        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?;
 
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }

@@ -25,7 +25,7 @@ use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{grad, no_grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, set_grads, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct WganGp {
     pub cfg: Common,
@@ -89,10 +89,7 @@ impl ToyGan for WganGp {
         // (2) update G: minimise −E[D(G(z))]
         let fake = self.g.forward(&sample_z(b, z_dim, rng))?; // [B, X]
         let loss_g = self.d.forward(&fake)?.mean_all()?.neg()?;
-        let g_loss = loss_g.item()?;
-        let gg = grad(&[loss_g], None, &self.g.params, false)?;
-        set_grads(&self.g.params, gg);
-        self.opt_g.step()?;
+        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?;
 
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }
