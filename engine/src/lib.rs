@@ -9,7 +9,9 @@
 //! Map of the crate:
 //! - [`tensor`]: the `Tensor` handle, creation, read-back, printing
 //! - [`layout`]: shape/strides/offset and the strided iterator
-//! - [`storage`] + `cpu/`: the backend boundary and the CPU kernels
+//! - [`storage`] + `cpu/` + [`gpu`]: the backend boundary, the CPU kernels, the wgpu/WGSL kernels
+//!   (sources in `shaders/`)
+//! - [`device`]: choosing `cpu`, `gpu`, `gpu:NAME` or `auto`
 //! - [`autograd`]: graph recording, `backward`, `grad`, `no_grad`
 //! - `ops/`: every differentiable op with its backward rule and tests
 //! - [`nn`]: modules (Linear, Conv2d, BatchNorm, Maxout, …) and initialisers
@@ -22,6 +24,7 @@ pub mod cpu;
 pub mod device;
 pub mod dtype;
 pub mod error;
+pub mod gpu;
 pub mod gradcheck;
 pub mod io;
 pub mod layout;
@@ -34,7 +37,7 @@ pub mod storage;
 pub mod tensor;
 
 pub use autograd::{grad, is_grad_enabled, no_grad, set_grad_enabled};
-pub use device::Device;
+pub use device::{Device, GpuDevice};
 pub use dtype::{DType, Elem, Float};
 pub use error::{Error, Result};
 pub use ops::conv::Conv2dOpts;

@@ -83,11 +83,17 @@ fn away(shape: &[usize], g: &mut Generator) -> Result<Tensor> {
 fn probs(shape: &[usize], g: &mut Generator) -> Result<Tensor> {
     Ok(Tensor::rand(shape, 0.1, 0.9, g).to_dtype(DType::F64)?.requires_grad_())
 }
-fn labels(v: &[i64]) -> Result<Tensor> {
-    Tensor::new(v.to_vec(), &[v.len()])
+/// Cases build their constants (labels, masks, running statistics) on the device and in the
+/// dtype of their first input, so the same case runs in f64 on the CPU (gradcheck) and in f32 on
+/// the GPU (the parity tests in tests/gpu.rs).
+fn labels(like: &Tensor, v: &[i64]) -> Result<Tensor> {
+    Tensor::new(v.to_vec(), &[v.len()])?.to_device(like.device())
 }
-fn constant(t: Tensor) -> Result<Tensor> {
-    t.to_dtype(DType::F64)
+fn indices(like: &Tensor, v: &[i64], shape: &[usize]) -> Result<Tensor> {
+    Tensor::new(v.to_vec(), shape)?.to_device(like.device())
+}
+fn constant(like: &Tensor, t: Tensor) -> Result<Tensor> {
+    t.to_dtype(like.dtype())?.to_device(like.device())
 }
 
 macro_rules! case {
@@ -129,7 +135,7 @@ pub fn cases() -> Vec<OpCase> {
         case!("recip", true, |g| Ok(vec![positive(&[4], g)?]), |x| x[0].recip()),
         case!("abs", true, |g| Ok(vec![away(&[6], g)?]), |x| x[0].abs()),
         case!("where", true, |g| Ok(vec![randn(&[2, 3], g)?, randn(&[3], g)?]), |x| {
-            let cond = Tensor::new(vec![1.0f64, 0.0, 1.0, 0.0, 0.0, 1.0], &[2, 3])?;
+            let cond = constant(&x[0], Tensor::new(vec![1.0f64, 0.0, 1.0, 0.0, 0.0, 1.0], &[2, 3])?)?;
             Tensor::where_cond(&cond, &x[0], &x[1])
         }),
         // ---- shapes
@@ -175,21 +181,22 @@ pub fn cases() -> Vec<OpCase> {
         case!("maxout", true, |g| Ok(vec![randn(&[2, 6], g)?]), |x| x[0].maxout(3)),
         case!("dropout", true, |g| Ok(vec![randn(&[10], g)?]), |x| x[0].dropout(0.3, true, &mut Generator::new(5))),
         // ---- indexing
-        case!("index_select", true, |g| Ok(vec![randn(&[4, 3], g)?]), |x| x[0].index_select(0, &labels(&[3, 0, 3])?)),
+        case!("index_select", true, |g| Ok(vec![randn(&[4, 3], g)?]), |x| x[0]
+            .index_select(0, &labels(&x[0], &[3, 0, 3])?)),
         case!("index_add", true, |g| Ok(vec![randn(&[3, 2], g)?]), |x| x[0].index_add(
             0,
-            &labels(&[1, 1, 0])?,
+            &labels(&x[0], &[1, 1, 0])?,
             &[4, 2]
         )),
         case!("gather", true, |g| Ok(vec![randn(&[3, 4], g)?]), |x| x[0]
-            .gather(1, &Tensor::new(vec![3i64, 0, 1, 1, 2, 2], &[3, 2])?)),
+            .gather(1, &indices(&x[0], &[3, 0, 1, 1, 2, 2], &[3, 2])?)),
         case!("scatter_add", true, |g| Ok(vec![randn(&[3, 2], g)?]), |x| x[0].scatter_add(
             1,
-            &Tensor::new(vec![3i64, 0, 1, 1, 2, 2], &[3, 2])?,
+            &indices(&x[0], &[3, 0, 1, 1, 2, 2], &[3, 2])?,
             &[3, 4]
         )),
         case!("embedding", true, |g| Ok(vec![randn(&[5, 3], g)?]), |x| {
-            labels(&[4, 0, 4, 2])?.view(&[2, 2])?.embedding(&x[0])
+            labels(&x[0], &[4, 0, 4, 2])?.view(&[2, 2])?.embedding(&x[0])
         }),
         // ---- convolution family
         case!("im2col", true, |g| Ok(vec![randn(&[2, 2, 4, 4], g)?]), |x| x[0].im2col(
@@ -240,7 +247,7 @@ pub fn cases() -> Vec<OpCase> {
             true,
             |g| Ok(vec![randn(&[3, 2, 2, 2], g)?, randn(&[2], g)?, randn(&[2], g)?]),
             |x| {
-                let (rm, rv) = (constant(Tensor::zeros(&[2]))?, constant(Tensor::ones(&[2]))?);
+                let (rm, rv) = (constant(&x[0], Tensor::zeros(&[2]))?, constant(&x[0], Tensor::ones(&[2]))?);
                 x[0].batch_norm(&BatchNormArgs {
                     running_mean: Some(&rm),
                     running_var: Some(&rv),
@@ -253,7 +260,7 @@ pub fn cases() -> Vec<OpCase> {
             }
         ),
         case!("batch_norm_eval", true, |g| Ok(vec![randn(&[4, 3], g)?, randn(&[3], g)?, randn(&[3], g)?]), |x| {
-            let (rm, rv) = (constant(Tensor::full(&[3], 0.3))?, constant(Tensor::full(&[3], 1.7))?);
+            let (rm, rv) = (constant(&x[0], Tensor::full(&[3], 0.3))?, constant(&x[0], Tensor::full(&[3], 1.7))?);
             x[0].batch_norm(&BatchNormArgs {
                 running_mean: Some(&rm),
                 running_var: Some(&rv),
@@ -268,10 +275,11 @@ pub fn cases() -> Vec<OpCase> {
         case!("mse_loss", true, |g| Ok(vec![randn(&[3, 2], g)?, randn(&[3, 2], g)?]), |x| x[0].mse_loss(&x[1])),
         case!("bce_loss", true, |g| Ok(vec![probs(&[4], g)?, probs(&[4], g)?]), |x| x[0].bce_loss(&x[1])),
         case!("bce_with_logits", true, |g| Ok(vec![randn(&[4], g)?, probs(&[4], g)?]), |x| x[0].bce_with_logits(&x[1])),
-        case!("cross_entropy", true, |g| Ok(vec![randn(&[3, 4], g)?]), |x| x[0].cross_entropy(&labels(&[1, 3, 0])?)),
+        case!("cross_entropy", true, |g| Ok(vec![randn(&[3, 4], g)?]), |x| x[0]
+            .cross_entropy(&labels(&x[0], &[1, 3, 0])?)),
         case!("cross_entropy_soft", true, |g| Ok(vec![randn(&[3, 4], g)?, probs(&[3, 4], g)?]), |x| x[0]
             .cross_entropy_soft(&x[1])),
-        case!("nll_loss", true, |g| Ok(vec![randn(&[3, 4], g)?]), |x| x[0].nll_loss(&labels(&[2, 2, 0])?)),
+        case!("nll_loss", true, |g| Ok(vec![randn(&[3, 4], g)?]), |x| x[0].nll_loss(&labels(&x[0], &[2, 2, 0])?)),
     ];
     // A round trip through f32 loses everything below ~1e-7: check it with a larger step.
     v.push(OpCase {

@@ -78,3 +78,47 @@ mod tests {
         assert!(m.abs() < 0.03 && (v - 1.0).abs() < 0.05, "mean {m} var {v}");
     }
 }
+
+/// The "lowbias32" integer mixer (C. Wellons): a bijection on u32 whose output bits each depend
+/// on every input bit.
+pub fn mix32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^= x >> 16;
+    x
+}
+
+/// Counter-based random word for element `i` under `seed`: a pure function of the two, so GPU
+/// threads draw in parallel and both backends give identical dropout masks (the same formula is
+/// `counter_u32` in shaders/random.wgsl).
+pub fn counter_u32(seed: u64, i: u32) -> u32 {
+    mix32(mix32(mix32(seed as u32) ^ (seed >> 32) as u32) ^ i)
+}
+
+/// Dropout keeps element i when the top 24 bits of `counter_u32` are below this threshold, so the
+/// decision is the same integer comparison on every backend.
+pub fn keep_threshold(keep: f64) -> u32 {
+    (keep.clamp(0.0, 1.0) * (1u32 << 24) as f64).round() as u32
+}
+
+#[cfg(test)]
+mod counter_tests {
+    use super::*;
+
+    #[test]
+    fn counter_words_are_uniform_enough_for_dropout() {
+        // Keep fraction matches, and neighbouring elements are not correlated.
+        let n = 200_000u32;
+        let t = keep_threshold(0.8);
+        let kept: Vec<bool> = (0..n).map(|i| (counter_u32(42, i) >> 8) < t).collect();
+        let frac = kept.iter().filter(|&&k| k).count() as f64 / n as f64;
+        assert!((frac - 0.8).abs() < 0.005, "keep fraction {frac}");
+        let both = kept.windows(2).filter(|w| w[0] && w[1]).count() as f64 / (n - 1) as f64;
+        assert!((both - 0.64).abs() < 0.006, "P(keep i and i+1) = {both}");
+        // Another seed gives another mask.
+        let other = (0..1000).filter(|&i| ((counter_u32(43, i) >> 8) < t) != kept[i as usize]).count();
+        assert!(other > 200, "seeds 42 and 43 differ in only {other} of 1000");
+    }
+}

@@ -1,11 +1,13 @@
 //! The backend boundary. `Storage` holds a tensor's elements on one device, and every primitive the
 //! autograd layer uses is a method here that dispatches on the device. The CPU implementation lives
-//! in `cpu/`; a GPU backend adds an enum variant and its own arm in each method, and nothing above
-//! this file (ops, autograd, nn, optim) changes.
+//! in `cpu/`, the GPU implementation (wgpu + WGSL) in `gpu/`; each method has one arm per backend,
+//! and nothing above this file (ops, autograd, nn, optim) knows which backend runs.
 
 use crate::cpu::CpuStorage;
+use crate::device::GpuDevice;
+use crate::gpu::GpuStorage;
 use crate::layout::Layout;
-use crate::{DType, Device, Result};
+use crate::{DType, Device, Error, Result};
 
 /// Elementwise functions of one argument. Scalars are carried as f64 and cast to the dtype.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,105 +94,144 @@ impl Conv2dGeom {
 
 pub enum Storage {
     Cpu(CpuStorage),
+    Gpu(GpuStorage),
+}
+
+/// The error for operands on different devices (the op layer checks first; this is the backstop).
+fn mixed(op: &'static str, a: &Storage, b: &Storage) -> Error {
+    Error::DeviceMismatch { op, lhs: a.device().to_string(), rhs: b.device().to_string() }
 }
 
 impl Storage {
     pub fn dtype(&self) -> DType {
         match self {
             Storage::Cpu(s) => s.dtype(),
+            Storage::Gpu(s) => s.dtype(),
         }
     }
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Gpu(s) => Device::Gpu(GpuDevice(s.context().clone())),
         }
     }
     pub fn len(&self) -> usize {
         match self {
             Storage::Cpu(s) => s.len(),
+            Storage::Gpu(s) => s.len(),
         }
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    pub fn zeros(n: usize, dtype: DType, device: &Device) -> Storage {
-        match device {
-            Device::Cpu => Storage::Cpu(CpuStorage::full(n, dtype, 0.0)),
-        }
+    pub fn zeros(n: usize, dtype: DType, device: &Device) -> Result<Storage> {
+        Storage::full(n, dtype, 0.0, device)
     }
-    pub fn full(n: usize, dtype: DType, v: f64, device: &Device) -> Storage {
+    pub fn full(n: usize, dtype: DType, v: f64, device: &Device) -> Result<Storage> {
         match device {
-            Device::Cpu => Storage::Cpu(CpuStorage::full(n, dtype, v)),
+            Device::Cpu => Ok(Storage::Cpu(CpuStorage::full(n, dtype, v))),
+            Device::Gpu(g) => Ok(Storage::Gpu(GpuStorage::full(g.context(), n, dtype, v)?)),
         }
     }
     pub fn to_cpu(&self) -> Result<CpuStorage> {
         match self {
             Storage::Cpu(s) => Ok(s.clone()),
+            Storage::Gpu(s) => s.to_cpu(),
         }
     }
     pub fn from_cpu(s: CpuStorage, device: &Device) -> Result<Storage> {
         match device {
             Device::Cpu => Ok(Storage::Cpu(s)),
+            Device::Gpu(g) => Ok(Storage::Gpu(GpuStorage::from_cpu(&s, g.context())?)),
         }
     }
     pub fn copy_strided(&self, l: &Layout) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.copy_strided(l))),
+            Storage::Gpu(s) => Ok(Storage::Gpu(s.copy_strided(l)?)),
         }
     }
     pub fn to_dtype(&self, l: &Layout, dtype: DType) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.to_dtype(l, dtype))),
+            Storage::Gpu(s) => Ok(Storage::Gpu(s.to_dtype(l, dtype)?)),
         }
     }
     pub fn unary(&self, l: &Layout, op: UnaryOp) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.unary(l, op)?)),
+            Storage::Gpu(s) => Ok(Storage::Gpu(s.unary(l, op)?)),
         }
     }
     /// Both layouts already have the output shape (broadcast dims have stride 0).
     pub fn binary(&self, l: &Layout, rhs: &Storage, rl: &Layout, op: BinaryOp) -> Result<Storage> {
         match (self, rhs) {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(a.binary(l, b, rl, op)?)),
+            (Storage::Gpu(a), Storage::Gpu(b)) => Ok(Storage::Gpu(a.binary(l, b, rl, op)?)),
+            _ => Err(mixed("binary op", self, rhs)),
         }
     }
     pub fn cmp(&self, l: &Layout, rhs: &Storage, rl: &Layout, op: CmpOp) -> Result<Storage> {
         match (self, rhs) {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(a.cmp(l, b, rl, op)?)),
+            (Storage::Gpu(a), Storage::Gpu(b)) => Ok(Storage::Gpu(a.cmp(l, b, rl, op)?)),
+            _ => Err(mixed("comparison", self, rhs)),
         }
     }
     /// `cond != 0 ? a : b`; all three layouts have the output shape.
     pub fn where_cond(&self, l: &Layout, a: &Storage, al: &Layout, b: &Storage, bl: &Layout) -> Result<Storage> {
         match (self, a, b) {
             (Storage::Cpu(c), Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(c.where_cond(l, a, al, b, bl)?)),
+            (Storage::Gpu(c), Storage::Gpu(a), Storage::Gpu(b)) => Ok(Storage::Gpu(c.where_cond(l, a, al, b, bl)?)),
+            _ => Err(mixed("where", a, b)),
         }
     }
     /// Reduce over `axes` (sorted, unique); the result has the reduced dims removed.
     pub fn reduce(&self, l: &Layout, axes: &[usize], op: ReduceOp) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.reduce(l, axes, op)?)),
+            Storage::Gpu(s) => Ok(Storage::Gpu(s.reduce(l, axes, op)?)),
         }
     }
     /// Batched matmul: `l` is [batch.., m, k], `rl` is [batch.., k, n] with identical batch dims.
     pub fn matmul(&self, l: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
         match (self, rhs) {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(a.matmul(l, b, rl)?)),
+            (Storage::Gpu(a), Storage::Gpu(b)) => Ok(Storage::Gpu(a.matmul(l, b, rl)?)),
+            _ => Err(mixed("matmul", self, rhs)),
         }
     }
     /// Copies `srcs` (each with its layout) one after another along `dim` into a new contiguous tensor.
     pub fn cat(srcs: &[(&Storage, &Layout)], dim: usize, out_shape: &[usize]) -> Result<Storage> {
-        let cpus: Vec<(&CpuStorage, &Layout)> = srcs
-            .iter()
-            .map(|(s, l)| match s {
-                Storage::Cpu(c) => (c, *l),
-            })
-            .collect();
-        Ok(Storage::Cpu(CpuStorage::cat(&cpus, dim, out_shape)?))
+        match srcs[0].0 {
+            Storage::Cpu(_) => {
+                let mut cpus = Vec::with_capacity(srcs.len());
+                for (s, l) in srcs {
+                    match s {
+                        Storage::Cpu(c) => cpus.push((c, *l)),
+                        other => return Err(mixed("cat", srcs[0].0, other)),
+                    }
+                }
+                Ok(Storage::Cpu(CpuStorage::cat(&cpus, dim, out_shape)?))
+            }
+            Storage::Gpu(_) => {
+                let mut gpus = Vec::with_capacity(srcs.len());
+                for (s, l) in srcs {
+                    match s {
+                        Storage::Gpu(g) => gpus.push((g, *l)),
+                        other => return Err(mixed("cat", srcs[0].0, other)),
+                    }
+                }
+                Ok(Storage::Gpu(GpuStorage::cat(&gpus, dim, out_shape)?))
+            }
+        }
     }
     /// `out.index_select(dim, idx)`: `idx` is a contiguous i64 vector.
     pub fn index_select(&self, l: &Layout, dim: usize, idx: &Storage, il: &Layout) -> Result<Storage> {
         match (self, idx) {
             (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.index_select(l, dim, i, il)?)),
+            (Storage::Gpu(s), Storage::Gpu(i)) => Ok(Storage::Gpu(s.index_select(l, dim, i, il)?)),
+            _ => Err(mixed("index_select", self, idx)),
         }
     }
     /// Adjoint of `index_select`: zeros of `out_shape`, then `out[.., idx[j], ..] += src[.., j, ..]`.
@@ -204,12 +245,16 @@ impl Storage {
     ) -> Result<Storage> {
         match (self, idx) {
             (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.index_add(l, dim, i, il, out_shape)?)),
+            (Storage::Gpu(s), Storage::Gpu(i)) => Ok(Storage::Gpu(s.index_add(l, dim, i, il, out_shape)?)),
+            _ => Err(mixed("index_add", self, idx)),
         }
     }
     /// `out[i][j] = src[i][idx[i][j]]` along `dim` (PyTorch's gather).
     pub fn gather(&self, l: &Layout, dim: usize, idx: &Storage, il: &Layout) -> Result<Storage> {
         match (self, idx) {
             (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.gather(l, dim, i, il)?)),
+            (Storage::Gpu(s), Storage::Gpu(i)) => Ok(Storage::Gpu(s.gather(l, dim, i, il)?)),
+            _ => Err(mixed("gather", self, idx)),
         }
     }
     /// Adjoint of `gather`: zeros of `out_shape`, then `out[i][idx[i][j]] += src[i][j]`.
@@ -223,24 +268,30 @@ impl Storage {
     ) -> Result<Storage> {
         match (self, idx) {
             (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(s.scatter_add(l, dim, i, il, out_shape)?)),
+            (Storage::Gpu(s), Storage::Gpu(i)) => Ok(Storage::Gpu(s.scatter_add(l, dim, i, il, out_shape)?)),
+            _ => Err(mixed("scatter_add", self, idx)),
         }
     }
     /// Unfold sliding windows of an [N, C, H, W] image into a [C·kh·kw, N·oh·ow] matrix.
     pub fn im2col(&self, l: &Layout, g: &Conv2dGeom, pad_value: f64) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.im2col(l, g, pad_value)?)),
+            Storage::Gpu(s) => Ok(Storage::Gpu(s.im2col(l, g, pad_value)?)),
         }
     }
     /// Adjoint of `im2col`: sum every column entry back into its image position.
     pub fn col2im(&self, l: &Layout, g: &Conv2dGeom) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.col2im(l, g)?)),
+            Storage::Gpu(s) => Ok(Storage::Gpu(s.col2im(l, g)?)),
         }
     }
-    /// Inverted-dropout mask: `1/keep` with probability `keep`, else 0, drawn from `seed`.
+    /// Inverted-dropout mask: `1/keep` with probability `keep`, else 0, drawn from `seed`. Both
+    /// backends draw the same mask for the same seed (counter-based generator in `rng.rs`).
     pub fn dropout_mask(n: usize, keep: f64, seed: u64, dtype: DType, device: &Device) -> Result<Storage> {
         match device {
             Device::Cpu => Ok(Storage::Cpu(CpuStorage::dropout_mask(n, keep, seed, dtype)?)),
+            Device::Gpu(g) => Ok(Storage::Gpu(GpuStorage::dropout_mask(g.context(), n, keep, seed, dtype)?)),
         }
     }
 
@@ -248,19 +299,32 @@ impl Storage {
 
     /// `self = self * alpha + other * beta` elementwise; both contiguous of equal length.
     pub fn axpby_(&mut self, alpha: f64, other: &Storage, ol: &Layout, beta: f64) -> Result<()> {
-        match (self, other) {
+        match (&mut *self, other) {
             (Storage::Cpu(a), Storage::Cpu(b)) => a.axpby_(alpha, b, ol, beta),
+            (Storage::Gpu(a), Storage::Gpu(b)) => a.axpby_(alpha, b, ol, beta),
+            _ => Err(mixed("axpby_", self, other)),
         }
     }
     /// One SGD-with-momentum step on contiguous storage (PyTorch's formulation).
     pub fn sgd_step_(&mut self, grad: &Storage, gl: &Layout, vel: Option<&mut Storage>, h: SgdHyper) -> Result<()> {
-        match (self, grad) {
+        match (&mut *self, grad) {
             (Storage::Cpu(p), Storage::Cpu(g)) => {
-                let v = vel.map(|v| match v {
-                    Storage::Cpu(v) => v,
-                });
+                let v = match vel {
+                    Some(Storage::Cpu(v)) => Some(v),
+                    None => None,
+                    Some(_) => return Err(Error::msg("sgd: velocity is on another device than the parameter")),
+                };
                 p.sgd_step_(g, gl, v, h)
             }
+            (Storage::Gpu(p), Storage::Gpu(g)) => {
+                let v = match vel {
+                    Some(Storage::Gpu(v)) => Some(v),
+                    None => None,
+                    Some(_) => return Err(Error::msg("sgd: velocity is on another device than the parameter")),
+                };
+                p.sgd_step_(g, gl, v, h)
+            }
+            _ => Err(mixed("sgd", self, grad)),
         }
     }
     /// One Adam step on contiguous storage; `t` is the 1-based step count.
@@ -272,8 +336,10 @@ impl Storage {
         v: &mut Storage,
         h: AdamHyper,
     ) -> Result<()> {
-        match (self, grad, m, v) {
+        match (&mut *self, grad, m, v) {
             (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => p.adam_step_(g, gl, m, v, h),
+            (Storage::Gpu(p), Storage::Gpu(g), Storage::Gpu(m), Storage::Gpu(v)) => p.adam_step_(g, gl, m, v, h),
+            _ => Err(Error::msg("adam: parameter, gradient and moments must be on one device")),
         }
     }
 }

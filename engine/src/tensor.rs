@@ -121,7 +121,8 @@ impl Tensor {
         Tensor::full(&[], v)
     }
     pub fn full_with(shape: &[usize], v: f64, dtype: DType, device: &Device) -> Tensor {
-        Tensor::from_storage(Storage::full(numel(shape), dtype, v, device), Layout::contiguous(shape))
+        let s = Storage::full(numel(shape), dtype, v, device).unwrap_or_else(|e| panic!("Tensor::full_with: {e}"));
+        Tensor::from_storage(s, Layout::contiguous(shape))
     }
     /// f32 tensor filled with `v` on the CPU.
     pub fn full(shape: &[usize], v: f64) -> Tensor {

@@ -180,14 +180,16 @@ impl CpuStorage {
             DType::I64 => CpuStorage::I64(go(&collect!(I64), dim, out_shape)),
         })
     }
+    /// Inverted-dropout mask from the counter-based generator in `rng.rs`: element i is `1/keep`
+    /// when the top 24 bits of `counter_u32(seed, i)` fall below `keep · 2^24`, else 0. The GPU
+    /// kernel (shaders/random.wgsl) computes the same mask.
     pub fn dropout_mask(n: usize, keep: f64, seed: u64, dtype: DType) -> Result<Self> {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let t = crate::rng::keep_threshold(keep);
         let scale = 1.0 / keep;
-        let v: Vec<f64> = (0..n).map(|_| if rng.random::<f64>() < keep { scale } else { 0.0 }).collect();
+        let v = (0..n as u32).map(|i| if (crate::rng::counter_u32(seed, i) >> 8) < t { scale } else { 0.0 });
         Ok(match dtype {
-            DType::F32 => CpuStorage::F32(v.into_iter().map(|x| x as f32).collect()),
-            DType::F64 => CpuStorage::F64(v),
+            DType::F32 => CpuStorage::F32(v.map(|x| x as f32).collect()),
+            DType::F64 => CpuStorage::F64(v.collect()),
             DType::I64 => return Err(Error::UnsupportedDType { op: "dropout", dtype }),
         })
     }
