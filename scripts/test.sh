@@ -10,8 +10,12 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 scripts/get-data.sh
-# Tests that need data fail instead of skipping when it is missing.
+# Tests that need data or a GPU adapter fail instead of skipping when it is missing. Without a GPU,
+# the GPU tests run on lavapipe (installed by install-deps.sh); each prints the adapter it used.
 export MINMAX_REQUIRE_DATA=1
+export MINMAX_REQUIRE_GPU=1
+# lavapipe's window-system layer complains when this is unset; compute needs no window system.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --workspace "$@"
 # The notebooks, executed headless with the evcxr kernel (first run: ~25 minutes to build it).
 scripts/run-notebooks.sh

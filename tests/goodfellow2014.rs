@@ -141,6 +141,7 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         train_only: false,
         g_ema: 0.99,
         optimizer: gf::OptimizerKind::Sgd,
+        device: minmax_engine::Device::Cpu,
     };
     let r = minmax_gan::reproduce::run(&o)?;
     for f in [

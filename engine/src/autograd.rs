@@ -89,7 +89,7 @@ impl Tensor {
         }
         let node = Node { name, inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward: Box::new(backward) };
         let o = &out.0;
-        Tensor::from_shared(o.storage.clone(), o.layout.clone(), o.dtype, o.device.clone(), Some(node))
+        Tensor::from_shared(o.storage.clone(), o.layout.clone(), o.dtype, out.device(), Some(node))
     }
 
     /// `from_op` for the engine's own ops: the name must be listed in `registry::PRIMITIVE_OPS`,

@@ -68,7 +68,7 @@ impl GradcheckReport {
 fn perturbed(t: &Tensor, j: usize, delta: f64) -> Result<Tensor> {
     let mut v = t.to_vec::<f64>()?;
     v[j] += delta;
-    let p = Tensor::new(v, t.shape())?.to_device(t.device())?;
+    let p = Tensor::new(v, t.shape())?.to_device(&t.device())?;
     p.set_requires_grad(t.requires_grad());
     Ok(p)
 }
@@ -95,7 +95,7 @@ pub fn gradcheck(
     }
     let mut g = Generator::new(o.seed);
     // A random, non-uniform upstream gradient catches rules that only hold for all-ones.
-    let v = Tensor::randn(out.shape(), &mut g).to_dtype(DType::F64)?.to_device(out.device())?;
+    let v = Tensor::randn(out.shape(), &mut g).to_dtype(DType::F64)?.to_device(&out.device())?;
     let wrt: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].requires_grad()).collect();
     let wrt_t: Vec<Tensor> = wrt.iter().map(|&i| inputs[i].clone()).collect();
     let analytic = if out.requires_grad() {
@@ -139,7 +139,7 @@ pub fn gradgradcheck(
 ) -> Result<GradcheckReport> {
     let out = f(inputs)?;
     let mut g = Generator::new(o.seed ^ 0x9e37_79b9);
-    let v = Tensor::randn(out.shape(), &mut g).to_dtype(DType::F64)?.to_device(out.device())?.requires_grad_();
+    let v = Tensor::randn(out.shape(), &mut g).to_dtype(DType::F64)?.to_device(&out.device())?.requires_grad_();
     let n = inputs.len();
     let h = move |xs: &[Tensor]| -> Result<Tensor> {
         let (x, v) = xs.split_at(n);

@@ -110,7 +110,7 @@ pub fn load_into(path: impl AsRef<Path>, dst: &[(String, Tensor)]) -> Result<Has
                 format!("tensor '{name}' has shape {:?}, expected {:?}", s.shape(), t.shape()),
             ));
         }
-        t.copy_from(&s.to_dtype(t.dtype())?.to_device(t.device())?)?;
+        t.copy_from(&s.to_dtype(t.dtype())?.to_device(&t.device())?)?;
     }
     Ok(meta)
 }

@@ -87,13 +87,13 @@ fn probs(shape: &[usize], g: &mut Generator) -> Result<Tensor> {
 /// dtype of their first input, so the same case runs in f64 on the CPU (gradcheck) and in f32 on
 /// the GPU (the parity tests in tests/gpu.rs).
 fn labels(like: &Tensor, v: &[i64]) -> Result<Tensor> {
-    Tensor::new(v.to_vec(), &[v.len()])?.to_device(like.device())
+    Tensor::new(v.to_vec(), &[v.len()])?.to_device(&like.device())
 }
 fn indices(like: &Tensor, v: &[i64], shape: &[usize]) -> Result<Tensor> {
-    Tensor::new(v.to_vec(), shape)?.to_device(like.device())
+    Tensor::new(v.to_vec(), shape)?.to_device(&like.device())
 }
 fn constant(like: &Tensor, t: Tensor) -> Result<Tensor> {
-    t.to_dtype(like.dtype())?.to_device(like.device())
+    t.to_dtype(like.dtype())?.to_device(&like.device())
 }
 
 macro_rules! case {

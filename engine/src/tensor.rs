@@ -49,7 +49,8 @@ pub(crate) struct Inner {
     pub(crate) storage: Arc<RwLock<Storage>>,
     pub(crate) layout: Layout,
     pub(crate) dtype: DType,
-    pub(crate) device: Device,
+    /// Where the storage lives; changes only when a whole leaf is moved (`to_device_`).
+    pub(crate) device: RwLock<Device>,
     /// How this tensor was computed; `None` for leaves and for results made without grad.
     pub(crate) node: Option<Node>,
     /// A leaf that wants `.grad` filled by `backward()`.
@@ -82,7 +83,7 @@ impl Tensor {
             storage,
             layout,
             dtype,
-            device,
+            device: RwLock::new(device),
             node,
             leaf_requires_grad: AtomicBool::new(false),
             grad: Mutex::new(None),
@@ -91,7 +92,7 @@ impl Tensor {
 
     /// A view of the same storage with another layout (no autograd node: callers attach one).
     pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
-        Tensor::from_shared(self.0.storage.clone(), layout, self.0.dtype, self.0.device.clone(), None)
+        Tensor::from_shared(self.0.storage.clone(), layout, self.0.dtype, self.device(), None)
     }
 
     /// A tensor from a `Vec` of f32, f64 or i64 and a shape; the lengths must agree.
@@ -136,14 +137,14 @@ impl Tensor {
     }
     /// Zeros with this tensor's shape, dtype and device.
     pub fn zeros_like(&self) -> Tensor {
-        Tensor::full_with(self.shape(), 0.0, self.dtype(), self.device())
+        Tensor::full_with(self.shape(), 0.0, self.dtype(), &self.device())
     }
     pub fn ones_like(&self) -> Tensor {
-        Tensor::full_with(self.shape(), 1.0, self.dtype(), self.device())
+        Tensor::full_with(self.shape(), 1.0, self.dtype(), &self.device())
     }
     /// A scalar-filled tensor with this tensor's dtype and device.
     pub fn full_like(&self, shape: &[usize], v: f64) -> Tensor {
-        Tensor::full_with(shape, v, self.dtype(), self.device())
+        Tensor::full_with(shape, v, self.dtype(), &self.device())
     }
     /// `start, start + step, …` below `end`, as f32.
     pub fn arange(start: f64, end: f64, step: f64) -> Result<Tensor> {
@@ -165,10 +166,10 @@ impl Tensor {
     }
     /// Uniform samples with this tensor's shape, dtype and device.
     pub fn rand_like(&self, lo: f64, hi: f64, g: &mut Generator) -> Result<Tensor> {
-        Tensor::rand(self.shape(), lo, hi, g).to_dtype(self.dtype())?.to_device(self.device())
+        Tensor::rand(self.shape(), lo, hi, g).to_dtype(self.dtype())?.to_device(&self.device())
     }
     pub fn randn_like(&self, g: &mut Generator) -> Result<Tensor> {
-        Tensor::randn(self.shape(), g).to_dtype(self.dtype())?.to_device(self.device())
+        Tensor::randn(self.shape(), g).to_dtype(self.dtype())?.to_device(&self.device())
     }
 
     // ---- queries --------------------------------------------------------------------------------
@@ -196,8 +197,8 @@ impl Tensor {
     pub fn dtype(&self) -> DType {
         self.0.dtype
     }
-    pub fn device(&self) -> &Device {
-        &self.0.device
+    pub fn device(&self) -> Device {
+        self.0.device.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
     pub fn layout(&self) -> &Layout {
         &self.0.layout
@@ -261,13 +262,36 @@ impl Tensor {
     }
     /// A copy on another device.
     pub fn to_device(&self, device: &Device) -> Result<Tensor> {
-        if device == self.device() {
+        if *device == self.device() {
             return Ok(self.clone());
         }
         let cpu = self.storage().to_cpu()?.copy_strided(self.layout());
         let out = Tensor::from_storage(Storage::from_cpu(cpu, device)?, Layout::contiguous(self.shape()));
-        let from = self.device().clone();
+        let from = self.device();
         Ok(Tensor::record(out, "to_device", &[self], move |c| Ok(vec![Some(c.grad.to_device(&from)?)])))
+    }
+
+    /// Move this tensor to `device` in place, like PyTorch's `module.to(device)` does for each
+    /// parameter. Only for leaves that own their whole storage and have no views (parameters and
+    /// buffers); its `.grad`, if any, is dropped. Build optimizers after moving the model.
+    pub fn to_device_(&self, device: &Device) -> Result<()> {
+        if *device == self.device() {
+            return Ok(());
+        }
+        if self.0.node.is_some() {
+            return Err(Error::msg("to_device_: only leaf tensors (parameters, buffers) move in place; use to_device"));
+        }
+        if Arc::strong_count(&self.0.storage) > 1 || self.storage().len() != self.numel() || !self.is_contiguous() {
+            return Err(Error::msg(
+                "to_device_: the tensor shares its storage with views; move it before taking views, or use to_device",
+            ));
+        }
+        let cpu = self.storage().to_cpu()?;
+        let moved = Storage::from_cpu(cpu, device)?;
+        *self.storage_mut() = moved;
+        *self.0.device.write().unwrap_or_else(|e| e.into_inner()) = device.clone();
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
     }
 
     /// In place, outside autograd: self ← (1 − w)·self + w·other (a step of an exponential
@@ -287,8 +311,8 @@ impl Tensor {
         self.storage_mut().axpby_(1.0 - w, &src, other.layout(), w)
     }
 
-    /// Overwrite this tensor's elements with `src`'s (same shape and dtype), outside autograd.
-    /// Used to load checkpoints and copy weights; the tensor must own contiguous storage.
+    /// Overwrite this tensor's elements with `src`'s (same shape and dtype, any device), outside
+    /// autograd. Used to load checkpoints and copy weights; the tensor must own contiguous storage.
     pub fn copy_from(&self, src: &Tensor) -> Result<()> {
         if self.shape() != src.shape() {
             return Err(Error::shape("copy_from", self.shape(), src.shape(), "shapes must be equal"));
@@ -296,6 +320,7 @@ impl Tensor {
         if self.dtype() != src.dtype() {
             return Err(Error::DTypeMismatch { op: "copy_from", lhs: self.dtype(), rhs: src.dtype() });
         }
+        let src = src.to_device(&self.device())?;
         let fresh = src.storage().copy_strided(src.layout())?;
         let mut dst = self.storage_mut();
         if !self.is_contiguous() || self.layout().offset != 0 || dst.len() != self.numel() {

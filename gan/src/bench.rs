@@ -1,8 +1,11 @@
-//! `minmax bench`: the reference CPU workloads, timed the same way as the PyTorch peer script
-//! (`shared/bench/bench_torch.py` in the project's workspace): median of timed samples after
-//! untimed warm-up calls.
+//! `minmax bench`: the reference workloads, timed the same way as the PyTorch peer scripts
+//! (`scripts/bench_torch_gpu.py` for a GPU): median of timed samples after untimed warm-up calls.
+//! With `--device gpu` every tensor lives on the GPU and each sample ends with
+//! `Device::synchronize`, so the clock stops when the GPU has finished, not when the kernels were
+//! queued.
 //!
-//! (a) SGEMM GFLOP/s: square 256/512/1024 and the Goodfellow-GAN layer shapes (batch 100)
+//! (a) SGEMM GFLOP/s: square 256/512/1024 and the Goodfellow-GAN layer shapes (batch 100) on the
+//!     CPU; square 1024–8192 on a GPU (`--gemm-sizes`)
 //! (b) one training iteration (D step + G step, batch 100) of the Goodfellow 2014 MNIST MLP GAN
 //! (c) one training iteration (D step + G step, batch 64) of a small 28×28 DCGAN
 //! (d) conv2d forward and forward+backward, x [64, 64, 14, 14], w [128, 64, 4, 4], stride 2, pad 1
@@ -15,13 +18,36 @@ use std::time::Instant;
 
 use minmax_engine::nn::{self, Module};
 use minmax_engine::optim::{Adam, Optimizer, Sgd};
-use minmax_engine::{Conv2dOpts, Generator, Result, Tensor};
+use minmax_engine::{Conv2dOpts, Device, Generator, Result, Tensor};
 
 pub struct BenchOpts {
     pub reps: usize,
     pub warmup: usize,
     pub only: Vec<String>,
     pub max_seconds: f64,
+    pub device: Device,
+    /// Square matmul sizes timed on a GPU (default 1024, 2048, 4096, 8192).
+    pub gemm_sizes: Option<Vec<usize>>,
+    /// Small shapes for an emulated GPU (lavapipe) or a smoke test.
+    pub tiny: bool,
+}
+
+impl BenchOpts {
+    /// Defaults of the command line, on `device`.
+    pub fn new(device: Device) -> Self {
+        BenchOpts { reps: 30, warmup: 10, only: vec![], max_seconds: 30.0, device, gemm_sizes: None, tiny: false }
+    }
+    fn on(&self, t: Tensor) -> Result<Tensor> {
+        t.to_device(&self.device)
+    }
+    /// Batch size of the GAN iterations (`full` normally, 4 with `--tiny`).
+    fn batch(&self, full: usize) -> usize {
+        if self.tiny {
+            4
+        } else {
+            full
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -45,17 +71,17 @@ fn summarize(mut s: Vec<f64>) -> Stats {
 }
 
 /// `warmup` untimed calls, then up to `reps` samples of `inner` calls each; sampling stops early
-/// once 5 samples exist and `max_seconds` have passed.
+/// once 5 samples exist and `max_seconds` have passed. Each sample waits for `device` to finish.
 fn time_ms(
     mut f: impl FnMut() -> Result<()>,
-    warmup: usize,
-    reps: usize,
-    inner: usize,
+    device: &Device,
+    (warmup, reps, inner): (usize, usize, usize),
     max_seconds: f64,
 ) -> Result<Stats> {
     let w0 = Instant::now();
     for i in 0..warmup {
         f()?;
+        device.synchronize()?;
         if i >= 1 && w0.elapsed().as_secs_f64() > 5.0 {
             break;
         }
@@ -67,6 +93,7 @@ fn time_ms(
         for _ in 0..inner {
             f()?;
         }
+        device.synchronize()?;
         out.push(t.elapsed().as_secs_f64() * 1e3 / inner as f64);
         if out.len() >= 5 && start.elapsed().as_secs_f64() > max_seconds {
             break;
@@ -100,19 +127,26 @@ const GEMM_SHAPES: &[(&str, usize, usize, usize)] = &[
 
 fn bench_gemm(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
     let mut g = Generator::new(0);
-    for &(name, m, k, n) in GEMM_SHAPES {
-        let a = Tensor::randn(&[m, k], &mut g);
-        let b = Tensor::randn(&[k, n], &mut g);
+    let shapes: Vec<(String, usize, usize, usize)> = if o.device.is_gpu() || o.gemm_sizes.is_some() {
+        let default = if o.tiny { vec![64, 128, 256] } else { vec![1024, 2048, 4096, 8192] };
+        o.gemm_sizes.clone().unwrap_or(default).into_iter().map(|n| (format!("sq{n}"), n, n, n)).collect()
+    } else {
+        GEMM_SHAPES.iter().map(|&(s, m, k, n)| (s.to_string(), m, k, n)).collect()
+    };
+    for (name, m, k, n) in shapes {
+        let a = o.on(Tensor::randn(&[m, k], &mut g))?;
+        let b = o.on(Tensor::randn(&[k, n], &mut g))?;
         let t = Instant::now();
         for _ in 0..3 {
             a.matmul(&b)?;
         }
+        o.device.synchronize()?;
         let one = t.elapsed().as_secs_f64() / 3.0;
         let inner = ((0.02 / one) as usize + 1).clamp(1, 10000);
-        let st = time_ms(|| a.matmul(&b).map(|_| ()), 3, o.reps.max(10), inner, o.max_seconds)?;
+        let st = time_ms(|| a.matmul(&b).map(|_| ()), &o.device, (3, o.reps.max(10), inner), o.max_seconds)?;
         let gf = 2.0 * (m * k * n) as f64 / (st.median_ms * 1e-3) / 1e9;
         let best = 2.0 * (m * k * n) as f64 / (st.min_ms * 1e-3) / 1e9;
-        row(&format!("gemm_t{threads}_{name}"), &st, &format!("=> {gf:7.1} GFLOP/s (best {best:.1})"), json);
+        row(&format!("gemm_{}_{name}", tag(o, threads)), &st, &format!("=> {gf:7.1} GFLOP/s (best {best:.1})"), json);
     }
     Ok(())
 }
@@ -191,16 +225,29 @@ fn gan_step(
     opt_g.step()
 }
 
+/// `t2` on the CPU (threads), `gpu` on a GPU: the suffix of every row name.
+fn tag(o: &BenchOpts, threads: usize) -> String {
+    if o.device.is_gpu() {
+        "gpu".to_string()
+    } else {
+        format!("t{threads}")
+    }
+}
+
 fn bench_mlp(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
     let mut g = Generator::new(0);
     let (gen, disc) = mlp_gan(&mut g)?;
+    gen.to_device(&o.device)?;
+    disc.to_device(&o.device)?;
     let mut opt_g = Sgd::with_momentum(gen.parameters(), 0.1, 0.5)?;
     let mut opt_d = Sgd::with_momentum(disc.parameters(), 0.1, 0.5)?;
-    let b = 100;
-    let x_real = Tensor::rand(&[b, 784], 0.0, 1.0, &mut g);
+    let b = o.batch(100);
+    let x_real = o.on(Tensor::rand(&[b, 784], 0.0, 1.0, &mut g))?;
     let mut zg = g.fork();
-    let z = move || Tensor::rand(&[b, 100], -1.0, 1.0, &mut zg);
-    time_gan(&format!("mlp_gan_iter_b100_t{threads}"), (&gen, &disc), (&mut opt_g, &mut opt_d), &x_real, z, o, json)
+    let dev = o.device.clone();
+    let z = move || Tensor::rand(&[b, 100], -1.0, 1.0, &mut zg).to_device(&dev).expect("noise reaches the device");
+    let name = format!("mlp_gan_iter_b{b}_{}", tag(o, threads));
+    time_gan(&name, (&gen, &disc), (&mut opt_g, &mut opt_d), &x_real, z, o, json)
 }
 
 /// Time `gan_step` on one fixed real batch and write its row.
@@ -215,12 +262,11 @@ fn time_gan(
     json: &mut Vec<String>,
 ) -> Result<()> {
     let b = x_real.shape()[0];
-    let (ones, zeros) = (Tensor::ones(&[b, 1]), Tensor::zeros(&[b, 1]));
+    let (ones, zeros) = (x_real.full_like(&[b, 1], 1.0), x_real.full_like(&[b, 1], 0.0));
     let st = time_ms(
         || gan_step(gen, disc, opt_g, opt_d, x_real, &ones, &zeros, &mut z),
-        o.warmup,
-        o.reps,
-        1,
+        &o.device,
+        (o.warmup, o.reps, 1),
         o.max_seconds,
     )?;
     row(name, &st, "", json);
@@ -230,43 +276,48 @@ fn time_gan(
 fn bench_dcgan(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
     let mut g = Generator::new(0);
     let (gen, disc) = dcgan(&mut g)?;
+    gen.to_device(&o.device)?;
+    disc.to_device(&o.device)?;
     let mut opt_g = Adam::new(gen.parameters(), 2e-4, (0.5, 0.999))?;
     let mut opt_d = Adam::new(disc.parameters(), 2e-4, (0.5, 0.999))?;
-    let b = 64;
-    let x_real = Tensor::rand(&[b, 1, 28, 28], -1.0, 1.0, &mut g);
+    let b = o.batch(64);
+    let x_real = o.on(Tensor::rand(&[b, 1, 28, 28], -1.0, 1.0, &mut g))?;
     let mut zg = g.fork();
-    let z = move || Tensor::randn(&[b, 100], &mut zg);
-    time_gan(&format!("dcgan_iter_b64_t{threads}"), (&gen, &disc), (&mut opt_g, &mut opt_d), &x_real, z, o, json)
+    let dev = o.device.clone();
+    let z = move || Tensor::randn(&[b, 100], &mut zg).to_device(&dev).expect("noise reaches the device");
+    let name = format!("dcgan_iter_b{b}_{}", tag(o, threads));
+    time_gan(&name, (&gen, &disc), (&mut opt_g, &mut opt_d), &x_real, z, o, json)
 }
 
 fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
     let mut g = Generator::new(0);
-    let x = Tensor::randn(&[64, 64, 14, 14], &mut g).requires_grad_();
-    let w = Tensor::randn(&[128, 64, 4, 4], &mut g).mul_scalar(0.05)?.detach().requires_grad_();
-    let flops = 2.0 * (64 * 128 * 7 * 7 * 64 * 16) as f64;
-    let go = Tensor::ones(&[64, 128, 7, 7]);
+    // [N, 64, 14, 14] * [128, 64, 4, 4], stride 2, pad 1 → [N, 128, 7, 7]
+    let nb = o.batch(64);
+    let x = o.on(Tensor::randn(&[nb, 64, 14, 14], &mut g))?.requires_grad_();
+    let w = o.on(Tensor::randn(&[128, 64, 4, 4], &mut g).mul_scalar(0.05)?)?.detach().requires_grad_();
+    let flops = 2.0 * (nb * 128 * 7 * 7 * 64 * 16) as f64;
+    let go = o.on(Tensor::ones(&[nb, 128, 7, 7]))?;
     let opts = Conv2dOpts::new(2, 1);
     let st = time_ms(
         || minmax_engine::no_grad(|| x.conv2d(&w, None, &opts).map(|_| ())),
-        o.warmup,
-        o.reps,
-        1,
+        &o.device,
+        (o.warmup, o.reps, 1),
         o.max_seconds,
     )?;
-    row(&format!("conv_fwd_t{threads}"), &st, &format!("=> {:.1} GFLOP/s", flops / (st.median_ms * 1e-3) / 1e9), json);
+    let sfx = if nb == 64 { tag(o, threads) } else { format!("b{nb}_{}", tag(o, threads)) };
+    row(&format!("conv_fwd_{sfx}"), &st, &format!("=> {:.1} GFLOP/s", flops / (st.median_ms * 1e-3) / 1e9), json);
     let st = time_ms(
         || {
             x.zero_grad();
             w.zero_grad();
             x.conv2d(&w, None, &opts)?.backward_with(&go)
         },
-        o.warmup,
-        o.reps,
-        1,
+        &o.device,
+        (o.warmup, o.reps, 1),
         o.max_seconds,
     )?;
     row(
-        &format!("conv_fwdbwd_t{threads}"),
+        &format!("conv_fwdbwd_{sfx}"),
         &st,
         &format!("=> {:.1} GFLOP/s", 3.0 * flops / (st.median_ms * 1e-3) / 1e9),
         json,
@@ -277,7 +328,13 @@ fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<(
 /// Run the selected workloads and print one row each, then a `JSON {...}` line.
 pub fn run(o: &BenchOpts) -> Result<()> {
     let threads = rayon::current_num_threads();
-    println!("minmax {} | threads={threads} | reps={} warmup={}", env!("CARGO_PKG_VERSION"), o.reps, o.warmup);
+    println!(
+        "minmax {} | device={} | threads={threads} | reps={} warmup={}",
+        env!("CARGO_PKG_VERSION"),
+        o.device,
+        o.reps,
+        o.warmup
+    );
     let mut json = Vec::new();
     let want = |k: &str| o.only.iter().any(|s| s == k);
     if want("gemm") {
@@ -293,8 +350,9 @@ pub fn run(o: &BenchOpts) -> Result<()> {
         bench_conv(o, threads, &mut json)?;
     }
     println!(
-        "JSON {{\"framework\": \"minmax-{}\", \"threads\": {threads}, {}}}",
+        "JSON {{\"framework\": \"minmax-{}\", \"device\": {:?}, \"threads\": {threads}, {}}}",
         env!("CARGO_PKG_VERSION"),
+        o.device.to_string(),
         json.join(", ")
     );
     Ok(())

@@ -25,7 +25,7 @@ use minmax_engine::nn::init::Init;
 use minmax_engine::nn::{Linear, Maxout, Module};
 use minmax_engine::optim::schedule::{ExponentialDecay, MomentumRamp};
 use minmax_engine::optim::{Adam, Optimizer, Sgd};
-use minmax_engine::{grad, no_grad, Error, Generator as Rng, Result, Tensor};
+use minmax_engine::{grad, no_grad, Device, Error, Generator as Rng, Result, Tensor};
 
 use crate::data::Dataset;
 
@@ -323,6 +323,8 @@ pub struct Gan {
     pub opt_d: Box<dyn Optimizer>,
     /// SGD steps taken (drives the learning-rate decay).
     pub step: u64,
+    /// Where the networks live and train (`to_device` moves them).
+    pub device: Device,
 }
 
 impl Gan {
@@ -342,7 +344,24 @@ impl Gan {
         } else {
             None
         };
-        Ok(Gan { cfg, g, g_avg, d, opt_g, opt_d, step: 0 })
+        Ok(Gan { cfg, g, g_avg, d, opt_g, opt_d, step: 0, device: Device::Cpu })
+    }
+
+    /// Move both players (and the averaged G) to `device`, before training starts; the optimizers
+    /// are rebuilt there. A checkpoint loaded afterwards is copied onto the device.
+    pub fn to_device(&mut self, device: &Device) -> Result<()> {
+        if self.step > 0 {
+            return Err(Error::msg("Gan::to_device: move the networks before the first training step"));
+        }
+        self.g.to_device(device)?;
+        self.d.to_device(device)?;
+        if let Some(avg) = &self.g_avg {
+            avg.to_device(device)?;
+        }
+        self.opt_g = self.cfg.optimizer.build(self.g.parameters(), &self.cfg)?;
+        self.opt_d = self.cfg.optimizer.build(self.d.parameters(), &self.cfg)?;
+        self.device = device.clone();
+        Ok(())
     }
 
     /// Set the momentum for a (1-based) epoch from the ramp (SGD only).
@@ -358,12 +377,13 @@ impl Gan {
     /// One minibatch: one D update and one G update, from the same forward pass.
     pub fn train_step(&mut self, x: &Tensor, rng: &mut Rng) -> Result<StepStats> {
         let b = x.shape()[0];
-        let z = sample_z(b, self.cfg.z_dim, rng); // [B, Z]
+        let x = &x.to_device(&self.device)?; // a no-op on the CPU
+        let z = sample_z(b, self.cfg.z_dim, rng).to_device(&self.device)?; // [B, Z]
         let fake = self.g.forward(&z)?; // [B, D]
         let d_real = self.d.logits(x, Some(rng))?; // [B, 1]
         let d_fake = self.d.logits(&fake, Some(rng))?; // [B, 1]
-        let ones = Tensor::ones(&[b, 1]);
-        let zeros = Tensor::zeros(&[b, 1]);
+        let ones = x.full_like(&[b, 1], 1.0);
+        let zeros = x.full_like(&[b, 1], 0.0);
 
         // (1) update D: maximise log D(x) + log(1 − D(G(z)))
         //     ⇔ minimise ½·(BCE(D(x), 1) + BCE(D(G(z)), 0))
@@ -435,14 +455,16 @@ impl Gan {
     }
 }
 
-/// `n` images from `g`, [n, D], drawn in batches without recording a graph.
+/// `n` images from `g`, [n, D], drawn in batches without recording a graph, on G's device and
+/// returned on the CPU (for evaluation and pictures).
 pub fn sample_from(g: &Generator, z_dim: usize, n: usize, rng: &mut Rng) -> Result<Tensor> {
+    let device = g.parameters().first().map(|p| p.device()).unwrap_or_default();
     no_grad(|| {
         let mut parts = Vec::new();
         let mut left = n;
         while left > 0 {
             let b = left.min(1000);
-            parts.push(g.forward(&sample_z(b, z_dim, rng))?);
+            parts.push(g.forward(&sample_z(b, z_dim, rng).to_device(&device)?)?.to_device(&Device::Cpu)?);
             left -= b;
         }
         Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)

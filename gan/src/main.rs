@@ -42,7 +42,7 @@ struct RunArgs {
     /// Generator loss: non-saturating (the paper's experiments) or saturating (its analysis).
     #[arg(long, default_value = "non-saturating")]
     g_loss: String,
-    /// Device: cpu.
+    /// Device: cpu, gpu (best adapter; MINMAX_ADAPTER=<name part> picks one), gpu:NAME, or auto.
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Generated samples for the Parzen estimate.
@@ -105,7 +105,18 @@ enum Cmd {
         /// Stop sampling a workload after this many seconds (once 5 samples exist).
         #[arg(long, default_value_t = 30.0)]
         max_seconds: f64,
+        /// Device to time: cpu, gpu, gpu:NAME.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Square matmul sizes for the GPU's GFLOP/s rows (default 1024,2048,4096,8192).
+        #[arg(long)]
+        gemm_sizes: Option<String>,
+        /// Small sizes everywhere, for a GPU emulated on the CPU (lavapipe) or a smoke test.
+        #[arg(long)]
+        tiny: bool,
     },
+    /// List the GPU adapters this machine has (Vulkan, Metal, DX12) and which one `gpu` picks.
+    Devices,
     /// Run a lab: several models on one question, with a report and pictures.
     Lab {
         #[command(subcommand)]
@@ -113,8 +124,16 @@ enum Cmd {
     },
 }
 
+fn parse_device(s: &str) -> minmax_engine::Result<minmax_engine::Device> {
+    let d = minmax_engine::Device::parse(s).map_err(|e| minmax_engine::Error::msg(format!("--device {s}: {e}")))?;
+    if d.is_gpu() {
+        eprintln!("device: {d}");
+    }
+    Ok(d)
+}
+
 fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
-    minmax_engine::Device::parse(&a.device).map_err(|e| minmax_engine::Error::msg(format!("--device: {e}")))?;
+    let device = parse_device(&a.device)?;
     if a.epochs == Some(0) {
         return Err(minmax_engine::Error::msg("--epochs must be at least 1"));
     }
@@ -135,6 +154,7 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
         train_only,
         g_ema: a.ema,
         optimizer: minmax_gan::goodfellow2014::OptimizerKind::parse(&a.optimizer)?,
+        device,
     };
     if !(0.0..1.0).contains(&o.g_ema) {
         return Err(minmax_engine::Error::msg(format!("--ema {}: the decay must be in [0, 1)", o.g_ema)));
@@ -173,6 +193,27 @@ fn eval_parzen(
     Ok(())
 }
 
+fn parse_sizes(s: &str) -> Result<Vec<usize>, String> {
+    s.split(',')
+        .map(|x| x.trim().parse::<usize>().ok().filter(|&n| n > 0).ok_or(format!("'{x}' is not a positive size")))
+        .collect()
+}
+
+fn devices() -> minmax_engine::Result<()> {
+    let all = minmax_engine::gpu::list_adapters();
+    if all.is_empty() {
+        println!("{}", minmax_engine::gpu::NO_ADAPTER_HELP);
+    }
+    for a in &all {
+        println!("adapter: {a}");
+    }
+    match minmax_engine::Device::gpu(None) {
+        Ok(d) => println!("--device gpu uses: {d}"),
+        Err(e) => println!("--device gpu: {e}"),
+    }
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
@@ -189,7 +230,8 @@ fn main() {
         Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed } } => {
             eval_parzen(&checkpoint, data, samples, seed)
         }
-        Cmd::Bench { only, reps, warmup, max_seconds } => {
+        Cmd::Devices => devices(),
+        Cmd::Bench { only, reps, warmup, max_seconds, device, gemm_sizes, tiny } => {
             let only: Vec<String> = only.split(',').map(|s| s.trim().to_string()).collect();
             for k in &only {
                 if !["gemm", "mlp", "dcgan", "conv"].contains(&k.as_str()) {
@@ -197,7 +239,24 @@ fn main() {
                     std::process::exit(2);
                 }
             }
-            minmax_gan::bench::run(&minmax_gan::bench::BenchOpts { reps: reps.max(1), warmup, only, max_seconds })
+            let sizes = match gemm_sizes.as_deref().map(parse_sizes).transpose() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: --gemm-sizes: {e}");
+                    std::process::exit(2);
+                }
+            };
+            parse_device(&device).and_then(|device| {
+                minmax_gan::bench::run(&minmax_gan::bench::BenchOpts {
+                    reps: reps.max(1),
+                    warmup,
+                    only,
+                    max_seconds,
+                    device,
+                    gemm_sizes: sizes,
+                    tiny,
+                })
+            })
         }
     };
     if let Err(e) = r {

@@ -48,6 +48,8 @@ pub struct ReproduceOptions {
     pub g_ema: f64,
     /// SGD as in the paper, or Adam.
     pub optimizer: gf::OptimizerKind,
+    /// Where to train (`cpu`, or a GPU through the WGSL backend).
+    pub device: minmax_engine::Device,
 }
 
 /// The default decay of the averaged generator.
@@ -109,6 +111,7 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
     cfg.g_ema = o.g_ema;
     cfg.optimizer = o.optimizer;
     let mut gan = Gan::new(cfg, &splits.train.pixel_means(), o.seed)?;
+    gan.to_device(&o.device)?;
     let topts = TrainOptions {
         out: o.out.clone(),
         seed: o.seed,
@@ -332,7 +335,7 @@ fn write_report(
             cfg.g_ema
         ));
     }
-    md.push_str(&format!("- seed {}, device cpu, wall time {:.0} s\n\n", o.seed, wall));
+    md.push_str(&format!("- seed {}, device {}, wall time {:.0} s\n\n", o.seed, o.device, wall));
     md.push_str("## σ selection (mean validation log-likelihood)\n\n| σ | validation LL |\n|---|---|\n");
     for (sg, ll) in &p.per_sigma {
         md.push_str(&format!("| {sg:.4} | {ll:.1} |\n"));
@@ -367,7 +370,7 @@ fn write_report(
         "data": describe(src),
         "splits": {"train": s.train.len(), "valid": s.valid.len(), "test": s.test.len()},
         "seed": o.seed,
-        "device": "cpu",
+        "device": o.device.to_string(),
         "epochs": history.last().map(|r| r.epoch).unwrap_or(0),
         "steps": steps,
         "wall_seconds": wall,

@@ -66,7 +66,7 @@ pub fn init_(t: &Tensor, init: Init, g: &mut Generator) -> Result<()> {
     if t.numel() == 0 {
         return Err(Error::bad_shape("init", t.shape(), "cannot initialise an empty tensor"));
     }
-    let fresh = make(t.shape(), init, g)?.to_dtype(t.dtype())?.to_device(t.device())?;
+    let fresh = make(t.shape(), init, g)?.to_dtype(t.dtype())?.to_device(&t.device())?;
     t.copy_from(&fresh)
 }
 pub fn uniform_(t: &Tensor, lo: f64, hi: f64, g: &mut Generator) -> Result<()> {

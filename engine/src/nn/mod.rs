@@ -6,7 +6,7 @@ mod layers;
 
 pub use layers::*;
 
-use crate::{Result, Tensor};
+use crate::{Device, Result, Tensor};
 
 /// A layer or a network. Parameters are leaf tensors with `requires_grad`; buffers (batch norm's
 /// running statistics) are saved in checkpoints but not trained.
@@ -42,6 +42,14 @@ pub trait Module: Send + Sync {
         for p in self.parameters() {
             p.zero_grad();
         }
+    }
+    /// Move every parameter and buffer to `device` in place (PyTorch's `module.to(device)`).
+    /// Create optimizers after moving: their state is made on the parameters' device.
+    fn to_device(&self, device: &Device) -> Result<()> {
+        for (name, t) in self.state_dict() {
+            t.to_device_(device).map_err(|e| crate::Error::msg(format!("{name}: {e}")))?;
+        }
+        Ok(())
     }
     /// Number of trainable scalars.
     fn num_parameters(&self) -> usize {

@@ -72,7 +72,7 @@ impl Tensor {
         if !training || p == 0.0 {
             return Ok(self.clone());
         }
-        let s = Storage::dropout_mask(self.numel(), 1.0 - p, g.next_u64(), self.dtype(), self.device())?;
+        let s = Storage::dropout_mask(self.numel(), 1.0 - p, g.next_u64(), self.dtype(), &self.device())?;
         let mask = Tensor::fresh(s, self.shape());
         self.mul(&mask)
     }

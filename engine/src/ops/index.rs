@@ -57,7 +57,7 @@ impl Tensor {
         }
         let mut shape = self.dims();
         shape.push(classes);
-        Tensor::new(v, &shape)?.to_device(self.device())
+        Tensor::new(v, &shape)?.to_device(&self.device())
     }
     /// Rows of `weight` ([num, dim]) for the i64 ids in `self`: [..] → [.., dim].
     pub fn embedding(&self, weight: &Tensor) -> Result<Tensor> {
