@@ -27,6 +27,10 @@ pub struct BackwardCtx<'a> {
     pub grad: &'a Tensor,
     /// Which inputs need a gradient; a rule may return `None` for the others and skip the work.
     pub needs: &'a [bool],
+    /// Whether the gradients being built must themselves be differentiable (`grad(..,
+    /// create_graph = true)`): a rule with a fused, non-differentiable kernel takes its composed
+    /// path then.
+    pub create_graph: bool,
 }
 
 pub type BackwardFn = dyn Fn(&BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync;
@@ -279,7 +283,7 @@ fn run_backward(
         let g = if keep.contains(&t.id()) { store.get(&t.id()).cloned() } else { store.remove(&t.id()) };
         let Some(g) = g else { continue };
         let needs: Vec<bool> = node.inputs.iter().map(|i| i.requires_grad() && is_relevant(i)).collect();
-        let ctx = BackwardCtx { inputs: &node.inputs, out: &t, grad: &g, needs: &needs };
+        let ctx = BackwardCtx { inputs: &node.inputs, out: &t, grad: &g, needs: &needs, create_graph };
         let grads = (node.backward)(&ctx)?;
         if grads.len() != node.inputs.len() {
             return Err(Error::msg(format!(

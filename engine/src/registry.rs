@@ -52,6 +52,7 @@ pub const PRIMITIVE_OPS: &[&str] = &[
     "scatter_add",
     "im2col",
     "col2im",
+    "batch_norm",
 ];
 
 /// Ops that move data between devices; checked by the GPU parity tests, not by finite differences.

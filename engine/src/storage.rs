@@ -295,6 +295,58 @@ impl Storage {
         }
     }
 
+    // ---- fused batch norm (x is [N, C, S]; per-channel tensors are contiguous [C]) ---------------
+
+    /// [mean; biased variance] per channel, 2·C values, in two passes.
+    pub fn bn_stats(&self, l: &Layout, dims: (usize, usize, usize)) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.bn_stats(l, dims)?)),
+            Storage::Gpu(s) => Ok(Storage::Gpu(s.bn_stats(l, dims)?)),
+        }
+    }
+    /// [Σ dy; Σ dy·x̂] per channel, 2·C values.
+    pub fn bn_sums(
+        &self,
+        l: &Layout,
+        dy: &Storage,
+        dyl: &Layout,
+        mean: &Storage,
+        invstd: &Storage,
+        dims: (usize, usize, usize),
+    ) -> Result<Storage> {
+        match (self, dy, mean, invstd) {
+            (Storage::Cpu(x), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(i)) => {
+                Ok(Storage::Cpu(x.bn_sums(l, g, dyl, m, i, dims)?))
+            }
+            (Storage::Gpu(x), Storage::Gpu(g), Storage::Gpu(m), Storage::Gpu(i)) => {
+                Ok(Storage::Gpu(x.bn_sums(l, g, dyl, m, i, dims)?))
+            }
+            _ => Err(mixed("batch_norm backward", self, dy)),
+        }
+    }
+    /// `a·k[c] + b·p[c] + q[c]` for every element of [N, C, S].
+    #[allow(clippy::too_many_arguments)]
+    pub fn channel_fma(
+        &self,
+        l: &Layout,
+        b: &Storage,
+        bl: &Layout,
+        k: &Storage,
+        p: &Storage,
+        q: &Storage,
+        dims: (usize, usize, usize),
+    ) -> Result<Storage> {
+        match (self, b, k, p, q) {
+            (Storage::Cpu(a), Storage::Cpu(b), Storage::Cpu(k), Storage::Cpu(p), Storage::Cpu(q)) => {
+                Ok(Storage::Cpu(a.channel_fma(l, b, bl, k, p, q, dims)?))
+            }
+            (Storage::Gpu(a), Storage::Gpu(b), Storage::Gpu(k), Storage::Gpu(p), Storage::Gpu(q)) => {
+                Ok(Storage::Gpu(a.channel_fma(l, b, bl, k, p, q, dims)?))
+            }
+            _ => Err(mixed("batch_norm", self, b)),
+        }
+    }
+
     // ---- in-place updates used by optimizers (no autograd) ---------------------------------------
 
     /// `self = self * alpha + other * beta` elementwise; both contiguous of equal length.

@@ -7,6 +7,7 @@ mod conv;
 mod elementwise;
 mod index;
 mod matmul;
+mod norm;
 mod optim;
 mod reduce;
 

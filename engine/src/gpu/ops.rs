@@ -635,6 +635,92 @@ impl GpuStorage {
         Ok(out)
     }
 
+    // ---- batch norm ------------------------------------------------------------------------------
+
+    /// batch_norm.wgsl `stats`: one workgroup per channel.
+    pub fn bn_stats(&self, l: &Layout, (n, c, s): (usize, usize, usize)) -> Result<GpuStorage> {
+        self.need_f32("batch_norm")?;
+        let x = self.contiguous(l)?;
+        let out = Self::empty(&self.ctx, 2 * c, DType::F32)?;
+        self.ctx.dispatch(
+            Shader::BatchNorm,
+            "stats",
+            &[],
+            &[(1, x.get().buffer()), (6, out.buffer())],
+            &[u(n), u(c), u(s)],
+            self.ctx.grid_for_groups(c),
+        );
+        Ok(out)
+    }
+
+    /// batch_norm.wgsl `sums`: Σdy and Σdy·x̂ per channel.
+    pub fn bn_sums(
+        &self,
+        l: &Layout,
+        dy: &GpuStorage,
+        dyl: &Layout,
+        mean: &GpuStorage,
+        invstd: &GpuStorage,
+        (n, c, s): (usize, usize, usize),
+    ) -> Result<GpuStorage> {
+        self.need_f32("batch_norm backward")?;
+        self.same_ctx(dy, "batch_norm backward")?;
+        let x = self.contiguous(l)?;
+        let g = dy.contiguous(dyl)?;
+        let out = Self::empty(&self.ctx, 2 * c, DType::F32)?;
+        self.ctx.dispatch(
+            Shader::BatchNorm,
+            "sums",
+            &[],
+            &[
+                (1, x.get().buffer()),
+                (2, g.get().buffer()),
+                (3, mean.buffer()),
+                (4, invstd.buffer()),
+                (6, out.buffer()),
+            ],
+            &[u(n), u(c), u(s)],
+            self.ctx.grid_for_groups(c),
+        );
+        Ok(out)
+    }
+
+    /// batch_norm.wgsl `channel_fma`: a·k[c] + b·p[c] + q[c].
+    #[allow(clippy::too_many_arguments)]
+    pub fn channel_fma(
+        &self,
+        l: &Layout,
+        b: &GpuStorage,
+        bl: &Layout,
+        k: &GpuStorage,
+        p: &GpuStorage,
+        q: &GpuStorage,
+        (n, c, s): (usize, usize, usize),
+    ) -> Result<GpuStorage> {
+        self.need_f32("batch_norm")?;
+        self.same_ctx(b, "batch_norm")?;
+        let a = self.contiguous(l)?;
+        let bb = b.contiguous(bl)?;
+        let total = n * c * s;
+        let out = Self::empty(&self.ctx, total, DType::F32)?;
+        self.ctx.dispatch(
+            Shader::BatchNorm,
+            "channel_fma",
+            &[],
+            &[
+                (1, a.get().buffer()),
+                (2, bb.get().buffer()),
+                (3, k.buffer()),
+                (4, p.buffer()),
+                (5, q.buffer()),
+                (6, out.buffer()),
+            ],
+            &[u(n), u(c), u(s)],
+            self.ctx.grid_1d(total),
+        );
+        Ok(out)
+    }
+
     // ---- randomness ------------------------------------------------------------------------------
 
     /// random.wgsl: the same counter-based mask as `CpuStorage::dropout_mask`.

@@ -16,10 +16,11 @@ pub enum Shader {
     Index,
     Random,
     Optim,
+    BatchNorm,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 8] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Elementwise,
         Shader::Copy,
         Shader::Reduce,
@@ -28,6 +29,7 @@ impl Shader {
         Shader::Index,
         Shader::Random,
         Shader::Optim,
+        Shader::BatchNorm,
     ];
     pub fn file(self) -> &'static str {
         match self {
@@ -39,6 +41,7 @@ impl Shader {
             Shader::Index => "index.wgsl",
             Shader::Random => "random.wgsl",
             Shader::Optim => "optim.wgsl",
+            Shader::BatchNorm => "batch_norm.wgsl",
         }
     }
     /// The file's own text, without the prelude.
@@ -52,6 +55,7 @@ impl Shader {
             Shader::Index => include_str!("../../../shaders/index.wgsl"),
             Shader::Random => include_str!("../../../shaders/random.wgsl"),
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
+            Shader::BatchNorm => include_str!("../../../shaders/batch_norm.wgsl"),
         }
     }
     /// What the GPU compiles: prelude + file.

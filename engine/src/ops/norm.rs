@@ -1,9 +1,22 @@
-//! Batch normalisation (Ioffe & Szegedy 2015) for [N, C] and [N, C, H, W] inputs, composed from
-//! differentiable ops so it has gradients of gradients. Running statistics are updated in place,
-//! outside the graph, with PyTorch's convention: running = (1 − momentum)·running + momentum·batch,
-//! using the unbiased batch variance.
+//! Batch normalisation (Ioffe & Szegedy 2015) for [N, C] and [N, C, H, W] inputs. Running
+//! statistics are updated in place, outside the graph, with PyTorch's convention:
+//! running = (1 − momentum)·running + momentum·batch, using the unbiased batch variance.
+//!
+//! Training mode runs fused kernels (three per step instead of a dozen elementwise ops and
+//! reductions; `cpu/norm.rs` and `shaders/batch_norm.wgsl`):
+//! - forward: per-channel mean and biased variance in two passes (`bn_stats`), then
+//!   y = x·k + (β − μ·k) with k = γ/√(σ² + eps) in one multiply-add (`channel_fma`);
+//! - backward: Σdy and Σdy·x̂ per channel in one pass (`bn_sums`), then
+//!   dx = γ·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M) in one multiply-add, dγ = Σdy·x̂, dβ = Σdy.
+//!
+//! The fused backward is not itself differentiable, so when gradients of gradients are asked for
+//! (`create_graph`), the rule recomputes the forward from differentiable ops and differentiates
+//! that instead: same values, and a graph for the second derivative. Eval mode is composed from
+//! differentiable ops (a per-channel scale and shift from the running statistics).
 
-use crate::{autograd::no_grad, Error, Result, Tensor};
+use crate::autograd::{grad, no_grad, set_grad_enabled};
+use crate::layout::Layout;
+use crate::{Error, Result, Tensor};
 
 /// Running statistics and options for [`Tensor::batch_norm`].
 pub struct BatchNormArgs<'a> {
@@ -14,6 +27,34 @@ pub struct BatchNormArgs<'a> {
     pub training: bool,
     pub momentum: f64,
     pub eps: f64,
+}
+
+/// A contiguous copy of `t` that owns its storage from offset 0 (the fused kernels read
+/// per-channel vectors from the start of their buffers).
+fn owned(t: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    let s = t.storage().copy_strided(t.layout())?;
+    Ok(Tensor::from_storage(s, Layout::contiguous(shape)))
+}
+
+/// The training-mode forward from differentiable ops (used for gradients of gradients).
+fn composed_train(
+    x: &Tensor,
+    w: Option<&Tensor>,
+    b: Option<&Tensor>,
+    axes: &[isize],
+    bshape: &[usize],
+    eps: f64,
+) -> Result<Tensor> {
+    let mean = x.mean(axes, true)?;
+    let var = x.sub(&mean)?.sqr()?.mean(axes, true)?;
+    let mut y = x.sub(&mean)?.div(&var.add_scalar(eps)?.sqrt()?)?;
+    if let Some(w) = w {
+        y = y.mul(&w.view(bshape)?)?;
+    }
+    if let Some(b) = b {
+        y = y.add(&b.view(bshape)?)?;
+    }
+    Ok(y)
 }
 
 impl Tensor {
@@ -37,47 +78,117 @@ impl Tensor {
                 ));
             }
         }
-        let (mean, var) = if a.training {
-            let n = self.numel() / c;
-            if n < 2 {
-                return Err(Error::bad_shape(
-                    "batch_norm",
-                    self.shape(),
-                    "training needs more than one value per channel",
-                ));
+        if !a.training {
+            let (Some(rm), Some(rv)) = (a.running_mean, a.running_var) else {
+                return Err(Error::msg("batch_norm: eval mode needs running_mean and running_var"));
+            };
+            // y = x·scale + shift with scale = γ/√(running var + eps), shift = β − running mean·scale.
+            let mut scale = rv.add_scalar(a.eps)?.sqrt()?.recip()?;
+            if let Some(w) = a.weight {
+                scale = scale.mul(w)?;
             }
-            let mean = self.mean(&axes, true)?;
-            let var = self.sub(&mean)?.sqr()?.mean(&axes, true)?;
-            no_grad(|| -> Result<()> {
-                let unbiased = n as f64 / (n as f64 - 1.0);
-                if let Some(rm) = a.running_mean {
-                    rm.storage_mut().axpby_(1.0 - a.momentum, &mean.storage(), &mean.layout().clone(), a.momentum)?;
-                }
-                if let Some(rv) = a.running_var {
-                    rv.storage_mut().axpby_(
-                        1.0 - a.momentum,
-                        &var.storage(),
-                        &var.layout().clone(),
-                        a.momentum * unbiased,
-                    )?;
-                }
-                Ok(())
-            })?;
-            (mean, var)
-        } else {
-            match (a.running_mean, a.running_var) {
-                (Some(m), Some(v)) => (m.view(&bshape)?, v.view(&bshape)?),
-                _ => return Err(Error::msg("batch_norm: eval mode needs running_mean and running_var")),
+            let mut shift = rm.mul(&scale)?.neg()?;
+            if let Some(b) = a.bias {
+                shift = shift.add(b)?;
             }
-        };
-        let mut y = self.sub(&mean)?.div(&var.add_scalar(a.eps)?.sqrt()?)?;
-        if let Some(w) = a.weight {
-            y = y.mul(&w.view(&bshape)?)?;
+            return self.mul(&scale.view(&bshape)?)?.add(&shift.view(&bshape)?);
         }
-        if let Some(b) = a.bias {
-            y = y.add(&b.view(&bshape)?)?;
+
+        let n = self.numel() / c.max(1);
+        if n < 2 {
+            return Err(Error::bad_shape("batch_norm", self.shape(), "training needs more than one value per channel"));
         }
-        Ok(y)
+        let dims = (self.shape()[0], c, n / self.shape()[0]);
+        let (y, mean, invstd) = no_grad(|| -> Result<(Tensor, Tensor, Tensor)> {
+            let stats =
+                Tensor::from_storage(self.storage().bn_stats(self.layout(), dims)?, Layout::contiguous(&[2, c]));
+            let mean = owned(&stats.narrow(0, 0, 1)?, &[c])?;
+            let var = owned(&stats.narrow(0, 1, 1)?, &[c])?;
+            let unbiased = n as f64 / (n as f64 - 1.0);
+            if let Some(rm) = a.running_mean {
+                rm.storage_mut().axpby_(1.0 - a.momentum, &mean.storage(), &mean.layout().clone(), a.momentum)?;
+            }
+            if let Some(rv) = a.running_var {
+                rv.storage_mut().axpby_(
+                    1.0 - a.momentum,
+                    &var.storage(),
+                    &var.layout().clone(),
+                    a.momentum * unbiased,
+                )?;
+            }
+            let invstd = var.add_scalar(a.eps)?.sqrt()?.recip()?;
+            let k = match a.weight {
+                Some(w) => invstd.mul(&w.detach())?,
+                None => invstd.clone(),
+            };
+            let mut shift = mean.mul(&k)?.neg()?;
+            if let Some(b) = a.bias {
+                shift = shift.add(&b.detach())?;
+            }
+            let zero = k.zeros_like();
+            let x = self.storage();
+            let y =
+                x.channel_fma(self.layout(), &x, self.layout(), &k.storage(), &zero.storage(), &shift.storage(), dims)?;
+            Ok((Tensor::from_storage(y, Layout::contiguous(self.shape())), mean, invstd))
+        })?;
+
+        let mut inputs = vec![self];
+        inputs.extend(a.weight);
+        inputs.extend(a.bias);
+        let (has_w, has_b, eps) = (a.weight.is_some(), a.bias.is_some(), a.eps);
+        Ok(Tensor::record(y, "batch_norm", &inputs, move |ctx| {
+            let x = &ctx.inputs[0];
+            let w = if has_w { Some(&ctx.inputs[1]) } else { None };
+            let b = if has_b { Some(&ctx.inputs[1 + has_w as usize]) } else { None };
+            if ctx.create_graph {
+                // Recompute differentiably and differentiate that: a graph for the second order.
+                let _on = set_grad_enabled(true);
+                let y2 = composed_train(x, w, b, &axes, &bshape, eps)?;
+                let wanted: Vec<Tensor> = ctx.inputs.to_vec();
+                let gs = grad(&[y2], Some(&[ctx.grad.clone()]), &wanted, true)?;
+                return Ok(gs.into_iter().zip(ctx.needs).map(|(g, &n)| if n { Some(g) } else { None }).collect());
+            }
+            let dy = ctx.grad;
+            let sums = Tensor::from_storage(
+                x.storage().bn_sums(
+                    x.layout(),
+                    &dy.storage(),
+                    dy.layout(),
+                    &mean.storage(),
+                    &invstd.storage(),
+                    dims,
+                )?,
+                Layout::contiguous(&[2, c]),
+            );
+            let s_dy = owned(&sums.narrow(0, 0, 1)?, &[c])?;
+            let s_dyx = owned(&sums.narrow(0, 1, 1)?, &[c])?;
+            let m = (dims.0 * dims.2) as f64;
+            let k = match w {
+                Some(w) => invstd.mul(&w.detach())?,
+                None => invstd.clone(),
+            };
+            // dx = dy·k + x·p + q, p = −k·invstd·Σdy·x̂/M, q = −k·Σdy/M − μ·p
+            let p = k.mul(&invstd)?.mul(&s_dyx)?.mul_scalar(-1.0 / m)?;
+            let q = k.mul(&s_dy)?.mul_scalar(-1.0 / m)?.sub(&mean.mul(&p)?)?;
+            let dx = dy.storage().channel_fma(
+                dy.layout(),
+                &x.storage(),
+                x.layout(),
+                &k.storage(),
+                &p.storage(),
+                &q.storage(),
+                dims,
+            )?;
+            let mut out =
+                vec![if ctx.needs[0] { Some(Tensor::from_storage(dx, Layout::contiguous(x.shape()))) } else { None }];
+            if has_w {
+                out.push(Some(s_dyx));
+            }
+            if has_b {
+                out.push(Some(s_dy));
+            }
+            Ok(out)
+        }))
     }
 }
 
