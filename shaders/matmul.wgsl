@@ -4,7 +4,8 @@
 //
 // Tiling: each workgroup of 16 × 16 threads computes a 64 × 64 tile of C. It walks K in steps of
 // 16: all 256 threads first copy a 64 × 16 slab of A and a 16 × 64 slab of B into workgroup
-// (shared) memory — 4 elements each, zero-padded past the matrix edges — then every thread
+// (shared) memory — 4 elements each, zero-padded past the matrix edges, with neighbouring threads
+// reading neighbouring addresses of whichever layout the operand has — then every thread
 // multiplies out its own 4 × 4 block of C from shared memory, reading 4 rows of A and 4 columns
 // of B as two vec4 loads per k (register blocking: 16 multiply-adds per 8 shared loads). Each
 // input element is thus read from global memory once per tile instead of once per output.
@@ -45,12 +46,18 @@ fn matmul(
     var acc: array<vec4<f32>, 4>; // acc[i] = C[row0 + 4 ty + i][col0 + 4 tx .. + 4]
 
     for (var k0 = 0u; k0 < k_n; k0 = k0 + BK) {
-        // Load: thread t fetches element (m = t % 64, k = t / 64 + 4 j) of the A slab and
-        // (k = t / 64 + 4 j, n = t % 64) of the B slab, so neighbouring threads read
-        // neighbouring rows of A / columns of B.
+        // Load the A slab (64 rows × 16 k) and the B slab (16 k × 64 columns), 4 elements per
+        // thread each. Neighbouring threads should read neighbouring addresses (coalesced
+        // loads), so the thread → element mapping follows the operand's unit stride: along k
+        // when A is row-major (its k stride is 1), along m when A is stored transposed; along n
+        // for a row-major B, along k for a transposed one.
         for (var j = 0u; j < 4u; j = j + 1u) {
-            let mm = t % BM;
-            let kk = t / BM + 4u * j;
+            var mm = t % BM;
+            var kk = t / BM + 4u * j;
+            if (params[7] == 1u) {
+                kk = t % BK;
+                mm = t / BK + 16u * j;
+            }
             let gm = row0 + mm;
             let gk = k0 + kk;
             var va = 0.0;
@@ -59,13 +66,19 @@ fn matmul(
             }
             As[kk * (BM / 4u) + mm / 4u][mm % 4u] = va;
 
-            let nn = t % BN;
-            let gn = col0 + nn;
-            var vb = 0.0;
-            if (gk < k_n && gn < n_n) {
-                vb = b[b0 + gk * params[10] + gn * params[11]];
+            var nn = t % BN;
+            var kb = t / BN + 4u * j;
+            if (params[10] == 1u && params[11] != 1u) {
+                kb = t % BK;
+                nn = t / BK + 16u * j;
             }
-            Bs[kk * (BN / 4u) + nn / 4u][nn % 4u] = vb;
+            let gn = col0 + nn;
+            let gkb = k0 + kb;
+            var vb = 0.0;
+            if (gkb < k_n && gn < n_n) {
+                vb = b[b0 + gkb * params[10] + gn * params[11]];
+            }
+            Bs[kb * (BN / 4u) + nn / 4u][nn % 4u] = vb;
         }
         workgroupBarrier();
 
