@@ -4,6 +4,7 @@ pub mod bench;
 pub mod data;
 pub mod display;
 pub mod goodfellow2014;
+pub mod images;
 pub mod lab;
 pub mod metrics;
 pub mod npy;

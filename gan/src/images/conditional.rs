@@ -1,0 +1,70 @@
+//! Conditional DCGAN (Mirza & Osindero 2014, with the DCGAN networks of `dcgan.rs`): both players
+//! see a class label. G draws an image of the class it is given, G(z, y); D judges image–label
+//! pairs, D(x, y), so a well-drawn digit with the wrong label is also "fake". The game is
+//! otherwise the DCGAN one:
+//!
+//! ```text
+//! L_D = BCE(D(x, y), 1) + BCE(D(G(z, y'), y'), 0)      L_G = BCE(D(G(z, y'), y'), 1)
+//! ```
+//!
+//! with (x, y) a labelled training batch and y' labels drawn uniformly (so every class is
+//! practised equally, whatever the data's class balance). Once trained, `generate(z, y)` makes
+//! labelled samples for any class — the building block for augmenting a small or imbalanced
+//! training set. Label input: G gets z ⊕ one-hot(y) [B, Z+10]; D gets the image with 10 label
+//! planes [B, 11, 28, 28] (shapes in `dcgan.rs`).
+
+use minmax_engine::nn::Module;
+use minmax_engine::optim::Adam;
+use minmax_engine::{Device, Generator as Rng, Result, Tensor};
+
+use super::dcgan::{bce_step, DcDiscriminator, DcGenerator};
+use super::{ImageGan, StepStats};
+
+pub struct ConditionalDcgan {
+    pub g: DcGenerator,
+    pub d: DcDiscriminator,
+    pub classes: usize,
+    opt_g: Adam,
+    opt_d: Adam,
+}
+
+impl ConditionalDcgan {
+    pub fn new(z_dim: usize, classes: usize, rng: &mut Rng, device: &Device) -> Result<Self> {
+        let g = DcGenerator::new(z_dim, classes, rng)?;
+        let d = DcDiscriminator::new(classes, true, rng)?;
+        g.to_device(device)?;
+        d.to_device(device)?;
+        let opt_g = Adam::new(g.parameters(), 2e-4, (0.5, 0.999))?;
+        let opt_d = Adam::new(d.parameters(), 2e-4, (0.5, 0.999))?;
+        Ok(ConditionalDcgan { g, d, classes, opt_g, opt_d })
+    }
+}
+
+/// `n` labels drawn uniformly from `0..classes`, [n] i64 on `device`.
+pub fn random_labels(n: usize, classes: usize, rng: &mut Rng, device: &Device) -> Result<Tensor> {
+    let v: Vec<i64> = (0..n).map(|_| ((rng.uniform() * classes as f64) as i64).min(classes as i64 - 1)).collect();
+    Tensor::new(v, &[n])?.to_device(device)
+}
+
+impl ImageGan for ConditionalDcgan {
+    fn name(&self) -> &'static str {
+        "conditional-dcgan"
+    }
+    fn generator(&self) -> &DcGenerator {
+        &self.g
+    }
+    fn discriminator(&self) -> &DcDiscriminator {
+        &self.d
+    }
+    fn classes(&self) -> usize {
+        self.classes
+    }
+    fn train_step(&mut self, x: &Tensor, labels: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+        let b = x.shape()[0];
+        let dev = x.device();
+        let z = super::noise(b, self.g.z_dim, rng, &dev)?;
+        let y_fake = random_labels(b, self.classes, rng, &dev)?;
+        let y_real = labels.to_device(&dev)?;
+        bce_step(&self.g, &self.d, &mut self.opt_g, &mut self.opt_d, x, Some(&y_real), Some(&y_fake), &z)
+    }
+}
