@@ -1,6 +1,7 @@
 //! minmax-gan: readable GAN implementations, datasets, metrics and the `minmax` command line.
 
 pub mod bench;
+pub mod classifier;
 pub mod data;
 pub mod display;
 pub mod goodfellow2014;

@@ -1,0 +1,648 @@
+//! Small dense linear algebra in f64, enough for the metrics: matrix products, the trace, the
+//! eigen-decomposition of a symmetric matrix, and the square root of a symmetric positive
+//! semi-definite (PSD) matrix. Plus pairwise squared distances between two point sets, in blocks,
+//! through the engine's matrix product (the nearest-neighbour metrics share them).
+//!
+//! **Eigen-decomposition: cyclic Jacobi.** A symmetric A is driven to diagonal form by plane
+//! rotations J(p, q, θ), each chosen to zero one off-diagonal pair:
+//!
+//! ```text
+//! A ← Jᵀ A J,   V ← V J,   θ from   cot 2θ = (a_qq − a_pp) / (2 a_pq)
+//! t = tan θ = sign(cot 2θ) / (|cot 2θ| + √(cot² 2θ + 1)),   c = 1/√(t² + 1),   s = t·c
+//! ```
+//!
+//! Only rows and columns p and q change, and the matrix stays symmetric, so each rotation reads
+//! two rows and writes the results to both their row and their column places. A sweep visits
+//! every pair p < q once; the off-diagonal mass off(A)² = Σ_{i≠j} a_ij² falls quadratically once
+//! it is small, so about 10–12 sweeps reach rounding level. At the end A = V Λ Vᵀ with the
+//! eigenvalues Λ on the diagonal and the eigenvectors in the columns of V. Cost: about 6n
+//! multiply-adds per rotation and n²/2 rotations per sweep, so a few n³ per sweep; measured on a
+//! 2-core machine: d = 64 in 3 ms, d = 128 in 35 ms, d = 256 in 0.4 s.
+//!
+//! **Square root.** For a symmetric PSD A = V Λ Vᵀ, the PSD square root is A^½ = V Λ^½ Vᵀ.
+//! Rounding can leave eigenvalues of a singular matrix slightly below zero; those within
+//! `PSD_TOLERANCE` × the largest |λ| are clamped to 0, anything more negative is an error (the
+//! matrix was not PSD). [`sqrtm_newton_schulz`] is an independent cross-check: the coupled
+//! Newton–Schulz iteration (Higham 2008, eq. 6.35), which needs only matrix products:
+//!
+//! ```text
+//! Y₀ = A / ‖A‖_F,  Z₀ = I,  T = (3I − Z Y) / 2,  Y ← Y T,  Z ← T Z;   Y → (A/‖A‖_F)^½,  Z → its inverse
+//! A^½ ≈ √‖A‖_F · Y
+//! ```
+//!
+//! It converges quadratically for a symmetric positive definite A (slowly when A is badly
+//! conditioned) and is used only in tests and as an option for callers who want a second opinion.
+//!
+//! Left out: anything general-purpose (LU, QR, non-symmetric eigenproblems). Matrices here are
+//! covariances of at most a few hundred features.
+
+use minmax_engine::{no_grad, DType, Error, Result, Tensor};
+
+/// Eigenvalues this far below zero, relative to the largest |λ|, are rounding and are clamped to 0.
+pub const PSD_TOLERANCE: f64 = 1e-9;
+
+/// Sweeps of the Jacobi method before giving up (it converges in ~10 for any symmetric matrix).
+const MAX_SWEEPS: usize = 60;
+
+// ---- the matrix type --------------------------------------------------------------------------------
+
+/// A dense row-major `rows × cols` matrix of f64: element (i, j) is `data[i * cols + j]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f64>,
+}
+
+impl Matrix {
+    /// A matrix from row-major values; `data.len()` must be `rows * cols`.
+    pub fn new(rows: usize, cols: usize, data: Vec<f64>) -> Result<Matrix> {
+        if data.len() != rows * cols {
+            return Err(Error::msg(format!("Matrix::new: {} values do not make a {rows}x{cols} matrix", data.len())));
+        }
+        Ok(Matrix { rows, cols, data })
+    }
+    pub fn zeros(rows: usize, cols: usize) -> Matrix {
+        Matrix { rows, cols, data: vec![0.0; rows * cols] }
+    }
+    pub fn identity(n: usize) -> Matrix {
+        Matrix::from_diag(&vec![1.0; n])
+    }
+    /// The square matrix with `d` on its diagonal.
+    pub fn from_diag(d: &[f64]) -> Matrix {
+        let n = d.len();
+        let mut m = Matrix::zeros(n, n);
+        for (i, &v) in d.iter().enumerate() {
+            m.data[i * n + i] = v;
+        }
+        m
+    }
+    /// A 2-D tensor as a matrix (any float dtype, widened to f64).
+    pub fn from_tensor(t: &Tensor) -> Result<Matrix> {
+        if t.rank() != 2 {
+            return Err(Error::msg(format!("Matrix::from_tensor: expected a 2-D tensor, got shape {:?}", t.shape())));
+        }
+        Matrix::new(t.shape()[0], t.shape()[1], t.to_vec::<f64>()?)
+    }
+    /// The matrix as an f64 tensor [rows, cols].
+    pub fn to_tensor(&self) -> Result<Tensor> {
+        Tensor::new(self.data.clone(), &[self.rows, self.cols])
+    }
+
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        self.data[i * self.cols + j]
+    }
+    pub fn is_square(&self) -> bool {
+        self.rows == self.cols
+    }
+    pub fn diag(&self) -> Vec<f64> {
+        (0..self.rows.min(self.cols)).map(|i| self.get(i, i)).collect()
+    }
+    /// Σ_i a_ii.
+    pub fn trace(&self) -> f64 {
+        self.diag().iter().sum()
+    }
+    pub fn transpose(&self) -> Matrix {
+        let mut t = Matrix::zeros(self.cols, self.rows);
+        for i in 0..self.rows {
+            for j in 0..self.cols {
+                t.data[j * self.rows + i] = self.data[i * self.cols + j];
+            }
+        }
+        t
+    }
+    /// self · rhs, the plain triple loop in i-k-j order (rows of `rhs` are read contiguously).
+    pub fn matmul(&self, rhs: &Matrix) -> Result<Matrix> {
+        if self.cols != rhs.rows {
+            return Err(Error::msg(format!(
+                "Matrix::matmul: lhs [{}, {}] vs rhs [{}, {}]",
+                self.rows, self.cols, rhs.rows, rhs.cols
+            )));
+        }
+        let (n, m) = (self.rows, rhs.cols);
+        let mut out = Matrix::zeros(n, m);
+        for i in 0..n {
+            let row = &mut out.data[i * m..(i + 1) * m];
+            for k in 0..self.cols {
+                let a = self.data[i * self.cols + k];
+                if a == 0.0 {
+                    continue;
+                }
+                for (o, &b) in row.iter_mut().zip(&rhs.data[k * m..(k + 1) * m]) {
+                    *o += a * b;
+                }
+            }
+        }
+        Ok(out)
+    }
+    /// a·self + b·rhs, element by element.
+    pub fn combine(&self, a: f64, rhs: &Matrix, b: f64) -> Result<Matrix> {
+        if (self.rows, self.cols) != (rhs.rows, rhs.cols) {
+            return Err(Error::msg(format!(
+                "Matrix::combine: [{}, {}] vs [{}, {}]",
+                self.rows, self.cols, rhs.rows, rhs.cols
+            )));
+        }
+        let data = self.data.iter().zip(&rhs.data).map(|(x, y)| a * x + b * y).collect();
+        Ok(Matrix { rows: self.rows, cols: self.cols, data })
+    }
+    /// (A + Aᵀ)/2: removes the rounding asymmetry of products like S·B·S.
+    pub fn symmetrized(&self) -> Result<Matrix> {
+        self.combine(0.5, &self.transpose(), 0.5)
+    }
+    /// ‖A‖_F = √(Σ a_ij²).
+    pub fn frobenius_norm(&self) -> f64 {
+        self.data.iter().map(|v| v * v).sum::<f64>().sqrt()
+    }
+    /// max |a_ij − b_ij| (∞ when the shapes differ).
+    pub fn max_abs_diff(&self, other: &Matrix) -> f64 {
+        if (self.rows, self.cols) != (other.rows, other.cols) {
+            return f64::INFINITY;
+        }
+        self.data.iter().zip(&other.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+    }
+}
+
+// ---- symmetric eigen-decomposition (cyclic Jacobi) ------------------------------------------------------
+
+/// A = V diag(values) Vᵀ: eigenvalues in ascending order, eigenvectors in the columns of `vectors`.
+#[derive(Clone, Debug)]
+pub struct SymEigen {
+    pub values: Vec<f64>,
+    pub vectors: Matrix,
+    /// Jacobi sweeps it took.
+    pub sweeps: usize,
+}
+
+/// Eigenvalues and eigenvectors of a symmetric matrix by cyclic Jacobi rotations (module docs).
+/// The input must be square and symmetric up to rounding (|a_ij − a_ji| ≤ 1e-8·max|a|); it is
+/// symmetrised before the rotations.
+pub fn sym_eigen(a: &Matrix) -> Result<SymEigen> {
+    jacobi(a, true)
+}
+
+/// The eigenvalues of a symmetric matrix, ascending (no eigenvectors, so about a third cheaper).
+pub fn sym_eigenvalues(a: &Matrix) -> Result<Vec<f64>> {
+    Ok(jacobi(a, false)?.values)
+}
+
+fn jacobi(a: &Matrix, want_vectors: bool) -> Result<SymEigen> {
+    check_symmetric(a, "sym_eigen")?;
+    let n = a.rows;
+    let mut m = a.symmetrized()?.data;
+    let mut vt = if want_vectors { Matrix::identity(n).data } else { Vec::new() };
+    let norm2: f64 = m.iter().map(|x| x * x).sum();
+    let off2 = |m: &[f64]| -> f64 {
+        let mut s = 0.0;
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    s += m[i * n + j] * m[i * n + j];
+                }
+            }
+        }
+        s
+    };
+
+    let mut sweeps = 0;
+    // Stop when the off-diagonal mass is at rounding level of the whole matrix.
+    while off2(&m) > (f64::EPSILON * f64::EPSILON) * norm2 && norm2 > 0.0 {
+        if sweeps == MAX_SWEEPS {
+            return Err(Error::msg(format!(
+                "sym_eigen: Jacobi did not converge in {MAX_SWEEPS} sweeps for a {n}x{n} matrix (NaN or Inf in it?)"
+            )));
+        }
+        sweeps += 1;
+        let mut rotations = 0;
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = m[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let (app, aqq) = (m[p * n + p], m[q * n + q]);
+                // Negligible next to both diagonal entries: zeroing it changes nothing in f64.
+                if apq.abs() < f64::EPSILON * 1e-3 * (app.abs().min(aqq.abs())) {
+                    m[p * n + q] = 0.0;
+                    m[q * n + p] = 0.0;
+                    continue;
+                }
+                let theta = (aqq - app) / (2.0 * apq);
+                let t = if theta.abs() > 1e150 {
+                    0.5 / theta
+                } else {
+                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
+                };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                rotations += 1;
+                // A ← Jᵀ A J touches rows and columns p and q only. By symmetry a_kp = a_pk, so
+                // read rows p and q (contiguous) and write each new value to both places:
+                // a_kp ← c·a_kp − s·a_kq,  a_kq ← s·a_kp + c·a_kq   (k ≠ p, q)
+                for k in 0..n {
+                    if k == p || k == q {
+                        continue;
+                    }
+                    let (akp, akq) = (m[p * n + k], m[q * n + k]);
+                    let (new_p, new_q) = (c * akp - s * akq, s * akp + c * akq);
+                    m[p * n + k] = new_p;
+                    m[k * n + p] = new_p;
+                    m[q * n + k] = new_q;
+                    m[k * n + q] = new_q;
+                }
+                // The 2×2 block becomes diagonal: a_pp ← a_pp − t·a_pq, a_qq ← a_qq + t·a_pq.
+                m[p * n + p] = app - t * apq;
+                m[q * n + q] = aqq + t * apq;
+                m[p * n + q] = 0.0;
+                m[q * n + p] = 0.0;
+                // V ← V J, kept transposed (eigenvectors as rows of vt) so rows p and q are contiguous.
+                if want_vectors {
+                    for k in 0..n {
+                        let (vp, vq) = (vt[p * n + k], vt[q * n + k]);
+                        vt[p * n + k] = c * vp - s * vq;
+                        vt[q * n + k] = s * vp + c * vq;
+                    }
+                }
+            }
+        }
+        if rotations == 0 {
+            break; // every remaining off-diagonal entry was negligible and is now 0
+        }
+    }
+
+    // Sort ascending, carrying the eigenvector columns along.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| m[i * n + i].total_cmp(&m[j * n + j]));
+    let values = order.iter().map(|&i| m[i * n + i]).collect();
+    let vectors = if want_vectors {
+        let mut sorted = Matrix::zeros(n, n);
+        for (new, &old) in order.iter().enumerate() {
+            for k in 0..n {
+                sorted.data[k * n + new] = vt[old * n + k];
+            }
+        }
+        sorted
+    } else {
+        Matrix::zeros(0, 0)
+    };
+    Ok(SymEigen { values, vectors, sweeps })
+}
+
+fn check_symmetric(a: &Matrix, op: &str) -> Result<()> {
+    if !a.is_square() {
+        return Err(Error::msg(format!("{op}: expected a square matrix, got [{}, {}]", a.rows, a.cols)));
+    }
+    if let Some(bad) = a.data.iter().find(|v| !v.is_finite()) {
+        return Err(Error::msg(format!("{op}: the matrix has a non-finite entry ({bad})")));
+    }
+    let n = a.rows;
+    let scale = a.data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for i in 0..n {
+        for j in i + 1..n {
+            let (x, y) = (a.get(i, j), a.get(j, i));
+            if (x - y).abs() > 1e-8 * scale {
+                return Err(Error::msg(format!(
+                    "{op}: the matrix is not symmetric: a[{i}][{j}] = {x} but a[{j}][{i}] = {y}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---- matrix square roots ------------------------------------------------------------------------------
+
+/// Eigenvalues of a PSD matrix with rounding below zero clamped to 0; clearly negative ones are
+/// an error.
+pub fn clamp_psd_eigenvalues(values: &[f64], op: &str) -> Result<Vec<f64>> {
+    let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if let Some(&bad) = values.iter().find(|&&v| v < -PSD_TOLERANCE * scale) {
+        return Err(Error::msg(format!(
+            "{op}: the matrix is not positive semi-definite (eigenvalue {bad:e}, largest |λ| {scale:e})"
+        )));
+    }
+    Ok(values.iter().map(|&v| v.max(0.0)).collect())
+}
+
+/// The PSD square root A^½ = V Λ^½ Vᵀ of a symmetric PSD matrix, so that A^½ · A^½ = A.
+pub fn sqrtm_psd(a: &Matrix) -> Result<Matrix> {
+    let e = sym_eigen(a)?;
+    let roots: Vec<f64> = clamp_psd_eigenvalues(&e.values, "sqrtm_psd")?.iter().map(|v| v.sqrt()).collect();
+    // V Λ^½ Vᵀ = Σ_k √λ_k v_k v_kᵀ: scale the columns of V, then multiply by Vᵀ.
+    let n = a.rows;
+    let mut scaled = e.vectors.clone();
+    for i in 0..n {
+        for (k, r) in roots.iter().enumerate() {
+            scaled.data[i * n + k] *= r;
+        }
+    }
+    scaled.matmul(&e.vectors.transpose())?.symmetrized()
+}
+
+/// Tr(A^½) = Σ √λ_i of a symmetric PSD matrix, from its eigenvalues alone.
+pub fn trace_sqrtm_psd(a: &Matrix) -> Result<f64> {
+    let values = sym_eigenvalues(a)?;
+    Ok(clamp_psd_eigenvalues(&values, "trace_sqrtm_psd")?.iter().map(|v| v.sqrt()).sum())
+}
+
+/// A^½ by the coupled Newton–Schulz iteration (module docs), for a symmetric positive definite A.
+/// Stops when an iteration changes Y by less than `tol` (max-abs, relative to 1) or after
+/// `max_iters`; returns the estimate and the iterations used.
+pub fn sqrtm_newton_schulz(a: &Matrix, max_iters: usize, tol: f64) -> Result<(Matrix, usize)> {
+    check_symmetric(a, "sqrtm_newton_schulz")?;
+    let n = a.rows;
+    let norm = a.frobenius_norm();
+    if norm == 0.0 {
+        return Ok((Matrix::zeros(n, n), 0));
+    }
+    let eye = Matrix::identity(n);
+    let mut y = a.combine(1.0 / norm, a, 0.0)?;
+    let mut z = eye.clone();
+    let mut iters = 0;
+    while iters < max_iters {
+        iters += 1;
+        let t = eye.combine(1.5, &z.matmul(&y)?, -0.5)?; // (3I − Z Y) / 2
+        let y_next = y.matmul(&t)?;
+        z = t.matmul(&z)?;
+        let change = y_next.max_abs_diff(&y);
+        y = y_next;
+        if change < tol {
+            break;
+        }
+    }
+    if y.data.iter().any(|v| !v.is_finite()) {
+        return Err(Error::msg("sqrtm_newton_schulz: the iteration diverged (is the matrix positive definite?)"));
+    }
+    Ok((y.combine(norm.sqrt(), &y, 0.0)?, iters))
+}
+
+// ---- pairwise squared distances in blocks -------------------------------------------------------------
+
+/// Distances computed per block (block rows × points); 4M f64 = 32 MiB per matrix.
+pub const DISTANCE_BLOCK_ELEMS: usize = 1 << 22;
+
+/// `t` as a non-empty [rows, D] f64 tensor (rank > 2 flattened after the first axis, so
+/// [N, 1, 28, 28] images become [N, 784]).
+pub fn rows_f64(t: &Tensor, op: &str, what: &str) -> Result<Tensor> {
+    let shape = t.shape();
+    if shape.len() < 2 {
+        return Err(Error::msg(format!("{op}: {what} must be [rows, D] (or [rows, C, H, W]), got shape {shape:?}")));
+    }
+    let (rows, d) = (shape[0], shape[1..].iter().product::<usize>());
+    if rows == 0 || d == 0 {
+        return Err(Error::msg(format!("{op}: {what} is empty (shape {shape:?})")));
+    }
+    t.to_dtype(DType::F64)?.contiguous()?.view(&[rows, d])
+}
+
+/// Squared Euclidean distances between every row of `queries` [M, D] and every row of
+/// `points` [N, D], handed to `visit(first_row, block)` a block of rows at a time: `block` holds
+/// B·N values, row-major, `block[i * N + j] = ‖q_{first_row + i} − p_j‖²`.
+///
+/// ```text
+/// ‖q − p‖² = ‖q‖² + ‖p‖² − 2 q·p     (one [B, D] × [D, N] product per block)
+/// ```
+///
+/// The product form cancels digits when q ≈ p: results are clamped at 0, and a result below
+/// 1e-12·(‖q‖² + ‖p‖²) is taken as exactly 0, so that duplicate points are at distance 0.
+pub fn sq_distances_blocked(
+    queries: &Tensor,
+    points: &Tensor,
+    block_elems: usize,
+    mut visit: impl FnMut(usize, &[f64]) -> Result<()>,
+) -> Result<()> {
+    let (q, p) = (rows_f64(queries, "distances", "queries")?, rows_f64(points, "distances", "points")?);
+    let (m, n, d) = (q.shape()[0], p.shape()[0], p.shape()[1]);
+    if q.shape()[1] != d {
+        return Err(Error::msg(format!(
+            "distances: queries {:?} and points {:?} have different dimensions ({} vs {d})",
+            queries.shape(),
+            points.shape(),
+            q.shape()[1]
+        )));
+    }
+    no_grad(|| {
+        let p_t = p.t()?.contiguous()?; // [D, N]
+        let p_sq = p.sqr()?.sum(&[1], false)?.to_vec::<f64>()?; // [N]
+        let rows = (block_elems / n).clamp(1, m);
+        for start in (0..m).step_by(rows) {
+            let b = rows.min(m - start);
+            let qb = q.narrow(0, start, b)?; // [B, D]
+            let q_sq = qb.sqr()?.sum(&[1], false)?.to_vec::<f64>()?; // [B]
+            let mut block = qb.matmul(&p_t)?.to_vec::<f64>()?; // [B, N]: q·p
+            for (i, row) in block.chunks_exact_mut(n).enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    let scale = q_sq[i] + p_sq[j];
+                    let d2 = scale - 2.0 * *v;
+                    *v = if d2 <= 1e-12 * scale { 0.0 } else { d2 };
+                }
+            }
+            visit(start, &block)?;
+        }
+        Ok(())
+    })
+}
+
+/// For every row of `queries`, the squared distance to its nearest row of `points`.
+pub fn nearest_sq_distances(queries: &Tensor, points: &Tensor) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(queries.shape().first().copied().unwrap_or(0));
+    let n = points.shape().first().copied().unwrap_or(0);
+    sq_distances_blocked(queries, points, DISTANCE_BLOCK_ELEMS, |_, block| {
+        out.extend(block.chunks_exact(n).map(|row| row.iter().copied().fold(f64::INFINITY, f64::min)));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minmax_engine::Generator;
+
+    /// A random symmetric positive definite matrix: B Bᵀ + shift·I with B [n, n] standard normal.
+    pub(crate) fn random_spd(n: usize, shift: f64, g: &mut Generator) -> Matrix {
+        let b = Matrix::new(n, n, (0..n * n).map(|_| g.normal()).collect()).unwrap();
+        b.matmul(&b.transpose()).unwrap().combine(1.0, &Matrix::identity(n), shift).unwrap()
+    }
+
+    /// The rotation by `angle` in the plane.
+    fn rotation(angle: f64) -> Matrix {
+        let (s, c) = angle.sin_cos();
+        Matrix::new(2, 2, vec![c, -s, s, c]).unwrap()
+    }
+
+    #[test]
+    fn matmul_trace_transpose_by_hand() -> Result<()> {
+        // [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50]
+        let a = Matrix::new(2, 2, vec![1., 2., 3., 4.])?;
+        let b = Matrix::new(2, 2, vec![5., 6., 7., 8.])?;
+        assert_eq!(a.matmul(&b)?.data, vec![19., 22., 43., 50.]);
+        assert_eq!(a.trace(), 5.0);
+        assert_eq!(a.transpose().data, vec![1., 3., 2., 4.]);
+        // [2x3] · [3x1]
+        let c = Matrix::new(2, 3, vec![1., 0., 2., 0., 1., 1.])?;
+        let v = Matrix::new(3, 1, vec![1., 2., 3.])?;
+        assert_eq!(c.matmul(&v)?.data, vec![7., 5.]);
+        let e = c.matmul(&c).unwrap_err().to_string();
+        assert!(e.contains("lhs [2, 3] vs rhs [2, 3]"), "{e}");
+        Ok(())
+    }
+
+    #[test]
+    fn eigen_of_a_diagonal_matrix_is_itself() -> Result<()> {
+        let e = sym_eigen(&Matrix::from_diag(&[3.0, -1.0, 2.0]))?;
+        assert_eq!(e.values, vec![-1.0, 2.0, 3.0]);
+        // Eigenvectors are the unit vectors, in the sorted order: e₂, e₃, e₁.
+        assert_eq!(e.vectors.data, vec![0., 0., 1., 1., 0., 0., 0., 1., 0.]);
+        assert_eq!(e.sweeps, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn eigen_of_known_matrices() -> Result<()> {
+        // [2 1; 1 2]: eigenvalues 1 and 3, eigenvectors (1, −1)/√2 and (1, 1)/√2.
+        let e = sym_eigen(&Matrix::new(2, 2, vec![2., 1., 1., 2.])?)?;
+        assert!((e.values[0] - 1.0).abs() < 1e-15 && (e.values[1] - 3.0).abs() < 1e-15, "{:?}", e.values);
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        assert!(
+            (e.vectors.get(0, 1).abs() - h).abs() < 1e-15 && (e.vectors.get(1, 1) - e.vectors.get(0, 1)).abs() < 1e-15
+        );
+        assert!((e.vectors.get(0, 0) + e.vectors.get(1, 0)).abs() < 1e-15);
+        // The tridiagonal [2 −1 0; −1 2 −1; 0 −1 2] has eigenvalues 2 − √2, 2, 2 + √2.
+        let t = Matrix::new(3, 3, vec![2., -1., 0., -1., 2., -1., 0., -1., 2.])?;
+        let want = [2.0 - 2f64.sqrt(), 2.0, 2.0 + 2f64.sqrt()];
+        let got = sym_eigenvalues(&t)?;
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-14, "{got:?}");
+        }
+        // The n×n tridiagonal (2, −1): λ_k = 2 − 2 cos(kπ/(n+1)), k = 1..n.
+        let n = 40;
+        let mut big = Matrix::from_diag(&vec![2.0; n]);
+        for i in 0..n - 1 {
+            big.data[i * n + i + 1] = -1.0;
+            big.data[(i + 1) * n + i] = -1.0;
+        }
+        let got = sym_eigenvalues(&big)?;
+        for (k, g) in got.iter().enumerate() {
+            let w = 2.0 - 2.0 * ((k + 1) as f64 * std::f64::consts::PI / (n + 1) as f64).cos();
+            assert!((g - w).abs() < 1e-13, "λ_{k}: {g} vs {w}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn eigen_reconstructs_a_random_symmetric_matrix() -> Result<()> {
+        let mut g = Generator::new(5);
+        let n = 30;
+        let b = Matrix::new(n, n, (0..n * n).map(|_| g.normal()).collect())?;
+        let a = b.symmetrized()?; // indefinite
+        let e = sym_eigen(&a)?;
+        // V Λ Vᵀ = A and Vᵀ V = I.
+        let vl = e.vectors.matmul(&Matrix::from_diag(&e.values))?;
+        assert!(vl.matmul(&e.vectors.transpose())?.max_abs_diff(&a) < 1e-12);
+        assert!(e.vectors.transpose().matmul(&e.vectors)?.max_abs_diff(&Matrix::identity(n)) < 1e-13);
+        assert!(e.values.windows(2).all(|w| w[0] <= w[1]));
+        assert!(e.values[0] < 0.0 && e.sweeps < 15, "{} sweeps", e.sweeps);
+        Ok(())
+    }
+
+    #[test]
+    fn sqrtm_of_diagonal_and_rotated_matrices() -> Result<()> {
+        // diag(4, 9, 0) → diag(2, 3, 0).
+        let r = sqrtm_psd(&Matrix::from_diag(&[4.0, 9.0, 0.0]))?;
+        assert!(r.max_abs_diff(&Matrix::from_diag(&[2.0, 3.0, 0.0])) < 1e-15, "{r:?}");
+        // A = R diag(16, 1) Rᵀ with R a rotation by 0.3: A^½ = R diag(4, 1) Rᵀ.
+        let rot = rotation(0.3);
+        let conj = |d: &[f64]| rot.matmul(&Matrix::from_diag(d)).unwrap().matmul(&rot.transpose()).unwrap();
+        let a = conj(&[16.0, 1.0]);
+        let want = conj(&[4.0, 1.0]);
+        assert!(sqrtm_psd(&a)?.max_abs_diff(&want) < 1e-14);
+        assert!((trace_sqrtm_psd(&a)? - 5.0).abs() < 1e-14);
+        Ok(())
+    }
+
+    #[test]
+    fn sqrtm_squared_is_the_matrix() -> Result<()> {
+        let mut g = Generator::new(11);
+        for n in [1, 2, 7, 40] {
+            let a = random_spd(n, 0.1, &mut g);
+            let s = sqrtm_psd(&a)?;
+            let err = s.matmul(&s)?.max_abs_diff(&a) / a.frobenius_norm();
+            assert!(err < 1e-13, "n={n}: relative error {err}");
+            // The root is itself PSD.
+            assert!(sym_eigenvalues(&s)?[0] >= 0.0);
+        }
+        // A singular PSD matrix (rank 2 in 5 dimensions): still S² = A.
+        let b = Matrix::new(5, 2, (0..10).map(|_| g.normal()).collect())?;
+        let a = b.matmul(&b.transpose())?;
+        let s = sqrtm_psd(&a)?;
+        assert!(s.matmul(&s)?.max_abs_diff(&a) < 1e-12);
+        Ok(())
+    }
+
+    #[test]
+    fn newton_schulz_agrees_with_the_eigen_square_root() -> Result<()> {
+        let mut g = Generator::new(2);
+        for n in [3, 20, 64] {
+            let a = random_spd(n, n as f64, &mut g); // condition number of order 5: fast convergence
+            let (ns, iters) = sqrtm_newton_schulz(&a, 100, 1e-14)?;
+            let eig = sqrtm_psd(&a)?;
+            let err = ns.max_abs_diff(&eig) / eig.frobenius_norm();
+            assert!(err < 1e-12 && iters < 40, "n={n}: {err} after {iters} iterations");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn errors_name_the_problem() -> Result<()> {
+        let e = sym_eigen(&Matrix::zeros(2, 3)).unwrap_err().to_string();
+        assert!(e.contains("square") && e.contains("[2, 3]"), "{e}");
+        let e = sym_eigen(&Matrix::new(2, 2, vec![1., 2., 3., 1.])?).unwrap_err().to_string();
+        assert!(e.contains("not symmetric") && e.contains("a[0][1] = 2"), "{e}");
+        let e = sqrtm_psd(&Matrix::from_diag(&[1.0, -0.5])).unwrap_err().to_string();
+        assert!(e.contains("not positive semi-definite"), "{e}");
+        let e = sym_eigen(&Matrix::from_diag(&[1.0, f64::NAN])).unwrap_err().to_string();
+        assert!(e.contains("non-finite"), "{e}");
+        // Rounding-sized negative eigenvalues are clamped, not errors.
+        assert_eq!(clamp_psd_eigenvalues(&[-1e-14, 1.0], "t")?, vec![0.0, 1.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn blocked_distances_match_the_direct_formula() -> Result<()> {
+        let mut g = Generator::new(8);
+        let q = Tensor::randn(&[23, 5], &mut g);
+        let p = Tensor::randn(&[11, 5], &mut g);
+        let (qv, pv) = (q.to_vec2::<f64>()?, p.to_vec2::<f64>()?);
+        let mut seen = 0;
+        // 3 rows per block: 23 = 7·3 + 2 exercises the remainder.
+        sq_distances_blocked(&q, &p, 3 * 11, |start, block| {
+            for (i, row) in block.chunks_exact(11).enumerate() {
+                for (j, &d) in row.iter().enumerate() {
+                    let want: f64 = qv[start + i].iter().zip(&pv[j]).map(|(a, b)| (a - b) * (a - b)).sum();
+                    assert!((d - want).abs() < 1e-5, "({}, {j}): {d} vs {want}", start + i);
+                }
+                seen += 1;
+            }
+            Ok(())
+        })?;
+        assert_eq!(seen, 23);
+        // A point's distance to itself is exactly 0.
+        assert!(nearest_sq_distances(&p, &p)?.iter().all(|&d| d == 0.0));
+        Ok(())
+    }
+
+    /// `cargo test -p minmax-gan --release jacobi_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing only; run by hand"]
+    fn jacobi_timing() -> Result<()> {
+        let mut g = Generator::new(1);
+        for n in [64, 128, 256] {
+            let a = random_spd(n, 1.0, &mut g);
+            let t0 = std::time::Instant::now();
+            let e = sym_eigen(&a)?;
+            eprintln!("sym_eigen {n}x{n}: {:.3?}, {} sweeps", t0.elapsed(), e.sweeps);
+        }
+        Ok(())
+    }
+}
