@@ -16,6 +16,8 @@ scripts/install-notebooks.sh
 scripts/get-data.sh mnist # 05-goodfellow2014-mnist trains on it
 PY="${MINMAX_DATA:-$HOME/.cache/minmax}/notebook-venv/bin/python"
 export PATH="$HOME/.cargo/bin:$PATH"
+# Mesa's Vulkan drivers complain on stderr when this is unset (notebook 03 opens a GPU adapter).
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
 "$PY" scripts/run-notebooks.py --expect-fail scripts/notebook-fixtures
 "$PY" scripts/run-notebooks.py "$@"

@@ -194,6 +194,18 @@ impl GpuContext {
         })
     }
 
+    /// The adapter's limits as requested for this device (buffer sizes, workgroups per grid
+    /// dimension, shared memory per workgroup).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Workgroups a grid may have along one dimension (65,535 on every current adapter); longer
+    /// 1-D launches fold into a second dimension (`grid_for_groups`).
+    pub fn max_workgroups_per_dimension(&self) -> u32 {
+        self.limits.max_compute_workgroups_per_dimension
+    }
+
     // ---- buffers ---------------------------------------------------------------------------------
 
     /// Pool size class: the next power of two (at least 256 bytes), so a freed buffer fits many
