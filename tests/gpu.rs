@@ -351,3 +351,48 @@ fn dcgan_training_matches_the_cpu_step_by_step() {
     let Some(dev) = test_gpu("DCGAN training") else { return };
     train_both("dcgan", true, 4, &dev);
 }
+
+#[test]
+fn goodfellow2014_gan_steps_match_on_the_gpu() {
+    // The paper's setup: maxout D with dropout, SGD with momentum, the averaged generator (lerp_).
+    use minmax_gan::goodfellow2014::{Config, Gan, OptimizerKind};
+    let Some(dev) = test_gpu("goodfellow2014 on the GPU") else { return };
+    let mut cfg = Config::paper().scaled_to(1);
+    cfg.optimizer = OptimizerKind::Sgd;
+    cfg.g_ema = 0.99;
+    let means = vec![0.2f32; 784];
+    let x = Tensor::rand(&[100, 784], 0.0, 1.0, &mut Generator::new(4));
+    let mut runs = Vec::new();
+    for d in [Device::Cpu, dev.clone()] {
+        let mut gan = Gan::new(cfg.clone(), &means, 7).unwrap();
+        gan.to_device(&d).unwrap();
+        let mut rng = Generator::new(8);
+        let steps: Vec<(f64, f64)> = (0..3)
+            .map(|_| {
+                let s = gan.train_step(&x, &mut rng).unwrap();
+                (s.d_loss, s.g_loss)
+            })
+            .collect();
+        let sample = gan.sample(16, &mut Generator::new(9)).unwrap();
+        assert!(!sample.device().is_gpu(), "samples come back to the CPU");
+        runs.push((steps, sample));
+    }
+    for (i, (c, g)) in runs[0].0.iter().zip(&runs[1].0).enumerate() {
+        println!("step {i}: D loss cpu {:.6} gpu {:.6} | G loss cpu {:.6} gpu {:.6}", c.0, g.0, c.1, g.1);
+        assert!((c.0 - g.0).abs() < 1e-4 && (c.1 - g.1).abs() < 1e-4, "step {i} differs");
+    }
+    assert_close("samples of the averaged generator after 3 steps", &runs[1].1, &runs[0].1);
+}
+
+#[test]
+fn the_benchmark_runs_on_the_gpu_at_tiny_sizes() {
+    // What scripts/bench-gpu.sh --tiny runs, so the GPU benchmark keeps working without a GPU.
+    let Some(dev) = test_gpu("benchmark") else { return };
+    let mut o = minmax_gan::bench::BenchOpts::new(dev);
+    o.reps = 1;
+    o.warmup = 0;
+    o.tiny = true;
+    o.gemm_sizes = Some(vec![32, 96]);
+    o.only = ["gemm", "mlp", "dcgan", "conv"].iter().map(|s| s.to_string()).collect();
+    minmax_gan::bench::run(&o).unwrap();
+}
