@@ -13,11 +13,10 @@
 //! training set. Label input: G gets z ⊕ one-hot(y) [B, Z+10]; D gets the image with 10 label
 //! planes [B, 11, 28, 28] (shapes in `dcgan.rs`).
 
-use minmax_engine::nn::Module;
 use minmax_engine::optim::Adam;
 use minmax_engine::{Device, Generator as Rng, Result, Tensor};
 
-use super::dcgan::{bce_step, DcDiscriminator, DcGenerator};
+use super::dcgan::{bce_step, players, DcDiscriminator, DcGenerator};
 use super::{ImageGan, StepStats};
 
 pub struct ConditionalDcgan {
@@ -30,12 +29,7 @@ pub struct ConditionalDcgan {
 
 impl ConditionalDcgan {
     pub fn new(z_dim: usize, classes: usize, rng: &mut Rng, device: &Device) -> Result<Self> {
-        let g = DcGenerator::new(z_dim, classes, rng)?;
-        let d = DcDiscriminator::new(classes, true, rng)?;
-        g.to_device(device)?;
-        d.to_device(device)?;
-        let opt_g = Adam::new(g.parameters(), 2e-4, (0.5, 0.999))?;
-        let opt_d = Adam::new(d.parameters(), 2e-4, (0.5, 0.999))?;
+        let (g, d, opt_g, opt_d) = players(z_dim, classes, true, (2e-4, (0.5, 0.999)), rng, device)?;
         Ok(ConditionalDcgan { g, d, classes, opt_g, opt_d })
     }
 }

@@ -194,14 +194,28 @@ pub struct Dcgan {
 
 impl Dcgan {
     pub fn new(z_dim: usize, rng: &mut Rng, device: &Device) -> Result<Self> {
-        let g = DcGenerator::new(z_dim, 0, rng)?;
-        let d = DcDiscriminator::new(0, true, rng)?;
-        g.to_device(device)?;
-        d.to_device(device)?;
-        let opt_g = Adam::new(g.parameters(), 2e-4, (0.5, 0.999))?;
-        let opt_d = Adam::new(d.parameters(), 2e-4, (0.5, 0.999))?;
+        let (g, d, opt_g, opt_d) = players(z_dim, 0, true, (2e-4, (0.5, 0.999)), rng, device)?;
         Ok(Dcgan { g, d, opt_g, opt_d })
     }
+}
+
+/// G and D (with or without D's batch norm, conditioned on `classes` labels or not), moved to
+/// `device`, and an Adam optimizer for each with `(lr, betas)`: how every image GAN here starts.
+pub(crate) fn players(
+    z_dim: usize,
+    classes: usize,
+    d_batch_norm: bool,
+    (lr, betas): (f64, (f64, f64)),
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<(DcGenerator, DcDiscriminator, Adam, Adam)> {
+    let g = DcGenerator::new(z_dim, classes, rng)?;
+    let d = DcDiscriminator::new(classes, d_batch_norm, rng)?;
+    g.to_device(device)?;
+    d.to_device(device)?;
+    let opt_g = Adam::new(g.parameters(), lr, betas)?;
+    let opt_d = Adam::new(d.parameters(), lr, betas)?;
+    Ok((g, d, opt_g, opt_d))
 }
 
 /// One step of the standard game for any (G, D) pair that takes optional labels: D on real

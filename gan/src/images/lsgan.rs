@@ -21,7 +21,7 @@ use minmax_engine::nn::Module;
 use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{Device, Generator as Rng, Result, Tensor};
 
-use super::dcgan::{DcDiscriminator, DcGenerator};
+use super::dcgan::{players, DcDiscriminator, DcGenerator};
 use super::{ImageGan, StepStats};
 
 pub struct LossSensitiveGan {
@@ -34,12 +34,7 @@ pub struct LossSensitiveGan {
 
 impl LossSensitiveGan {
     pub fn new(z_dim: usize, rng: &mut Rng, device: &Device) -> Result<Self> {
-        let g = DcGenerator::new(z_dim, 0, rng)?;
-        let d = DcDiscriminator::new(0, true, rng)?;
-        g.to_device(device)?;
-        d.to_device(device)?;
-        let opt_g = Adam::new(g.parameters(), 2e-4, (0.5, 0.999))?;
-        let mut opt_d = Adam::new(d.parameters(), 2e-4, (0.5, 0.999))?;
+        let (g, d, opt_g, mut opt_d) = players(z_dim, 0, true, (2e-4, (0.5, 0.999)), rng, device)?;
         opt_d.weight_decay = 1e-4; // the Lipschitz regularisation of the paper
         Ok(LossSensitiveGan { g, d, lambda: 1.0, opt_g, opt_d })
     }

@@ -22,15 +22,9 @@ use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
 use crate::data::Dataset;
 use dcgan::{DcDiscriminator, DcGenerator};
 
-/// Means over one minibatch. For WGAN-GP and the Loss-Sensitive GAN, `d_real`/`d_fake` are the
-/// critic's scores / the loss function's values rather than probabilities.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StepStats {
-    pub d_loss: f64,
-    pub g_loss: f64,
-    pub d_real: f64,
-    pub d_fake: f64,
-}
+/// Means over one minibatch, as for the original GAN. For WGAN-GP and the Loss-Sensitive GAN,
+/// `d_real`/`d_fake` are the critic's scores / the loss function's values, not probabilities.
+pub use crate::goodfellow2014::StepStats;
 
 /// What every image GAN offers the training loop, the metrics and the labs.
 pub trait ImageGan {

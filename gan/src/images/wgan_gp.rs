@@ -18,7 +18,7 @@ use minmax_engine::nn::Module;
 use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{grad, Device, Generator as Rng, Result, Tensor};
 
-use super::dcgan::{DcDiscriminator, DcGenerator};
+use super::dcgan::{players, DcDiscriminator, DcGenerator};
 use super::{ImageGan, StepStats};
 
 pub struct WganGp {
@@ -35,12 +35,7 @@ pub struct WganGp {
 
 impl WganGp {
     pub fn new(z_dim: usize, rng: &mut Rng, device: &Device) -> Result<Self> {
-        let g = DcGenerator::new(z_dim, 0, rng)?;
-        let d = DcDiscriminator::new(0, false, rng)?;
-        g.to_device(device)?;
-        d.to_device(device)?;
-        let opt_g = Adam::new(g.parameters(), 1e-4, (0.5, 0.9))?;
-        let opt_d = Adam::new(d.parameters(), 1e-4, (0.5, 0.9))?;
+        let (g, d, opt_g, opt_d) = players(z_dim, 0, false, (1e-4, (0.5, 0.9)), rng, device)?;
         Ok(WganGp { g, d, lambda: 10.0, n_critic: 5, critic_steps: 0, last_g_loss: 0.0, opt_g, opt_d })
     }
 
