@@ -119,7 +119,10 @@ fn awkward_sizes_views_and_large_grids() {
     let mut g = Generator::new(3);
     // Matmul sizes that are not multiples of the 64 × 64 × 16 tiles, transposed operands (no
     // copy), a batch, and a broadcast batch (stride 0).
-    for &(m, k, n) in &[(1, 1, 1), (17, 33, 9), (65, 64, 63), (130, 70, 100), (3, 200, 5)] {
+    // M, N ≥ 128 take the 128 × 128 kernel (`matmul_large`), the rest the 64 × 64 one.
+    for &(m, k, n) in
+        &[(1, 1, 1), (17, 33, 9), (65, 64, 63), (130, 70, 100), (3, 200, 5), (129, 33, 130), (200, 300, 257)]
+    {
         let a = Tensor::randn(&[m, k], &mut g);
         let b = Tensor::randn(&[k, n], &mut g);
         let (ag, bg) = (a.to_device(&dev).unwrap(), b.to_device(&dev).unwrap());
@@ -134,6 +137,13 @@ fn awkward_sizes_views_and_large_grids() {
     let b = Tensor::randn(&[70, 50], &mut g);
     assert_close(
         "matmul batched [3,40,70]·[70,50]",
+        &a.to_device(&dev).unwrap().matmul(&b.to_device(&dev).unwrap()).unwrap(),
+        &a.matmul(&b).unwrap(),
+    );
+    let a = Tensor::randn(&[2, 150, 40], &mut g);
+    let b = Tensor::randn(&[40, 140], &mut g);
+    assert_close(
+        "matmul batched large tiles [2,150,40]·[40,140]",
         &a.to_device(&dev).unwrap().matmul(&b.to_device(&dev).unwrap()).unwrap(),
         &a.matmul(&b).unwrap(),
     );

@@ -470,11 +470,13 @@ impl GpuStorage {
                 u(rl.strides[r - 2]),
                 u(rl.strides[r - 1]),
             ];
-            let groups = [u(n.div_ceil(64)), u(m.div_ceil(64)), u(nb)];
+            // Big products take the 128 × 128 tiles; small or skinny ones the 64 × 64 tiles.
+            let (entry, tile) = if m >= 128 && n >= 128 { ("matmul_large", 128) } else { ("matmul", 64) };
+            let groups = [u(n.div_ceil(tile)), u(m.div_ceil(tile)), u(nb)];
             if b0 == 0 {
                 self.ctx.dispatch(
                     Shader::Matmul,
-                    "matmul",
+                    entry,
                     &[],
                     &[(1, self.buffer()), (2, rhs.buffer()), (3, out.buffer())],
                     &p,
@@ -484,7 +486,7 @@ impl GpuStorage {
                 let part = Self::empty(&self.ctx, nb * m * n, DType::F32)?;
                 self.ctx.dispatch(
                     Shader::Matmul,
-                    "matmul",
+                    entry,
                     &[],
                     &[(1, self.buffer()), (2, rhs.buffer()), (3, part.buffer())],
                     &p,
