@@ -80,6 +80,10 @@ enum EvalCmd {
 enum LabCmd {
     /// Mode collapse on 2-D mixtures: vanilla GAN vs WGAN-GP, PacGAN and unrolled GAN.
     ModeCollapse(minmax_gan::lab::mode_collapse::Args),
+    /// Image GANs on MNIST / Fashion-MNIST scored by FID, IS, precision/recall and coverage.
+    Images(minmax_gan::lab::image_gans::Args),
+    /// DCGAN on 100, 1,000 and all training images: reconstruction gap and memorisation check.
+    Generalization(minmax_gan::lab::generalization::Args),
 }
 
 #[derive(Subcommand)]
@@ -225,6 +229,8 @@ fn main() {
     }
     let r = match cli.cmd {
         Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::lab::mode_collapse::main(a),
+        Cmd::Lab { what: LabCmd::Images(a) } => minmax_gan::lab::image_gans::main(a),
+        Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::lab::generalization::main(a),
         Cmd::Reproduce(a) => reproduce(a, false),
         Cmd::Train(a) => reproduce(a, true),
         Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed } } => {

@@ -1,0 +1,735 @@
+//! The generalization lab: does a GAN trained on few images learn the data or copy it? The
+//! "small data sets don't suit deep learning" question, measured.
+//!
+//! For every training-set size (100, 1,000 and the full training split by default) the lab trains
+//! the DCGAN of `images/dcgan.rs` for the same number of steps on a seeded random subset of that
+//! size (the subsets are nested: each is the start of one permutation), then asks two questions
+//! (`metrics::reconstruction`):
+//!
+//! 1. **Inference by optimisation (MRE).** For an image x, search the latent space for the code
+//!    whose image is closest, min_z ‖x − G(z)‖² / 784 (Adam on z, several restarts, G in eval
+//!    mode), on up to 200 images of the training subset and on 200 test images. The mean of each
+//!    and the gap (test − train), with standard errors, in pixel units ([0, 1] pixels). A
+//!    generator that learnt the data reconstructs unseen images about as well as training images;
+//!    one that memorised reconstructs its training images much better.
+//! 2. **Nearest-neighbour memorisation check.** The distance from each of 1,000 generated samples
+//!    to its nearest image of the training subset, against the same distance for held-out test
+//!    images; and the share of generated samples closer than the held-out median (≈ 50 % when
+//!    samples are as novel as unseen real images, far above when they are near-copies).
+//!
+//! Optionally (on by default, off with `--quick`) the FID of 1,000 samples against 1,000 test
+//! images on the features of the classifier of `crate::classifier`.
+//!
+//! Every size gets the same number of steps, so the small sets are seen for many more epochs (100
+//! images, 2,000 steps of 64: 1,280 epochs): the question is what a fixed training budget does
+//! with little data. Written to `--out` (default `runs/lab-generalization`): `report.md`,
+//! `report.json`, `mre.png`, `memorisation.png`, and per size `samples-<size>.png` and
+//! `strip-<size>.png` (test images, their reconstructions and their nearest training images; then
+//! training images and their reconstructions).
+//!
+//! Left out: several seeds per size, encoders (learnt inference), perceptual distances.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use image::{Rgb, RgbImage};
+use minmax_engine::nn::Module;
+use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
+
+use super::image_gans::{self, derive_seed, first_images, parse_device, DataChoice};
+use super::mode_collapse::{cpu_seconds, load_average};
+use crate::data::Dataset;
+use crate::images::{self, ImageGan, Model, TrainOptions};
+use crate::metrics::{self, Memorisation, ReconstructOptions};
+
+/// Largest minibatch of GAN training (smaller sets use their size).
+pub const MAX_BATCH: usize = 64;
+/// Images shown per row of the strips.
+pub const STRIP: usize = 10;
+/// Images per side of the optional FID.
+pub const FID_N: usize = 1000;
+
+/// A training-set size as `--sizes` spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    Count(usize),
+    /// The whole training split.
+    Full,
+}
+
+/// `--sizes`: a comma-separated list of positive counts and `full`.
+pub fn parse_sizes(s: &str) -> Result<Vec<Size>> {
+    let mut v = Vec::new();
+    for x in s.split(',').map(str::trim) {
+        let size = match x {
+            "full" => Size::Full,
+            _ => match x.replace('_', "").parse::<usize>() {
+                Ok(n) if n > 0 => Size::Count(n),
+                _ => return Err(Error::msg(format!("--sizes: '{x}' is not a positive number of images or 'full'"))),
+            },
+        };
+        v.push(size);
+    }
+    Ok(v)
+}
+
+/// Sizes as counts for a training split of `n` images, ascending and without repeats.
+pub fn resolve_sizes(sizes: &[Size], n: usize, data: DataChoice) -> Result<Vec<usize>> {
+    let mut v = Vec::new();
+    for s in sizes {
+        let c = match *s {
+            Size::Full => n,
+            Size::Count(c) if c <= n => c,
+            Size::Count(c) => {
+                return Err(Error::msg(format!(
+                    "--sizes {c}: the training split of {} holds only {n} images",
+                    data.describe()
+                )))
+            }
+        };
+        if c < 2 {
+            return Err(Error::msg(format!("--sizes {c}: need at least 2 training images")));
+        }
+        v.push(c);
+    }
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub dataset: DataChoice,
+    pub sizes: Vec<Size>,
+    /// DCGAN steps for every size.
+    pub steps: usize,
+    pub seed: u64,
+    pub device: Device,
+    pub out: PathBuf,
+    /// Images reconstructed per side (train subset, test).
+    pub mre_images: usize,
+    /// Adam steps and restarts of the latent search (`lr`, `batch_size` as given).
+    pub reconstruct: ReconstructOptions,
+    /// Generated samples (and held-out test images) of the nearest-neighbour check.
+    pub memo_samples: usize,
+    /// Also the FID against the test set (trains or loads the classifier).
+    pub fid: bool,
+    pub classifier_epochs: usize,
+    pub progress: bool,
+    pub quick: bool,
+}
+
+/// Mean and standard error of the mean.
+pub fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return (m, f64::NAN);
+    }
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}
+
+/// Everything measured at one training-set size.
+#[derive(Clone, Debug)]
+pub struct SizeRun {
+    pub size: usize,
+    /// Whether this size is the whole training split.
+    pub full: bool,
+    pub batch: usize,
+    pub steps: usize,
+    /// Per-image reconstruction MSE (pixels in [0, 1]) of training images of the subset.
+    pub train_mre: Vec<f64>,
+    /// The same for test images.
+    pub test_mre: Vec<f64>,
+    pub train_mean: (f64, f64),
+    pub test_mean: (f64, f64),
+    /// test − train, with the standard error of the difference of two independent means.
+    pub gap: (f64, f64),
+    pub memo: Memorisation,
+    pub fid: Option<f64>,
+    pub final_d_loss: f64,
+    pub final_g_loss: f64,
+    pub train_seconds: f64,
+    pub mre_seconds: f64,
+}
+
+impl SizeRun {
+    pub fn label(&self) -> String {
+        if self.full {
+            format!("{} (full)", self.size)
+        } else {
+            self.size.to_string()
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub dataset: DataChoice,
+    pub train_split: usize,
+    pub test_split: usize,
+    pub runs: Vec<SizeRun>,
+    pub classifier_accuracy: Option<f64>,
+    pub wall_seconds: f64,
+    pub cpu_seconds: Option<f64>,
+    pub interpretation: String,
+    pub markdown: String,
+}
+
+/// Reconstructions G(ẑ) of codes `z` [n, Z] as pixels [n, 784] on the CPU (G in eval mode).
+fn decode(g: &images::dcgan::DcGenerator, z: &Tensor, device: &Device) -> Result<Tensor> {
+    g.eval();
+    let x = no_grad(|| images::to_pixel_space(&g.generate(&z.to_device(device)?, None)?)?.to_device(&Device::Cpu));
+    g.train();
+    x
+}
+
+/// Per-image MRE of `x` [n, 784] (pixels) through `gan`'s generator, in pixel units; and the codes.
+pub fn mre(gan: &dyn ImageGan, x: &Tensor, o: &ReconstructOptions, device: &Device) -> Result<metrics::Reconstruction> {
+    let g = gan.generator();
+    g.eval(); // batch norm with its running statistics: G(z) of one code does not depend on the others
+    let x = x.to_device(device)?;
+    // Pixels in [0, 1] on both sides; no no_grad here: the search needs gradients with respect to z.
+    let r = metrics::reconstruct(&x, g.z_dim, |z| g.generate(z, None)?.affine(0.5, 0.5), o);
+    g.train();
+    r
+}
+
+/// Train and measure one training-set size.
+pub fn run_size(
+    size: usize,
+    subset: &Dataset,
+    test: &Dataset,
+    scorer: Option<&image_gans::Scorer>,
+    full: bool,
+    o: &Options,
+) -> Result<SizeRun> {
+    let tag = format!("{}/{size}", o.dataset.name());
+    let batch = MAX_BATCH.min(size);
+    let mut gan =
+        Model::Dcgan.build(image_gans::Z_DIM, &mut Rng::new(derive_seed(o.seed, &format!("init/{tag}"))), &o.device)?;
+    let topts = TrainOptions {
+        steps: o.steps,
+        batch,
+        seed: derive_seed(o.seed, &format!("train/{tag}")),
+        device: o.device.clone(),
+        log_every: if o.progress { (o.steps / 5).max(1) } else { 0 },
+    };
+    let t0 = Instant::now();
+    let log = images::train(gan.as_mut(), subset, &topts, |_, _| Ok(()))?;
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let last = log.last().map(|p| p.stats).unwrap_or_default();
+
+    // (1) inference by optimisation on training and test images
+    let t1 = Instant::now();
+    let ropts =
+        ReconstructOptions { seed: derive_seed(o.seed, &format!("reconstruct/{tag}")), ..o.reconstruct.clone() };
+    let x_train = first_images(subset, o.mre_images)?;
+    let x_test = first_images(test, o.mre_images)?;
+    let r_train = mre(gan.as_ref(), &x_train, &ropts, &o.device)?;
+    let r_test = mre(gan.as_ref(), &x_test, &ropts, &o.device)?;
+    let mre_seconds = t1.elapsed().as_secs_f64();
+    let (train_mean, test_mean) = (mean_se(&r_train.mse), mean_se(&r_test.mse));
+    let gap = (test_mean.0 - train_mean.0, (train_mean.1.powi(2) + test_mean.1.powi(2)).sqrt());
+
+    // (2) nearest training images of generated samples and of held-out test images
+    let generated =
+        image_gans::draw(gan.as_ref(), o.memo_samples, &mut Rng::new(derive_seed(o.seed, &format!("samples/{tag}"))))?;
+    let train_all = first_images(subset, subset.len())?;
+    let heldout = first_images(test, o.memo_samples)?;
+    let memo = metrics::memorisation(&train_all, &generated, &heldout)?;
+    let fid = match scorer {
+        Some(s) => Some(s.score(&generated.narrow(0, 0, s.n.min(generated.shape()[0]))?, o.steps)?.fid),
+        None => None,
+    };
+    if o.progress {
+        eprintln!(
+            "{tag}: MRE train {:.4} ± {:.4}, test {:.4} ± {:.4}, gap {:.4} ± {:.4}; NN distance generated {:.2} vs \
+             held-out {:.2} (median), {:.1} % closer than the held-out median{}",
+            train_mean.0,
+            train_mean.1,
+            test_mean.0,
+            test_mean.1,
+            gap.0,
+            gap.1,
+            memo.generated_median,
+            memo.heldout_median,
+            100.0 * memo.closer_than_heldout_median,
+            fid.map_or(String::new(), |f| format!("; FID {f:.2}"))
+        );
+    }
+
+    // Pictures: samples, and the strip of reconstructions.
+    crate::viz::save_png(
+        &crate::viz::image_grid(&generated.narrow(0, 0, 64.min(o.memo_samples))?, 8, 8, 28, 28, 2)?,
+        &o.out.join(format!("samples-{size}.png")),
+    )?;
+    let k = STRIP.min(x_test.shape()[0]).min(x_train.shape()[0]);
+    let g = gan.generator();
+    let test_k = x_test.narrow(0, 0, k)?;
+    let test_rec = decode(g, &r_test.z.narrow(0, 0, k)?, &o.device)?;
+    let nn: Vec<i64> = crate::viz::nearest_neighbours(&test_k, &train_all)?.into_iter().map(|i| i as i64).collect();
+    let test_nn = train_all.index_select(0, &Tensor::new(nn, &[k])?)?;
+    let train_k = x_train.narrow(0, 0, k)?;
+    let train_rec = decode(g, &r_train.z.narrow(0, 0, k)?, &o.device)?;
+    let strip = labelled_rows(
+        &format!(
+            "{} images of {}, {} steps: MRE train {:.4}, test {:.4}",
+            size,
+            o.dataset.describe(),
+            o.steps,
+            train_mean.0,
+            test_mean.0
+        ),
+        &[
+            ("test images", &test_k),
+            ("G(ẑ) of them", &test_rec),
+            ("nearest training image", &test_nn),
+            ("training images", &train_k),
+            ("G(ẑ) of them", &train_rec),
+        ],
+    )?;
+    crate::viz::save_png(&strip, &o.out.join(format!("strip-{size}.png")))?;
+
+    Ok(SizeRun {
+        size,
+        full,
+        batch,
+        steps: o.steps,
+        train_mre: r_train.mse,
+        test_mre: r_test.mse,
+        train_mean,
+        test_mean,
+        gap,
+        memo,
+        fid,
+        final_d_loss: last.d_loss,
+        final_g_loss: last.g_loss,
+        train_seconds,
+        mre_seconds,
+    })
+}
+
+/// Rows of images [k, 784] under a title, each row with a label on its left, drawn at twice the
+/// pixel size.
+pub fn labelled_rows(title: &str, rows: &[(&str, &Tensor)]) -> Result<RgbImage> {
+    const SCALE: u32 = 2;
+    const LABEL_W: u32 = 170;
+    const TITLE_H: u32 = 30;
+    let grids = rows.iter().map(|(_, t)| crate::viz::image_grid(t, 1, STRIP, 28, 28, 2)).collect::<Result<Vec<_>>>()?;
+    let gw = grids.iter().map(|g| g.width()).max().unwrap_or(0) * SCALE;
+    let gh = grids.first().map(|g| g.height()).unwrap_or(0) * SCALE;
+    let mut img = RgbImage::from_pixel(LABEL_W + gw + 8, TITLE_H + gh * rows.len() as u32 + 8, Rgb([255, 255, 255]));
+    for (r, grid) in grids.iter().enumerate() {
+        let y0 = TITLE_H + r as u32 * gh;
+        for (x, y, p) in grid.enumerate_pixels() {
+            let v = p.0[0];
+            for dy in 0..SCALE {
+                for dx in 0..SCALE {
+                    img.put_pixel(LABEL_W + x * SCALE + dx, y0 + y * SCALE + dy, Rgb([v, v, v]));
+                }
+            }
+        }
+        super::pictures::draw_text(&mut img, 6, (y0 + gh / 2) as i32 - 8, 14.0, rows[r].0);
+    }
+    super::pictures::draw_text(&mut img, 6, 6, 16.0, title);
+    Ok(img)
+}
+
+/// Run the sweep and write the report and pictures into `o.out`.
+pub fn run(o: &Options) -> Result<Report> {
+    std::fs::create_dir_all(&o.out).map_err(|e| Error::Io { path: o.out.clone(), source: e })?;
+    let t0 = Instant::now();
+    let load_start = load_average();
+    let splits = o.dataset.load()?;
+    let sizes = resolve_sizes(&o.sizes, splits.train.len(), o.dataset)?;
+    // One permutation of the training split; each subset is its start, so they are nested.
+    let perm = Rng::new(derive_seed(o.seed, &format!("subset/{}", o.dataset.name()))).permutation(splits.train.len());
+    let stick = if o.fid {
+        Some(image_gans::yardstick(&o.out, o.dataset, &splits, o.classifier_epochs, o.progress)?)
+    } else {
+        None
+    };
+    let scorer = match &stick {
+        Some(s) => Some(image_gans::Scorer::new(&s.net, &splits.test, FID_N.min(o.memo_samples))?),
+        None => None,
+    };
+    let mut runs = Vec::new();
+    for &size in &sizes {
+        let subset = splits.train.subset(&perm[..size])?;
+        if o.progress {
+            eprintln!("{}: training DCGAN on {size} images for {} steps", o.dataset.name(), o.steps);
+        }
+        runs.push(run_size(size, &subset, &splits.test, scorer.as_ref(), size == splits.train.len(), o)?);
+    }
+
+    // Pictures over sizes (log10 of the size on x).
+    let x = |r: &SizeRun| (r.size as f64).log10();
+    let line = |f: &dyn Fn(&SizeRun) -> f64| runs.iter().map(|r| (x(r), f(r))).collect::<Vec<_>>();
+    crate::viz::line_plot(
+        &o.out.join("mre.png"),
+        &format!("Reconstruction error through G on {}", o.dataset.describe()),
+        "training images (log10)",
+        "mean squared error per pixel",
+        &[
+            ("training images", line(&|r| r.train_mean.0)),
+            ("test images", line(&|r| r.test_mean.0)),
+            ("gap (test - train)", line(&|r| r.gap.0)),
+        ],
+    )?;
+    crate::viz::line_plot(
+        &o.out.join("memorisation.png"),
+        &format!("Distance to the nearest training image on {}", o.dataset.describe()),
+        "training images (log10)",
+        "Euclidean distance (pixels in [0, 1])",
+        &[
+            ("generated (median)", line(&|r| r.memo.generated_median)),
+            ("held-out test (median)", line(&|r| r.memo.heldout_median)),
+            ("generated (mean)", line(&|r| r.memo.generated_mean)),
+            ("held-out test (mean)", line(&|r| r.memo.heldout_mean)),
+        ],
+    )?;
+
+    let interpretation = interpret(&runs);
+    let mut r = Report {
+        dataset: o.dataset,
+        train_split: splits.train.len(),
+        test_split: splits.test.len(),
+        runs,
+        classifier_accuracy: stick.as_ref().map(|s| s.test_accuracy),
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds(),
+        interpretation,
+        markdown: String::new(),
+    };
+    r.markdown = markdown(&r, o, load_start, load_average());
+    minmax_engine::io::write_atomic(&o.out.join("report.md"), r.markdown.as_bytes())?;
+    let js = serde_json::to_string_pretty(&json(&r, o)).map_err(|e| Error::msg(format!("report.json: {e}")))?;
+    minmax_engine::io::write_atomic(&o.out.join("report.json"), js.as_bytes())?;
+    Ok(r)
+}
+
+// =================================================================================================
+// Report
+// =================================================================================================
+
+/// Whether a ± se is more than two standard errors away from zero.
+fn significant(v: (f64, f64)) -> bool {
+    v.1.is_finite() && v.0.abs() > 2.0 * v.1
+}
+
+/// A short paragraph read off the numbers: how the gap and the memorisation share move with size.
+pub fn interpret(runs: &[SizeRun]) -> String {
+    let (Some(a), Some(b)) = (runs.first(), runs.last()) else {
+        return String::new();
+    };
+    let mut s = String::new();
+    let gap_words = |r: &SizeRun| {
+        format!(
+            "{:.4} ± {:.4} at {} images ({})",
+            r.gap.0,
+            r.gap.1,
+            r.label(),
+            if significant(r.gap) {
+                "more than two standard errors from zero"
+            } else {
+                "within two standard errors of zero"
+            }
+        )
+    };
+    if runs.len() == 1 {
+        s.push_str(&format!("The train–test reconstruction gap is {}. ", gap_words(a)));
+    } else {
+        if runs.iter().all(|r| !significant(r.gap)) {
+            s.push_str(&format!(
+                "The train–test reconstruction gap is within two standard errors of zero at every size ({:.4} ± {:.4} \
+                 at {} images, {:.4} ± {:.4} at {}): by this measure the generator reaches unseen test images as \
+                 well as its own training images. ",
+                a.gap.0,
+                a.gap.1,
+                a.label(),
+                b.gap.0,
+                b.gap.1,
+                b.label()
+            ));
+        } else {
+            let trend = if b.gap.0 < a.gap.0 { "shrinks" } else { "does not shrink" };
+            s.push_str(&format!(
+                "The train–test reconstruction gap {trend} with more data: {} against {}. ",
+                gap_words(a),
+                gap_words(b)
+            ));
+        }
+        s.push_str(&format!(
+            "Training images are reconstructed with MSE {:.4} at {} images and {:.4} at {}; test images with {:.4} \
+             and {:.4}. ",
+            a.train_mean.0, a.size, b.train_mean.0, b.size, a.test_mean.0, b.test_mean.0
+        ));
+    }
+    let pct = |r: &SizeRun| 100.0 * r.memo.closer_than_heldout_median;
+    s.push_str(&format!(
+        "In the nearest-neighbour check, {:.1} % of the samples of the {}-image generator lie closer to a training \
+         image than the median held-out test image does (median distances {:.2} vs {:.2})",
+        pct(a),
+        a.size,
+        a.memo.generated_median,
+        a.memo.heldout_median
+    ));
+    if runs.len() > 1 {
+        s.push_str(&format!(
+            ", against {:.1} % at {} images ({:.2} vs {:.2})",
+            pct(b),
+            b.size,
+            b.memo.generated_median,
+            b.memo.heldout_median
+        ));
+    }
+    s.push_str(
+        "; 50 % means samples are as far from the training set as unseen real images, far above 50 % means \
+         near-copies of training images, far below means samples unlike any training image (e.g. blurry or \
+         broken ones). ",
+    );
+    let most =
+        runs.iter().max_by(|x, y| x.memo.closer_than_heldout_median.total_cmp(&y.memo.closer_than_heldout_median));
+    if let Some(m) = most {
+        if m.memo.closer_than_heldout_median > 0.75 {
+            s.push_str(&format!(
+                "At {} images the generator reproduces its training set: most samples are near-copies. ",
+                m.label()
+            ));
+        }
+    }
+    s.push_str("One seed per size: read differences smaller than a few standard errors as noise.");
+    s
+}
+
+/// The Markdown report.
+pub fn markdown(r: &Report, o: &Options, load_start: Option<f64>, load_end: Option<f64>) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("# Generalization sweep: DCGAN on {} with less and more data\n\n", r.dataset.describe()));
+    s.push_str(&format!(
+        "The same DCGAN, trained for {} steps on {} (seeded, nested random subsets of the {}-image training split), \
+         then inverted: for each image x, min_z ‖x − G(z)‖²/784 by Adam ({} steps, lr {}, {} restarts, best kept; \
+         G in eval mode), on up to {} images of the training subset and {} test images. MSE in [0, 1] pixel units, \
+         mean ± standard error. Nearest-neighbour check: {} generated samples and {} held-out test images against \
+         the training subset (Euclidean distance in pixels).\n\n",
+        o.steps,
+        r.runs.iter().map(|x| x.label()).collect::<Vec<_>>().join(", "),
+        r.train_split,
+        o.reconstruct.steps,
+        o.reconstruct.lr,
+        o.reconstruct.restarts,
+        o.mre_images,
+        o.mre_images.min(r.test_split),
+        o.memo_samples,
+        o.memo_samples.min(r.test_split),
+    ));
+    s.push_str(&format!("{}\n\n", r.interpretation));
+    s.push_str(
+        "## Reconstruction error (MRE)\n\n| training images | batch | epochs | MRE train | MRE test | gap (test − train) | \
+         FID | train s | MRE s |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for x in &r.runs {
+        let epochs = (x.steps * x.batch) as f64 / x.size as f64;
+        s.push_str(&format!(
+            "| {} | {} | {:.0} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} ± {:.4} | {} | {:.0} | {:.0} |\n",
+            x.label(),
+            x.batch,
+            epochs,
+            x.train_mean.0,
+            x.train_mean.1,
+            x.test_mean.0,
+            x.test_mean.1,
+            x.gap.0,
+            x.gap.1,
+            x.fid.map_or("—".to_string(), |f| format!("{f:.2}")),
+            x.train_seconds,
+            x.mre_seconds
+        ));
+    }
+    s.push_str(
+        "\n## Nearest training image\n\n| training images | generated: mean | generated: median | held-out: mean | \
+         held-out: median | generated closer than the held-out median |\n|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for x in &r.runs {
+        s.push_str(&format!(
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} % |\n",
+            x.label(),
+            x.memo.generated_mean,
+            x.memo.generated_median,
+            x.memo.heldout_mean,
+            x.memo.heldout_median,
+            100.0 * x.memo.closer_than_heldout_median
+        ));
+    }
+    s.push_str("\n![MRE vs size](mre.png)\n\n![nearest-neighbour distances vs size](memorisation.png)\n\n");
+    for x in &r.runs {
+        s.push_str(&format!(
+            "{} images: ![samples](samples-{}.png) ![reconstructions](strip-{}.png)\n\n",
+            x.label(),
+            x.size,
+            x.size
+        ));
+    }
+    s.push_str(&format!(
+        "## Settings\n\nDCGAN of `images/dcgan.rs` (z ∈ R^{}, Adam 2·10⁻⁴, β₁ 0.5), batch min({MAX_BATCH}, size), \
+         {} steps per size; seed {}, device {}{}.{} Wall time {:.0} s; CPU time {} s; 1-minute load average {} at \
+         the start, {} at the end.\n",
+        image_gans::Z_DIM,
+        o.steps,
+        o.seed,
+        o.device,
+        if o.quick { " (--quick)" } else { "" },
+        r.classifier_accuracy.map_or(String::new(), |a| format!(
+            " FID: {FID_N} samples vs {FID_N} test images on the features of the classifier (test accuracy {:.2} %).",
+            100.0 * a
+        )),
+        r.wall_seconds,
+        r.cpu_seconds.map_or("n/a".to_string(), |c| format!("{c:.0}")),
+        load_start.map_or("n/a".to_string(), |v| format!("{v:.1}")),
+        load_end.map_or("n/a".to_string(), |v| format!("{v:.1}")),
+    ));
+    s
+}
+
+/// Everything as JSON.
+pub fn json(r: &Report, o: &Options) -> serde_json::Value {
+    let runs: Vec<serde_json::Value> = r
+        .runs
+        .iter()
+        .map(|x| {
+            serde_json::json!({
+                "size": x.size, "full": x.full, "batch": x.batch, "steps": x.steps,
+                "mre_train_mean": x.train_mean.0, "mre_train_se": x.train_mean.1,
+                "mre_test_mean": x.test_mean.0, "mre_test_se": x.test_mean.1,
+                "gap_mean": x.gap.0, "gap_se": x.gap.1,
+                "mre_train": x.train_mre, "mre_test": x.test_mre,
+                "memorisation": {
+                    "generated_mean": x.memo.generated_mean, "generated_median": x.memo.generated_median,
+                    "heldout_mean": x.memo.heldout_mean, "heldout_median": x.memo.heldout_median,
+                    "closer_than_heldout_median": x.memo.closer_than_heldout_median,
+                    "generated_n": x.memo.generated.len(), "heldout_n": x.memo.heldout.len(),
+                },
+                "fid": x.fid,
+                "final_d_loss": x.final_d_loss, "final_g_loss": x.final_g_loss,
+                "train_seconds": x.train_seconds, "mre_seconds": x.mre_seconds,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "dataset": r.dataset.name(), "description": r.dataset.describe(),
+        "train_split": r.train_split, "test_split": r.test_split,
+        "settings": {
+            "steps": o.steps, "seed": o.seed, "device": o.device.to_string(), "quick": o.quick,
+            "mre_images": o.mre_images, "reconstruct_steps": o.reconstruct.steps, "reconstruct_lr": o.reconstruct.lr,
+            "reconstruct_restarts": o.reconstruct.restarts, "memo_samples": o.memo_samples, "fid": o.fid,
+            "max_batch": MAX_BATCH, "z_dim": image_gans::Z_DIM, "mse_units": "pixels in [0, 1]",
+        },
+        "classifier_accuracy": r.classifier_accuracy,
+        "runs": runs,
+        "interpretation": r.interpretation,
+        "timing": { "wall_seconds": r.wall_seconds, "cpu_seconds": r.cpu_seconds },
+    })
+}
+
+// =================================================================================================
+// Command line
+// =================================================================================================
+
+/// `minmax lab generalization`
+#[derive(clap::Args, Clone, Debug)]
+pub struct Args {
+    /// Data set: mnist (the 10k subset: 8,000 training images) or fashion (Fashion-MNIST: 50,000).
+    #[arg(long, default_value = "mnist")]
+    pub dataset: String,
+    /// Training-set sizes: a comma-separated list of counts and `full` (default 100,1000,full;
+    /// 100,1000 with --quick).
+    #[arg(long)]
+    pub sizes: Option<String>,
+    /// DCGAN steps for every size (default 2000, or 150 with --quick).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Seed of every random draw (subsets, initialisation, batches, noise, latent searches).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Output folder.
+    #[arg(long, default_value = "runs/lab-generalization")]
+    pub out: PathBuf,
+    /// A run of about two minutes: sizes 100,1000, 150 steps, 50 images per side reconstructed
+    /// with 100 Adam steps and 2 restarts, no FID.
+    #[arg(long)]
+    pub quick: bool,
+    /// Images reconstructed per side (default 200, or 50 with --quick).
+    #[arg(long)]
+    pub mre_images: Option<usize>,
+    /// Adam steps of each latent search (default 300, or 100 with --quick).
+    #[arg(long)]
+    pub mre_steps: Option<usize>,
+    /// Restarts of each latent search (default 3, or 2 with --quick).
+    #[arg(long)]
+    pub mre_restarts: Option<usize>,
+    /// Generated samples of the nearest-neighbour check.
+    #[arg(long, default_value_t = 1000)]
+    pub memo_samples: usize,
+    /// Leave out the FID against the test set (no classifier needed).
+    #[arg(long)]
+    pub no_fid: bool,
+    /// No progress lines.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The options of `a`, with the defaults filled in and every flag checked.
+pub fn options(a: &Args) -> Result<Options> {
+    let q = a.quick;
+    let positive = |flag: &str, v: usize| -> Result<usize> {
+        if v == 0 {
+            Err(Error::msg(format!("{flag} 0: must be at least 1")))
+        } else {
+            Ok(v)
+        }
+    };
+    let sizes = parse_sizes(a.sizes.as_deref().unwrap_or(if q { "100,1000" } else { "100,1000,full" }))?;
+    let memo_samples = positive("--memo-samples", a.memo_samples)?;
+    if memo_samples < 2 {
+        return Err(Error::msg(format!("--memo-samples {memo_samples}: need at least 2")));
+    }
+    Ok(Options {
+        dataset: DataChoice::parse(&a.dataset)?,
+        sizes,
+        steps: positive("--steps", a.steps.unwrap_or(if q { 150 } else { 2000 }))?,
+        seed: a.seed,
+        device: parse_device(&a.device)?,
+        out: a.out.clone(),
+        mre_images: positive("--mre-images", a.mre_images.unwrap_or(if q { 50 } else { 200 }))?,
+        reconstruct: ReconstructOptions {
+            steps: positive("--mre-steps", a.mre_steps.unwrap_or(if q { 100 } else { 300 }))?,
+            restarts: positive("--mre-restarts", a.mre_restarts.unwrap_or(if q { 2 } else { 3 }))?,
+            ..ReconstructOptions::default()
+        },
+        memo_samples,
+        fid: !a.no_fid && !q,
+        classifier_epochs: crate::classifier::ClassifierConfig::default().epochs,
+        progress: !a.no_progress,
+        quick: q,
+    })
+}
+
+/// Entry point of `minmax lab generalization`.
+pub fn main(a: Args) -> Result<()> {
+    let o = options(&a)?;
+    if o.device.is_gpu() {
+        eprintln!("device: {}", o.device);
+    }
+    let r = run(&o)?;
+    println!("{}", r.markdown);
+    println!("report and pictures: {}", o.out.display());
+    Ok(())
+}

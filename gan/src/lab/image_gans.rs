@@ -1,0 +1,793 @@
+//! The image-GAN lab: train the convolutional GANs of `images/` on MNIST and Fashion-MNIST and
+//! score them during training with the classifier-based metrics of `metrics/`, next to the score
+//! real images get.
+//!
+//! Per data set:
+//!
+//! 1. the yardstick: the small classifier of `crate::classifier`, trained once on the training
+//!    split (or loaded from `<out>/classifier-<dataset>.safetensors`), and its test accuracy;
+//! 2. the floor: held-out real images (the validation split, never seen by any GAN) scored against
+//!    the test images with the same metrics and the same n — what a perfect generator would get;
+//! 3. per model: `--steps` minibatches of 64, and every `--eval-every` steps n generated images
+//!    scored against n test images: FID on the classifier's 128 penultimate features, Inception
+//!    Score (10 splits), precision and recall (k = 3, on the same features) and class coverage.
+//!
+//! n = `--samples`, capped at the size of the test and held-out splits (1,000 each for the MNIST
+//! 10k subset), so every number in one table comes from the same n: FID in particular is biased
+//! upwards for small n and compares only at equal n.
+//!
+//! Written to `--out` (default `runs/lab-images`): `report.md`, `report.json`, and per data set
+//! `<dataset>-<model>-samples.png` (8×8; the conditional model one row per class),
+//! `<dataset>-<model>-losses.png`, `<dataset>-metrics.png` (FID over training, every model and
+//! the real-data floor) and the trained `<dataset>-<model>.safetensors`.
+//!
+//! Left out: the Inception network (the classifier stands in for it, so numbers compare runs of
+//! this project, not papers), several seeds per model, and model selection on the validation split.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
+
+use super::mode_collapse::{cpu_seconds, load_average};
+use crate::classifier::{self, Classifier, ClassifierConfig};
+use crate::data::{load_mnist, Dataset, MnistSource, Splits};
+use crate::images::{self, ImageGan, LogPoint, Model, TrainOptions};
+use crate::metrics::coverage::share_threshold;
+use crate::metrics::{self, FeatureStats};
+
+/// Noise dimension of every model (the papers' 100).
+pub const Z_DIM: usize = 100;
+/// Minibatch size of GAN training.
+pub const BATCH: usize = 64;
+/// Splits of the Inception Score.
+pub const IS_SPLITS: usize = 10;
+/// Neighbourhood size of precision and recall (Kynkäänniemi et al. 2019).
+pub const PR_K: usize = metrics::precision_recall::DEFAULT_K;
+/// A class is covered when it holds at least this fraction of a uniform share n/10 of the samples.
+pub const COVERAGE_SHARE: f64 = 0.1;
+/// Seed of the classifier's weights and shuffling: the yardstick is the same network whatever
+/// `--seed` is, so runs with different seeds are measured alike.
+pub const CLASSIFIER_SEED: u64 = 0;
+
+// =================================================================================================
+// Data sets, models, devices and seeds from the command line
+// =================================================================================================
+
+/// The data sets the labs know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataChoice {
+    /// The MNIST 10k subset: 8,000 train / 1,000 validation / 1,000 test.
+    Mnist,
+    /// Fashion-MNIST: 50,000 train / 10,000 validation / 10,000 test.
+    Fashion,
+}
+
+impl DataChoice {
+    pub fn parse(s: &str) -> Result<DataChoice> {
+        match s.trim() {
+            "mnist" => Ok(DataChoice::Mnist),
+            "fashion" => Ok(DataChoice::Fashion),
+            other => Err(Error::msg(format!("--dataset: unknown data set '{other}' (expected mnist or fashion)"))),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DataChoice::Mnist => "mnist",
+            DataChoice::Fashion => "fashion",
+        }
+    }
+    /// The data set in words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DataChoice::Mnist => "MNIST (the 10k subset)",
+            DataChoice::Fashion => "Fashion-MNIST",
+        }
+    }
+    pub fn source(self) -> MnistSource {
+        match self {
+            DataChoice::Mnist => MnistSource::subset10k(),
+            DataChoice::Fashion => MnistSource::fashion(),
+        }
+    }
+    /// Train / validation / test splits (see `data::mnist`).
+    pub fn load(self) -> Result<Splits> {
+        load_mnist(&self.source())
+    }
+}
+
+/// `--dataset`: mnist, fashion, a comma-separated list, or both.
+pub fn parse_datasets(s: &str) -> Result<Vec<DataChoice>> {
+    if s.trim() == "both" {
+        return Ok(vec![DataChoice::Mnist, DataChoice::Fashion]);
+    }
+    let mut v = Vec::new();
+    for d in s.split(',') {
+        let d = DataChoice::parse(d).map_err(|_| {
+            Error::msg(format!("--dataset: unknown data set '{}' (expected mnist, fashion or both)", d.trim()))
+        })?;
+        if !v.contains(&d) {
+            v.push(d);
+        }
+    }
+    Ok(v)
+}
+
+/// `--model`: a comma-separated list of dcgan, conditional-dcgan, lsgan, wgan-gp (or all).
+pub fn parse_models(s: &str) -> Result<Vec<Model>> {
+    if s.trim() == "all" {
+        return Ok(Model::ALL.to_vec());
+    }
+    let mut v = Vec::new();
+    for m in s.split(',') {
+        let m = Model::parse(m.trim()).map_err(|e| Error::msg(format!("--model: {e}")))?;
+        if !v.contains(&m) {
+            v.push(m);
+        }
+    }
+    Ok(v)
+}
+
+/// `--device`: cpu, gpu, gpu:NAME or auto.
+pub fn parse_device(s: &str) -> Result<Device> {
+    Device::parse(s).map_err(|e| Error::msg(format!("--device {s}: {e}")))
+}
+
+/// A seed for one purpose (`tag`), derived from the run's `--seed`: distinct per tag, stable
+/// across runs.
+pub fn derive_seed(seed: u64, tag: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
+    for b in tag.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The classifier checkpoint of `data` in `out`: `classifier-<dataset>.safetensors` with the
+/// default training length, `classifier-<dataset>-<E>ep.safetensors` with another (so a short
+/// run never replaces the full yardstick).
+pub fn classifier_path(out: &Path, data: DataChoice, epochs: usize) -> PathBuf {
+    if epochs == ClassifierConfig::default().epochs {
+        out.join(format!("classifier-{}.safetensors", data.name()))
+    } else {
+        out.join(format!("classifier-{}-{epochs}ep.safetensors", data.name()))
+    }
+}
+
+/// The yardstick of `data`: trained on `splits.train` (or loaded), with its test accuracy.
+pub struct Yardstick {
+    pub net: Classifier,
+    pub path: PathBuf,
+    pub epochs: usize,
+    pub test_accuracy: f64,
+    /// Seconds spent training it (None: loaded from `path`).
+    pub train_seconds: Option<f64>,
+}
+
+/// Train (or load) the classifier of `data` in `out` with `epochs` epochs and measure it.
+pub fn yardstick(out: &Path, data: DataChoice, splits: &Splits, epochs: usize, progress: bool) -> Result<Yardstick> {
+    let path = classifier_path(out, data, epochs);
+    let existed = path.exists();
+    let cfg = ClassifierConfig { epochs, seed: CLASSIFIER_SEED, progress, ..Default::default() };
+    let t0 = Instant::now();
+    if progress && !existed {
+        eprintln!("{}: training the classifier ({epochs} epochs) → {}", data.name(), path.display());
+    }
+    let net = classifier::train_or_load(&path, &splits.train, Some(&splits.test), &cfg)?;
+    let train_seconds = (!existed).then(|| t0.elapsed().as_secs_f64());
+    let test_accuracy = net.accuracy(&splits.test)?;
+    if progress && existed {
+        eprintln!("{}: classifier {} (test accuracy {:.2} %)", data.name(), path.display(), 100.0 * test_accuracy);
+    }
+    Ok(Yardstick { net, path, epochs, test_accuracy, train_seconds })
+}
+
+/// The first `n` images of `data` as pixels [n, 784].
+pub fn first_images(data: &Dataset, n: usize) -> Result<Tensor> {
+    let n = n.min(data.len());
+    Tensor::new(data.images()[..n * data.dim()].to_vec(), &[n, data.dim()])
+}
+
+// =================================================================================================
+// Scores
+// =================================================================================================
+
+/// The metrics of one set of n images against n test images.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scores {
+    /// Training step (0 for real images).
+    pub step: usize,
+    pub fid: f64,
+    pub is_mean: f64,
+    pub is_std: f64,
+    pub precision: f64,
+    pub recall: f64,
+    /// Classes holding at least [`COVERAGE_SHARE`] of a uniform share of the samples.
+    pub classes_covered: usize,
+    /// KL(p̂ ‖ uniform) of the predicted-class histogram.
+    pub kl_uniform: f64,
+    /// KL(p̂ ‖ the test images' true-label histogram).
+    pub kl_test: f64,
+}
+
+impl Scores {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "step": self.step, "fid": self.fid, "is_mean": self.is_mean, "is_std": self.is_std,
+            "precision": self.precision, "recall": self.recall, "classes_covered": self.classes_covered,
+            "kl_uniform": self.kl_uniform, "kl_test": self.kl_test,
+        })
+    }
+}
+
+/// The real side of every comparison, computed once per data set: the test images' features,
+/// their Gaussian statistics and their labels.
+pub struct Scorer<'a> {
+    net: &'a Classifier,
+    /// n, the number of images on each side.
+    pub n: usize,
+    real_features: Tensor,
+    real_stats: FeatureStats,
+    test_labels: Vec<usize>,
+}
+
+impl<'a> Scorer<'a> {
+    /// The first `n` test images as the real side (n is capped at the split's size).
+    pub fn new(net: &'a Classifier, test: &Dataset, n: usize) -> Result<Scorer<'a>> {
+        let real = first_images(test, n)?;
+        let n = real.shape()[0];
+        let real_features = net.features(&real)?;
+        Ok(Scorer {
+            net,
+            n,
+            real_stats: FeatureStats::from_features(&real_features)?,
+            real_features,
+            test_labels: test.labels()[..n].iter().map(|&l| l as usize).collect(),
+        })
+    }
+
+    /// Score `images` [m, 784] in [0, 1] (m = n for comparable numbers).
+    pub fn score(&self, images: &Tensor, step: usize) -> Result<Scores> {
+        let features = self.net.features(images)?;
+        let probs = self.net.probs(images)?;
+        let fid = metrics::frechet_distance(&self.real_stats, &FeatureStats::from_features(&features)?)?;
+        let is = metrics::inception_score(&probs, IS_SPLITS)?;
+        let pr = metrics::precision_recall(&self.real_features, &features, PR_K)?;
+        let labels = metrics::predicted_labels(&probs)?;
+        let classes = probs.shape()[1];
+        let cov = metrics::coverage(
+            &labels,
+            classes,
+            share_threshold(labels.len(), classes, COVERAGE_SHARE),
+            Some(&self.test_labels),
+        )?;
+        Ok(Scores {
+            step,
+            fid,
+            is_mean: is.mean,
+            is_std: is.std,
+            precision: pr.precision,
+            recall: pr.recall,
+            classes_covered: cov.classes_covered,
+            kl_uniform: cov.kl_uniform,
+            kl_test: cov.kl_reference.unwrap_or(f64::NAN),
+        })
+    }
+}
+
+/// Labels 0, 1, …, 9, 0, 1, … for `n` conditional samples (every class equally often).
+pub fn cycling_labels(n: usize, classes: usize) -> Result<Tensor> {
+    Tensor::new((0..n).map(|i| (i % classes) as i64).collect::<Vec<i64>>(), &[n])
+}
+
+/// `n` samples of `gan` as pixels [n, 784]; a conditional model draws every class equally often.
+pub fn draw(gan: &dyn ImageGan, n: usize, rng: &mut Rng) -> Result<Tensor> {
+    let labels = if gan.classes() > 0 { Some(cycling_labels(n, gan.classes())?) } else { None };
+    images::sample(gan, n, labels.as_ref(), rng)
+}
+
+// =================================================================================================
+// Options and runs
+// =================================================================================================
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub datasets: Vec<DataChoice>,
+    pub models: Vec<Model>,
+    pub steps: usize,
+    pub eval_every: usize,
+    /// Images per evaluation, on each side (capped at the test and held-out split sizes).
+    pub samples: usize,
+    pub seed: u64,
+    pub device: Device,
+    pub out: PathBuf,
+    pub classifier_epochs: usize,
+    /// Loss curves are means over this many steps (printed as they come with `progress`).
+    pub log_every: usize,
+    pub progress: bool,
+    pub quick: bool,
+}
+
+/// One model trained on one data set.
+#[derive(Clone, Debug)]
+pub struct ModelRun {
+    pub model: Model,
+    pub steps: usize,
+    /// The scores at every evaluation, the last one at the final step.
+    pub history: Vec<Scores>,
+    pub losses: Vec<LogPoint>,
+    /// Wall seconds of training, not counting evaluation.
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+}
+
+impl ModelRun {
+    pub fn last(&self) -> Option<&Scores> {
+        self.history.last()
+    }
+}
+
+/// Everything measured on one data set.
+#[derive(Clone, Debug)]
+pub struct DatasetRun {
+    pub data: DataChoice,
+    pub train_size: usize,
+    pub heldout_size: usize,
+    pub test_size: usize,
+    pub classifier_path: PathBuf,
+    pub classifier_epochs: usize,
+    pub classifier_accuracy: f64,
+    pub classifier_train_seconds: Option<f64>,
+    /// n of every score below.
+    pub eval_n: usize,
+    /// Held-out real images against the test images.
+    pub reference: Scores,
+    pub models: Vec<ModelRun>,
+}
+
+/// The whole lab.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub datasets: Vec<DatasetRun>,
+    pub wall_seconds: f64,
+    pub cpu_seconds: Option<f64>,
+    pub load_start: Option<f64>,
+    pub load_end: Option<f64>,
+    pub markdown: String,
+}
+
+/// The steps at which `run_model` evaluates: every `every` steps and the last.
+pub fn eval_steps(steps: usize, every: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (1..=steps).filter(|s| s % every.max(1) == 0).collect();
+    if v.last() != Some(&steps) {
+        v.push(steps);
+    }
+    v
+}
+
+/// Means of per-step log points over windows of `every` steps (the last window may be shorter).
+pub fn rebin(log: &[LogPoint], every: usize) -> Vec<LogPoint> {
+    log.chunks(every.max(1))
+        .map(|c| {
+            let k = c.len() as f64;
+            let mean = |f: fn(&LogPoint) -> f64| c.iter().map(f).sum::<f64>() / k;
+            LogPoint {
+                step: c[c.len() - 1].step,
+                stats: images::StepStats {
+                    d_loss: mean(|p| p.stats.d_loss),
+                    g_loss: mean(|p| p.stats.g_loss),
+                    d_real: mean(|p| p.stats.d_real),
+                    d_fake: mean(|p| p.stats.d_fake),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Train `model` on `splits.train` and score it during training; writes its pictures and
+/// checkpoint into `o.out`.
+pub fn run_model(model: Model, data: DataChoice, splits: &Splits, scorer: &Scorer, o: &Options) -> Result<ModelRun> {
+    let tag = format!("{}/{}", data.name(), model.name());
+    let mut gan = model.build(Z_DIM, &mut Rng::new(derive_seed(o.seed, &format!("init/{tag}"))), &o.device)?;
+    let eval_seed = derive_seed(o.seed, &format!("eval/{tag}"));
+    let at = eval_steps(o.steps, o.eval_every);
+    let mut history = Vec::new();
+    let mut eval_seconds = 0.0;
+    let topts = TrainOptions {
+        steps: o.steps,
+        batch: BATCH,
+        seed: derive_seed(o.seed, &format!("train/{tag}")),
+        device: o.device.clone(),
+        log_every: if o.progress { o.log_every } else { 0 },
+    };
+    let t0 = Instant::now();
+    let losses = images::train(gan.as_mut(), &splits.train, &topts, |step, g| {
+        if !at.contains(&step) {
+            return Ok(());
+        }
+        let te = Instant::now();
+        // The same noise at every evaluation, so the curve follows one set of codes.
+        let x = draw(g, scorer.n, &mut Rng::new(eval_seed))?;
+        let s = scorer.score(&x, step)?;
+        eval_seconds += te.elapsed().as_secs_f64();
+        if o.progress {
+            eprintln!(
+                "{tag} step {step}: FID {:.2}  IS {:.2}  precision {:.3}  recall {:.3}  classes {}",
+                s.fid, s.is_mean, s.precision, s.recall, s.classes_covered
+            );
+        }
+        history.push(s);
+        Ok(())
+    })?;
+    let train_seconds = t0.elapsed().as_secs_f64() - eval_seconds;
+    // Without progress lines `train` logs every step: average them over windows as it would.
+    let losses = if o.progress { losses } else { rebin(&losses, o.log_every) };
+
+    // Pictures and the checkpoint.
+    let stem = format!("{}-{}", data.name(), model.name());
+    let mut rng = Rng::new(derive_seed(o.seed, &format!("grid/{tag}")));
+    let grid = if gan.classes() > 0 {
+        let k = gan.classes();
+        let labels = Tensor::new((0..k * 8).map(|i| (i / 8) as i64).collect::<Vec<i64>>(), &[k * 8])?;
+        let x = images::sample(gan.as_ref(), k * 8, Some(&labels), &mut rng)?;
+        crate::viz::image_grid(&x, k, 8, 28, 28, 2)?
+    } else {
+        crate::viz::image_grid(&images::sample(gan.as_ref(), 64, None, &mut rng)?, 8, 8, 28, 28, 2)?
+    };
+    crate::viz::save_png(&grid, &o.out.join(format!("{stem}-samples.png")))?;
+    let pts = |f: fn(&LogPoint) -> f64| losses.iter().map(|p| (p.step as f64, f(p))).collect::<Vec<_>>();
+    crate::viz::line_plot(
+        &o.out.join(format!("{stem}-losses.png")),
+        &format!("{} on {}: losses (means over {} steps)", model.name(), data.describe(), o.log_every.max(1)),
+        "step",
+        "loss",
+        &[("D loss", pts(|p| p.stats.d_loss)), ("G loss", pts(|p| p.stats.g_loss))],
+    )?;
+    images::save(gan.as_ref(), &o.out.join(format!("{stem}.safetensors")))?;
+    Ok(ModelRun { model, steps: o.steps, history, losses, train_seconds, eval_seconds })
+}
+
+/// Everything on one data set: yardstick, floor, then every model.
+pub fn run_dataset(data: DataChoice, o: &Options) -> Result<DatasetRun> {
+    let splits = data.load()?;
+    let stick = yardstick(&o.out, data, &splits, o.classifier_epochs, o.progress)?;
+    let n = o.samples.min(splits.test.len()).min(splits.valid.len());
+    if n < 2 * IS_SPLITS || n <= PR_K {
+        return Err(Error::msg(format!(
+            "--samples {}: {} has {} test and {} held-out images; need at least {} on each side",
+            o.samples,
+            data.describe(),
+            splits.test.len(),
+            splits.valid.len(),
+            2 * IS_SPLITS
+        )));
+    }
+    if n < o.samples && o.progress {
+        eprintln!(
+            "{}: scoring {n} images per side (the test and held-out splits hold {} and {})",
+            data.name(),
+            splits.test.len(),
+            splits.valid.len()
+        );
+    }
+    let scorer = Scorer::new(&stick.net, &splits.test, n)?;
+    let reference = scorer.score(&first_images(&splits.valid, n)?, 0)?;
+    if o.progress {
+        eprintln!(
+            "{}: real vs real: FID {:.2}  IS {:.2}  precision {:.3}  recall {:.3}",
+            data.name(),
+            reference.fid,
+            reference.is_mean,
+            reference.precision,
+            reference.recall
+        );
+    }
+    let mut models = Vec::new();
+    for &m in &o.models {
+        models.push(run_model(m, data, &splits, &scorer, o)?);
+    }
+    let series: Vec<(String, Vec<(f64, f64)>)> = models
+        .iter()
+        .map(|r| (r.model.name().to_string(), r.history.iter().map(|s| (s.step as f64, s.fid)).collect()))
+        .chain(std::iter::once((
+            "real vs real (floor)".to_string(),
+            vec![(0.0, reference.fid), (o.steps as f64, reference.fid)],
+        )))
+        .collect();
+    let series: Vec<(&str, Vec<(f64, f64)>)> = series.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    crate::viz::line_plot(
+        &o.out.join(format!("{}-metrics.png", data.name())),
+        &format!("{}: FID over training (n = {n})", data.describe()),
+        "step",
+        "FID",
+        &series,
+    )?;
+    Ok(DatasetRun {
+        data,
+        train_size: splits.train.len(),
+        heldout_size: splits.valid.len(),
+        test_size: splits.test.len(),
+        classifier_path: stick.path,
+        classifier_epochs: stick.epochs,
+        classifier_accuracy: stick.test_accuracy,
+        classifier_train_seconds: stick.train_seconds,
+        eval_n: n,
+        reference,
+        models,
+    })
+}
+
+/// Run the lab and write the report and pictures into `o.out`.
+pub fn run(o: &Options) -> Result<Report> {
+    std::fs::create_dir_all(&o.out).map_err(|e| Error::Io { path: o.out.clone(), source: e })?;
+    let load_start = load_average();
+    let t0 = Instant::now();
+    let mut datasets = Vec::new();
+    for &d in &o.datasets {
+        datasets.push(run_dataset(d, o)?);
+    }
+    let mut r = Report {
+        datasets,
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds(),
+        load_start,
+        load_end: load_average(),
+        markdown: String::new(),
+    };
+    r.markdown = markdown(&r, o);
+    minmax_engine::io::write_atomic(&o.out.join("report.md"), r.markdown.as_bytes())?;
+    let js = serde_json::to_string_pretty(&json(&r, o)).map_err(|e| Error::msg(format!("report.json: {e}")))?;
+    minmax_engine::io::write_atomic(&o.out.join("report.json"), js.as_bytes())?;
+    Ok(r)
+}
+
+// =================================================================================================
+// Report
+// =================================================================================================
+
+fn score_cells(s: &Scores) -> String {
+    format!(
+        "{:.2} | {:.2} ± {:.2} | {:.3} | {:.3} | {}/10 | {:.3}",
+        s.fid, s.is_mean, s.is_std, s.precision, s.recall, s.classes_covered, s.kl_test
+    )
+}
+
+/// The Markdown report.
+pub fn markdown(r: &Report, o: &Options) -> String {
+    let mut s = String::new();
+    s.push_str("# Image GANs on MNIST and Fashion-MNIST\n\n");
+    s.push_str(&format!(
+        "Every score compares n generated images with n test images (n below), through the small classifier \
+         of this project (`classifier.rs`): FID on its 128 penultimate features, Inception Score (IS) from its \
+         class probabilities ({IS_SPLITS} splits, mean ± std), improved precision and recall (k = {PR_K}) on the \
+         same features, classes covered (a class counts when it holds at least {:.0} % of a uniform share of the \
+         samples) and KL(p̂‖q), the predicted-class histogram against the test labels' histogram. The classifier \
+         stands in for the Inception network, so the numbers compare runs of this project, not published ones. \
+         The **real vs real** row scores held-out real images (the validation split, which no GAN saw) the \
+         same way: it is the floor a perfect generator would reach at this n.\n\n",
+        100.0 * COVERAGE_SHARE
+    ));
+    s.push_str(
+        "## The yardstick\n\n| data set | train / held-out / test | classifier | test accuracy |\n|---|---|---|---:|\n",
+    );
+    for d in &r.datasets {
+        s.push_str(&format!(
+            "| {} | {} / {} / {} | {} epochs, `{}`{} | {:.2} % |\n",
+            d.data.describe(),
+            d.train_size,
+            d.heldout_size,
+            d.test_size,
+            d.classifier_epochs,
+            d.classifier_path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+            d.classifier_train_seconds.map_or(" (loaded)".to_string(), |t| format!(" (trained in {t:.0} s)")),
+            100.0 * d.classifier_accuracy
+        ));
+    }
+    s.push('\n');
+    for d in &r.datasets {
+        s.push_str(&format!(
+            "## {}\n\nFinal scores after {} steps of batch {BATCH}; n = {} images per side.\n\n\
+             | model | FID ↓ | IS ↑ | precision ↑ | recall ↑ | classes | KL(p̂‖q) ↓ | train s | eval s |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            d.data.describe(),
+            o.steps,
+            d.eval_n
+        ));
+        for m in &d.models {
+            if let Some(last) = m.last() {
+                s.push_str(&format!(
+                    "| {} | {} | {:.0} | {:.0} |\n",
+                    m.model.name(),
+                    score_cells(last),
+                    m.train_seconds,
+                    m.eval_seconds
+                ));
+            }
+        }
+        s.push_str(&format!("| **real vs real** | {} | — | — |\n\n", score_cells(&d.reference)));
+        s.push_str("Over training:\n\n| model | step | FID | IS | precision | recall | classes | KL(p̂‖q) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for m in &d.models {
+            for h in &m.history {
+                s.push_str(&format!(
+                    "| {} | {} | {:.2} | {:.2} | {:.3} | {:.3} | {}/10 | {:.3} |\n",
+                    m.model.name(),
+                    h.step,
+                    h.fid,
+                    h.is_mean,
+                    h.precision,
+                    h.recall,
+                    h.classes_covered,
+                    h.kl_test
+                ));
+            }
+        }
+        s.push_str(&format!("\n![FID over training]({}-metrics.png)\n\n", d.data.name()));
+        for m in &d.models {
+            let stem = format!("{}-{}", d.data.name(), m.model.name());
+            s.push_str(&format!("{}: ![samples]({stem}-samples.png) ![losses]({stem}-losses.png)\n\n", m.model.name()));
+        }
+    }
+    s.push_str(&format!(
+        "## Settings\n\nModels as in `images/` (DCGAN networks, Adam 2·10⁻⁴, β₁ 0.5, z ∈ R^{Z_DIM}), batch {BATCH}, \
+         {} steps, scored every {} steps on the same noise; seed {}, device {}{}. The classifier is trained \
+         with its own fixed seed ({CLASSIFIER_SEED}) so every run is measured by the same network. Wall time \
+         {:.0} s; CPU time {} s; 1-minute load average {} at the start, {} at the end.\n",
+        o.steps,
+        o.eval_every,
+        o.seed,
+        o.device,
+        if o.quick { " (--quick)" } else { "" },
+        r.wall_seconds,
+        r.cpu_seconds.map_or("n/a".to_string(), |c| format!("{c:.0}")),
+        r.load_start.map_or("n/a".to_string(), |v| format!("{v:.1}")),
+        r.load_end.map_or("n/a".to_string(), |v| format!("{v:.1}")),
+    ));
+    s
+}
+
+/// Everything as JSON.
+pub fn json(r: &Report, o: &Options) -> serde_json::Value {
+    let datasets: Vec<serde_json::Value> = r
+        .datasets
+        .iter()
+        .map(|d| {
+            let models: Vec<serde_json::Value> = d
+                .models
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "model": m.model.name(), "steps": m.steps,
+                        "final": m.last().map(Scores::to_json),
+                        "history": m.history.iter().map(Scores::to_json).collect::<Vec<_>>(),
+                        "losses": m.losses.iter().map(|p| serde_json::json!({
+                            "step": p.step, "d_loss": p.stats.d_loss, "g_loss": p.stats.g_loss,
+                            "d_real": p.stats.d_real, "d_fake": p.stats.d_fake,
+                        })).collect::<Vec<_>>(),
+                        "train_seconds": m.train_seconds, "eval_seconds": m.eval_seconds,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "dataset": d.data.name(), "description": d.data.describe(),
+                "train_size": d.train_size, "heldout_size": d.heldout_size, "test_size": d.test_size,
+                "classifier": {
+                    "path": d.classifier_path.display().to_string(), "epochs": d.classifier_epochs,
+                    "test_accuracy": d.classifier_accuracy, "train_seconds": d.classifier_train_seconds,
+                },
+                "eval_n": d.eval_n,
+                "reference": d.reference.to_json(),
+                "models": models,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "protocol": {
+            "features": "classifier penultimate layer (128)", "is_splits": IS_SPLITS, "precision_recall_k": PR_K,
+            "coverage_share": COVERAGE_SHARE, "reference": "held-out (validation) real images vs test images",
+            "kl_test": "KL(predicted-class histogram || test true-label histogram)",
+        },
+        "settings": {
+            "steps": o.steps, "eval_every": o.eval_every, "samples": o.samples, "batch": BATCH, "z_dim": Z_DIM,
+            "seed": o.seed, "device": o.device.to_string(), "quick": o.quick,
+            "classifier_epochs": o.classifier_epochs, "classifier_seed": CLASSIFIER_SEED,
+        },
+        "datasets": datasets,
+        "timing": {
+            "wall_seconds": r.wall_seconds, "cpu_seconds": r.cpu_seconds,
+            "load_average_start": r.load_start, "load_average_end": r.load_end,
+        },
+    })
+}
+
+// =================================================================================================
+// Command line
+// =================================================================================================
+
+/// `minmax lab images`
+#[derive(clap::Args, Clone, Debug)]
+pub struct Args {
+    /// Data sets: mnist (the 10k subset), fashion (Fashion-MNIST), or both (default: both; mnist
+    /// with --quick).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Models: a comma-separated list of dcgan, conditional-dcgan, lsgan, wgan-gp, or all.
+    #[arg(long, default_value = "dcgan")]
+    pub model: String,
+    /// Training steps per model (default 3000, or 200 with --quick).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Score every this many steps (default: a fifth of --steps).
+    #[arg(long)]
+    pub eval_every: Option<usize>,
+    /// Images per evaluation on each side (default 2000, or 500 with --quick; capped at the test split).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Seed of every random draw (initialisation, batches, noise).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Output folder.
+    #[arg(long, default_value = "runs/lab-images")]
+    pub out: PathBuf,
+    /// A run of about two minutes: 200 steps, 500 images, a 2-epoch classifier, MNIST only.
+    #[arg(long)]
+    pub quick: bool,
+    /// Epochs of the classifier (default 8, or 2 with --quick).
+    #[arg(long)]
+    pub classifier_epochs: Option<usize>,
+    /// No progress lines.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The options of `a`, with the defaults filled in and every flag checked.
+pub fn options(a: &Args) -> Result<Options> {
+    let steps = a.steps.unwrap_or(if a.quick { 200 } else { 3000 });
+    if steps == 0 {
+        return Err(Error::msg("--steps 0: must be at least 1"));
+    }
+    let eval_every = a.eval_every.unwrap_or((steps / 5).max(1));
+    if eval_every == 0 {
+        return Err(Error::msg("--eval-every 0: must be at least 1"));
+    }
+    let samples = a.samples.unwrap_or(if a.quick { 500 } else { 2000 });
+    if samples < 2 * IS_SPLITS {
+        return Err(Error::msg(format!(
+            "--samples {samples}: need at least {} (the Inception Score's {IS_SPLITS} splits)",
+            2 * IS_SPLITS
+        )));
+    }
+    let classifier_epochs = a.classifier_epochs.unwrap_or(if a.quick { 2 } else { ClassifierConfig::default().epochs });
+    if classifier_epochs == 0 {
+        return Err(Error::msg("--classifier-epochs 0: must be at least 1"));
+    }
+    let datasets = parse_datasets(a.dataset.as_deref().unwrap_or(if a.quick { "mnist" } else { "both" }))?;
+    Ok(Options {
+        datasets,
+        models: parse_models(&a.model)?,
+        steps,
+        eval_every,
+        samples,
+        seed: a.seed,
+        device: parse_device(&a.device)?,
+        out: a.out.clone(),
+        classifier_epochs,
+        log_every: 100.min(steps),
+        progress: !a.no_progress,
+        quick: a.quick,
+    })
+}
+
+/// Entry point of `minmax lab images`.
+pub fn main(a: Args) -> Result<()> {
+    let o = options(&a)?;
+    if o.device.is_gpu() {
+        eprintln!("device: {}", o.device);
+    }
+    let r = run(&o)?;
+    println!("{}", r.markdown);
+    println!("report and pictures: {}", o.out.display());
+    Ok(())
+}
