@@ -9,12 +9,9 @@ use crate::dtype::Float;
 use crate::layout::Layout;
 use crate::{Error, Result};
 
-/// Visit the values of channel `c` of a contiguous [n, ch, s] slice.
-fn channel<T: Copy>(v: &[T], (n, ch, s): (usize, usize, usize), c: usize) -> impl Iterator<Item = (usize, T)> + '_ {
-    (0..n).flat_map(move |i| {
-        let base = (i * ch + c) * s;
-        (base..base + s).map(move |k| (k, v[k]))
-    })
+/// The contiguous runs (one per image, `s` values each) of channel `c` in a [n, ch, s] slice.
+fn runs<T>(v: &[T], (n, ch, s): (usize, usize, usize), c: usize) -> impl Iterator<Item = &[T]> {
+    (0..n).map(move |i| &v[(i * ch + c) * s..(i * ch + c + 1) * s])
 }
 
 fn stats_k<T: Float>(x: &[T], dims: (usize, usize, usize)) -> Vec<T> {
@@ -22,8 +19,8 @@ fn stats_k<T: Float>(x: &[T], dims: (usize, usize, usize)) -> Vec<T> {
     let per: Vec<(T, T)> = (0..dims.1)
         .into_par_iter()
         .map(|c| {
-            let mean = channel(x, dims, c).fold(T::zero(), |a, (_, v)| a + v) / m;
-            let var = channel(x, dims, c).fold(T::zero(), |a, (_, v)| a + (v - mean) * (v - mean)) / m;
+            let mean = runs(x, dims, c).flat_map(|r| r.iter()).fold(T::zero(), |a, &v| a + v) / m;
+            let var = runs(x, dims, c).flat_map(|r| r.iter()).fold(T::zero(), |a, &v| a + (v - mean) * (v - mean)) / m;
             (mean, var)
         })
         .collect();
@@ -34,23 +31,40 @@ fn sums_k<T: Float>(x: &[T], dy: &[T], mean: &[T], invstd: &[T], dims: (usize, u
     let per: Vec<(T, T)> = (0..dims.1)
         .into_par_iter()
         .map(|c| {
-            channel(dy, dims, c)
-                .fold((T::zero(), T::zero()), |(a, b), (k, g)| (a + g, b + g * (x[k] - mean[c]) * invstd[c]))
+            let (mu, is) = (mean[c], invstd[c]);
+            let mut a = T::zero();
+            let mut b = T::zero();
+            for (xr, gr) in runs(x, dims, c).zip(runs(dy, dims, c)) {
+                for (&xv, &g) in xr.iter().zip(gr) {
+                    a = a + g;
+                    b = b + g * (xv - mu) * is;
+                }
+            }
+            (a, b)
         })
         .collect();
     per.iter().map(|p| p.0).chain(per.iter().map(|p| p.1)).collect()
 }
 
-fn fma_k<T: Float>(a: &[T], b: &[T], k: &[T], p: &[T], q: &[T], dims: (usize, usize, usize)) -> Vec<T> {
-    let (ch, s) = (dims.1, dims.2);
+fn fma_k<T: Float>(a: &[T], b: &[T], k: &[T], p: &[T], q: &[T], (_, ch, s): (usize, usize, usize)) -> Vec<T> {
     let mut out = vec![T::zero(); a.len()];
-    out.par_chunks_mut(s.max(1)).enumerate().for_each(|(row, o)| {
-        let c = row % ch;
-        let base = row * s;
-        for (j, o) in o.iter_mut().enumerate() {
-            *o = a[base + j] * k[c] + b[base + j] * p[c] + q[c];
+    let image = (ch * s).max(1);
+    // One task per image (or one in all for small tensors); within it, runs of `s` values that
+    // share a channel's k, p, q.
+    let body = |(i, o): (usize, &mut [T])| {
+        for c in 0..ch {
+            let at = i * image + c * s;
+            let (kc, pc, qc) = (k[c], p[c], q[c]);
+            for j in 0..s {
+                o[c * s + j] = a[at + j] * kc + b[at + j] * pc + qc;
+            }
         }
-    });
+    };
+    if a.len() >= super::PAR_THRESHOLD {
+        out.par_chunks_mut(image).enumerate().for_each(body);
+    } else {
+        out.chunks_mut(image).enumerate().for_each(body);
+    }
     out
 }
 
