@@ -406,3 +406,27 @@ fn the_benchmark_runs_on_the_gpu_at_tiny_sizes() {
     o.only = ["gemm", "mlp", "dcgan", "conv"].iter().map(|s| s.to_string()).collect();
     minmax_gan::bench::run(&o).unwrap();
 }
+
+#[test]
+fn every_image_gan_trains_on_the_gpu_like_on_the_cpu() {
+    // DCGAN, conditional DCGAN (one-hot labels, label planes), Loss-Sensitive GAN, WGAN-GP
+    // (double backward through convolutions): two steps on each device from the same seed.
+    use minmax_gan::images::{train, Model, TrainOptions};
+    let Some(dev) = test_gpu("image GANs") else { return };
+    let mut g = Generator::new(0);
+    let images: Vec<f32> = (0..8 * 784).map(|_| g.uniform() as f32).collect();
+    let data = minmax_gan::data::Dataset::new(images, (0..8).map(|i| i as u8).collect(), 28, 28).unwrap();
+    for m in Model::ALL {
+        let mut logs = Vec::new();
+        for d in [Device::Cpu, dev.clone()] {
+            let mut gan = m.build(16, &mut Generator::new(1), &d).unwrap();
+            let o = TrainOptions { steps: 2, batch: 8, seed: 2, device: d.clone(), log_every: 1 };
+            logs.push(train(gan.as_mut(), &data, &o, |_, _| Ok(())).unwrap());
+        }
+        for (c, gp) in logs[0].iter().zip(&logs[1]) {
+            println!("{} step {}: D loss cpu {:.5} gpu {:.5}", m.name(), c.step, c.stats.d_loss, gp.stats.d_loss);
+            let (a, b) = (c.stats.d_loss, gp.stats.d_loss);
+            assert!((a - b).abs() <= 1e-3 * (1.0 + a.abs()), "{}: step {} differs: {a} vs {b}", m.name(), c.step);
+        }
+    }
+}
