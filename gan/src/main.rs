@@ -97,7 +97,7 @@ enum Cmd {
         #[command(subcommand)]
         what: EvalCmd,
     },
-    /// Time the reference workloads (matmul, MLP-GAN and DCGAN iterations, conv) on the CPU.
+    /// Time the reference workloads (matmul, MLP-GAN and DCGAN iterations, conv) on the CPU or a GPU.
     Bench {
         /// Comma-separated subset of gemm,mlp,dcgan,conv.
         #[arg(long, default_value = "gemm,mlp,dcgan,conv")]
