@@ -408,7 +408,7 @@ impl GpuContext {
 
     /// A 2-D grid of 256-thread workgroups covering `n` threads (each grid dimension ≤ 65,535).
     pub(crate) fn grid_1d(&self, n: usize) -> [u32; 3] {
-        Self::grid_for_groups(self, n.div_ceil(WG as usize))
+        self.grid_for_groups(n.div_ceil(WG as usize))
     }
 
     /// A 2-D grid of `groups` workgroups, folded so neither dimension exceeds the limit.

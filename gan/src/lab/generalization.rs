@@ -41,6 +41,7 @@ use super::mode_collapse::{cpu_seconds, load_average};
 use crate::data::Dataset;
 use crate::images::{self, ImageGan, Model, TrainOptions};
 use crate::metrics::{self, Memorisation, ReconstructOptions};
+use crate::toy::metrics::mean_se;
 
 /// Largest minibatch of GAN training (smaller sets use their size).
 pub const MAX_BATCH: usize = 64;
@@ -117,20 +118,6 @@ pub struct Options {
     pub classifier_epochs: usize,
     pub progress: bool,
     pub quick: bool,
-}
-
-/// Mean and standard error of the mean.
-pub fn mean_se(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return (m, f64::NAN);
-    }
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
-    (m, (var / n).sqrt())
 }
 
 /// Everything measured at one training-set size.
