@@ -138,11 +138,14 @@ impl Optimizer for Sgd {
 // ---- Adam ---------------------------------------------------------------------------------------
 
 /// Adam (Kingma & Ba 2015) with bias correction; weight decay as L2 (Adam) or decoupled (AdamW).
+/// Each parameter keeps its own step count, as PyTorch's `state['step']`: a parameter that had no
+/// gradient for some steps is not updated then, and its bias correction counts only its own updates.
 pub struct Adam {
     params: Vec<Tensor>,
     m: Vec<Tensor>,
     v: Vec<Tensor>,
-    t: u64,
+    /// Updates applied to each parameter so far (the `t` of its bias correction 1 − βᵗ).
+    t: Vec<u64>,
     pub lr: f64,
     pub betas: (f64, f64),
     pub eps: f64,
@@ -157,32 +160,52 @@ impl Adam {
         }
         let m = params.iter().map(|p| p.zeros_like()).collect();
         let v = params.iter().map(|p| p.zeros_like()).collect();
-        Ok(Adam { params, m, v, t: 0, lr, betas, eps: 1e-8, weight_decay: 0.0, decoupled: false })
+        let t = vec![0; params.len()];
+        Ok(Adam { params, m, v, t, lr, betas, eps: 1e-8, weight_decay: 0.0, decoupled: false })
     }
-    /// Steps taken so far.
-    pub fn steps(&self) -> u64 {
-        self.t
+    /// Updates applied to each parameter so far, by parameter index.
+    pub fn steps(&self) -> &[u64] {
+        &self.t
     }
-    /// Moment estimates by parameter index and the step count, for checkpoints.
+    /// Moment estimates and step counts by parameter index (`m.3`, `v.3`, `step.3`), for checkpoints.
     fn adam_state(&self) -> Vec<(String, Tensor)> {
         let mut v: Vec<(String, Tensor)> = Vec::new();
-        for (i, (m, s)) in self.m.iter().zip(&self.v).enumerate() {
+        for (i, ((m, s), &t)) in self.m.iter().zip(&self.v).zip(&self.t).enumerate() {
             v.push((format!("m.{i}"), m.clone()));
             v.push((format!("v.{i}"), s.clone()));
+            v.push((format!("step.{i}"), Tensor::new(vec![t as i64], &[1]).expect("one element")));
         }
-        v.push(("t".into(), Tensor::new(vec![self.t as i64], &[1]).expect("one element")));
         v
     }
-    /// Restore what `state()` saved.
+    /// Restore what `state()` saved. Checkpoints written before the step count was kept per
+    /// parameter hold one global `t`; it is given to every parameter (what those versions used).
     fn adam_load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let count = |name: &str, t: &Tensor| -> Result<u64> {
+            let c = t.item()?;
+            if c < 0.0 || c.fract() != 0.0 {
+                return Err(Error::msg(format!("Adam::load_state: entry '{name}' is {c}, expected a step count")));
+            }
+            Ok(c as u64)
+        };
         for (name, t) in state {
             if name == "t" {
-                self.t = t.item()? as u64;
+                let c = count(name, t)?;
+                self.t.iter_mut().for_each(|s| *s = c);
                 continue;
             }
-            let bad = || Error::msg(format!("Adam::load_state: unexpected entry '{name}'"));
+            let bad = || {
+                Error::msg(format!(
+                    "Adam::load_state: unexpected entry '{name}' (expected m.I, v.I or step.I for {} parameters)",
+                    self.params.len()
+                ))
+            };
             let (kind, idx) = name.split_once('.').ok_or_else(bad)?;
             let i: usize = idx.parse().map_err(|_| bad())?;
+            if kind == "step" {
+                let c = count(name, t)?;
+                *self.t.get_mut(i).ok_or_else(bad)? = c;
+                continue;
+            }
             let dst = match kind {
                 "m" => self.m.get(i),
                 "v" => self.v.get(i),
@@ -197,19 +220,19 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn step(&mut self) -> Result<()> {
-        self.t += 1;
-        let h = AdamHyper {
-            lr: self.lr,
-            beta1: self.betas.0,
-            beta2: self.betas.1,
-            eps: self.eps,
-            weight_decay: self.weight_decay,
-            decoupled: self.decoupled,
-            step: self.t,
-        };
-        for ((p, m), v) in self.params.iter().zip(&self.m).zip(&self.v) {
+        for (((p, m), v), t) in self.params.iter().zip(&self.m).zip(&self.v).zip(self.t.iter_mut()) {
             let Some(g) = p.grad() else { continue };
             check_grad(p, &g, "Adam")?;
+            *t += 1;
+            let h = AdamHyper {
+                lr: self.lr,
+                beta1: self.betas.0,
+                beta2: self.betas.1,
+                eps: self.eps,
+                weight_decay: self.weight_decay,
+                decoupled: self.decoupled,
+                step: *t,
+            };
             let gs = g.storage();
             p.storage_mut().adam_step_(&gs, g.layout(), &mut m.storage_mut(), &mut v.storage_mut(), h)?;
         }
@@ -312,6 +335,36 @@ mod tests {
         opt.step()?;
         let v = p.to_vec::<f64>()?;
         assert!((v[0] - 0.99).abs() < 1e-6 && (v[1] + 1.99).abs() < 1e-6, "{v:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn adam_counts_steps_per_parameter() -> Result<()> {
+        // `b` gets its first gradient at the third step: its bias correction must use t = 1, so
+        // it moves by ≈ lr like a first step (with the global t = 3 it would move by ≈ 0.64·lr).
+        let a = Tensor::new(vec![1.0f64], &[1])?.requires_grad_();
+        let b = Tensor::new(vec![1.0f64], &[1])?.requires_grad_();
+        let mut opt = Adam::new(vec![a.clone(), b.clone()], 0.01, (0.9, 0.999))?;
+        for k in 0..3 {
+            opt.zero_grad();
+            let loss = if k < 2 { a.sqr()?.sum_all()? } else { a.sqr()?.add(&b.sqr()?)?.sum_all()? };
+            loss.backward()?;
+            opt.step()?;
+        }
+        assert_eq!(opt.steps(), &[3, 1]);
+        assert!((b.item()? - 0.99).abs() < 1e-6, "b = {}", b.item()?);
+        // the counts travel through the checkpoint state ...
+        let state = opt.state();
+        let mut fresh = Adam::new(vec![a.clone(), b.clone()], 0.01, (0.9, 0.999))?;
+        fresh.load_state(&state)?;
+        assert_eq!(fresh.steps(), &[3, 1]);
+        // ... and a checkpoint with one global count (older versions) gives it to every parameter
+        let mut old: Vec<(String, Tensor)> = state.into_iter().filter(|(n, _)| !n.starts_with("step.")).collect();
+        old.push(("t".into(), Tensor::new(vec![7i64], &[1])?));
+        fresh.load_state(&old)?;
+        assert_eq!(fresh.steps(), &[7, 7]);
+        let e = fresh.load_state(&[("step.5".into(), Tensor::new(vec![1i64], &[1])?)]).unwrap_err().to_string();
+        assert!(e.contains("step.5") && e.contains("2 parameters"), "{e}");
         Ok(())
     }
 
