@@ -46,6 +46,7 @@ pub const PRIMITIVE_OPS: &[&str] = &[
     "sigmoid",
     "tanh",
     "softplus",
+    "bce",
     "index_select",
     "index_add",
     "gather",

@@ -17,13 +17,45 @@ impl Tensor {
         self.sub(target)?.sqr()?.mean_all()
     }
     /// Binary cross-entropy of probabilities p against targets t:
-    /// −mean(t·log p + (1 − t)·log(1 − p)), logs clamped at −100 like PyTorch.
+    /// −mean(t·log p + (1 − t)·log(1 − p)), logs clamped at −100 like PyTorch. The mean of
+    /// [`Tensor::bce`].
     pub fn bce_loss(&self, target: &Tensor) -> Result<Tensor> {
         same_shape("bce_loss", self, target)?;
-        let lp = self.log()?.clamp(-100.0, f64::INFINITY)?;
-        let l1p = self.neg()?.add_scalar(1.0)?.log()?.clamp(-100.0, f64::INFINITY)?;
-        let one_minus_t = target.neg()?.add_scalar(1.0)?;
-        target.mul(&lp)?.add(&one_minus_t.mul(&l1p)?)?.mean_all()?.neg()
+        self.bce(target)?.mean_all()
+    }
+    /// Elementwise binary cross-entropy −(t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)).
+    /// Its rule is PyTorch's, which stays finite where p is exactly 0 or 1:
+    /// d/dp = g·(p − t) / max(p(1 − p), 1e-12), d/dt = g·(max(log(1 − p), −100) − max(log p, −100)).
+    /// (Differentiating the composed forward instead would give 0·∞ = NaN at p = 0 and p = 1.)
+    pub fn bce(&self, target: &Tensor) -> Result<Tensor> {
+        same_shape("bce", self, target)?;
+        self.check_same(target, "bce")?;
+        let logs = |p: &Tensor| -> Result<(Tensor, Tensor)> {
+            let lp = p.log()?.clamp(-100.0, f64::INFINITY)?;
+            let l1p = p.neg()?.add_scalar(1.0)?.log()?.clamp(-100.0, f64::INFINITY)?;
+            Ok((lp, l1p))
+        };
+        let out = crate::no_grad(|| -> Result<Tensor> {
+            let (lp, l1p) = logs(self)?;
+            let one_minus_t = target.neg()?.add_scalar(1.0)?;
+            target.mul(&lp)?.add(&one_minus_t.mul(&l1p)?)?.neg()
+        })?;
+        Ok(Tensor::record(out, "bce", &[self, target], move |c| {
+            let (p, t) = (&c.inputs[0], &c.inputs[1]);
+            let dp = if c.needs[0] {
+                let denom = p.mul(&p.neg()?.add_scalar(1.0)?)?.clamp(1e-12, f64::INFINITY)?;
+                Some(c.grad.mul(&p.sub(t)?)?.div(&denom)?)
+            } else {
+                None
+            };
+            let dt = if c.needs[1] {
+                let (lp, l1p) = logs(p)?;
+                Some(c.grad.mul(&l1p.sub(&lp)?)?)
+            } else {
+                None
+            };
+            Ok(vec![dp, dt])
+        }))
     }
     /// BCE on logits x, numerically stable: mean(softplus(x) − x·t), whose gradient is
     /// (sigmoid(x) − t)/n.
@@ -81,6 +113,23 @@ mod tests {
         assert!((x.cross_entropy(&y)?.item()? - 4f64.ln()).abs() < 1e-12);
         assert!((x.cross_entropy_soft(&y.one_hot(4)?.to_dtype(crate::DType::F64)?)?.item()? - 4f64.ln()).abs() < 1e-12);
         assert!((p.mse_loss(&t)?.item()? - (0.25 + 0.0625) / 2.0).abs() < 1e-12);
+        Ok(())
+    }
+
+    #[test]
+    fn bce_gradient_is_finite_at_zero_and_one() -> crate::Result<()> {
+        // PyTorch's rule: d/dp mean(bce) = (p − t) / max(p(1 − p), 1e-12) / n, here n = 4.
+        let p = Tensor::new(vec![0.0f64, 1.0, 0.25, 0.0], &[4])?.requires_grad_();
+        let t = Tensor::new(vec![0.0f64, 1.0, 1.0, 1.0], &[4])?;
+        let loss = p.bce_loss(&t)?;
+        // the last entry predicts 0 for a target of 1: its loss is the clamp, 100
+        assert!((loss.item()? - (-(0.25f64.ln()) + 100.0) / 4.0).abs() < 1e-12);
+        loss.backward()?;
+        let g = p.grad().unwrap().to_vec::<f64>()?;
+        let want = [0.0, 0.0, (0.25 - 1.0) / (0.25 * 0.75) / 4.0, -1.0 / 1e-12 / 4.0];
+        for (a, b) in g.iter().zip(want) {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{g:?} vs {want:?}");
+        }
         Ok(())
     }
 
