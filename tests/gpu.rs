@@ -232,6 +232,23 @@ fn casts_copies_and_clear_errors() {
 }
 
 #[test]
+fn out_of_range_indices_are_refused_as_on_the_cpu() {
+    let Some(dev) = test_gpu("index checks") else { return };
+    // The GPU kernels cannot report an error: the op layer checks the indices for both devices.
+    let logits = Tensor::zeros(&[2, 3]);
+    let labels = Tensor::new(vec![1i64, 3], &[2]).unwrap();
+    let on_cpu = logits.cross_entropy(&labels).unwrap_err().to_string();
+    let on_gpu = logits.to_device(&dev).unwrap().cross_entropy(&labels.to_device(&dev).unwrap()).unwrap_err();
+    assert_eq!(on_gpu.to_string(), on_cpu);
+    assert!(on_cpu.contains("cross_entropy: index 3") && on_cpu.contains("0..3"), "{on_cpu}");
+    let x = Tensor::randn(&[4, 2], &mut Generator::new(3)).to_device(&dev).unwrap();
+    let e = x.index_select(0, &Tensor::new(vec![0i64, 4], &[2]).unwrap().to_device(&dev).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("index_select: index 4") && e.to_string().contains("0..4"), "{e}");
+    let e = x.gather(1, &Tensor::new(vec![0i64, 1, 0], &[3, 1]).unwrap().to_device(&dev).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("gather") && e.to_string().contains("[3, 1]"), "{e}");
+}
+
+#[test]
 fn dropout_masks_are_identical_on_both_devices() {
     let Some(dev) = test_gpu("dropout") else { return };
     let x = Tensor::ones(&[1000, 37]);

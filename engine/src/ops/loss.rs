@@ -64,23 +64,30 @@ impl Tensor {
         self.softplus()?.sub(&self.mul(target)?)?.mean_all()
     }
     /// Negative log-likelihood of log-probabilities [N, C] at i64 labels [N]: −mean(logp[i, yᵢ]).
+    /// A label outside 0..C is an error on every device.
     pub fn nll_loss(&self, labels: &Tensor) -> Result<Tensor> {
+        self.nll_loss_as("nll_loss", labels)
+    }
+    fn nll_loss_as(&self, op: &'static str, labels: &Tensor) -> Result<Tensor> {
         if self.rank() != 2 || labels.rank() != 1 || labels.shape()[0] != self.shape()[0] {
-            return Err(Error::shape(
-                "nll_loss",
-                self.shape(),
-                labels.shape(),
-                "expected log-probs [N, C] and labels [N]",
-            ));
+            return Err(Error::shape(op, self.shape(), labels.shape(), "expected log-probs [N, C] and labels [N]"));
         }
         if labels.dtype() != DType::I64 {
-            return Err(Error::UnsupportedDType { op: "nll_loss (labels must be i64)", dtype: labels.dtype() });
+            return Err(Error::msg(format!("{op}: labels must have dtype i64, got {:?}", labels.dtype())));
         }
-        self.gather(1, &labels.unsqueeze(1)?)?.mean_all()?.neg()
+        self.pick_labels(op, labels)?.mean_all()?.neg()
     }
     /// Cross-entropy of logits [N, C] with hard i64 labels [N]: nll_loss(log_softmax(x)).
     pub fn cross_entropy(&self, labels: &Tensor) -> Result<Tensor> {
-        self.log_softmax(1)?.nll_loss(labels)
+        if self.rank() != 2 {
+            return Err(Error::shape(
+                "cross_entropy",
+                self.shape(),
+                labels.shape(),
+                "expected logits [N, C] and labels [N]",
+            ));
+        }
+        self.log_softmax(1)?.nll_loss_as("cross_entropy", labels)
     }
     /// Cross-entropy of logits [N, C] with soft target distributions [N, C] (rows summing to 1,
     /// as in label smoothing and LSRO): −mean_i Σ_c t[i, c]·log_softmax(x)[i, c].
