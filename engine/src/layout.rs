@@ -10,6 +10,19 @@ pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The number of elements of a shape given by a user, or an error naming `op` and the shape when
+/// it does not fit in `usize`. The product of the non-zero dims must fit too: it bounds every
+/// stride, and a shape such as [0, 2⁴⁰, 2⁴⁰] has no elements but unrepresentable strides.
+pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    let mut n: usize = 1;
+    for &d in shape {
+        n = n.checked_mul(d.max(1)).ok_or_else(|| {
+            Error::bad_shape(op, shape, "the number of elements (or a stride) overflows the address space")
+        })?;
+    }
+    Ok(if shape.contains(&0) { 0 } else { n })
+}
+
 /// Row-major strides of a contiguous tensor of this shape.
 pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; shape.len()];
@@ -238,6 +251,15 @@ mod tests {
         assert_eq!(c[1].iter().collect::<Vec<_>>(), b.iter().collect::<Vec<_>>());
         let t = Layout::contiguous(&[4, 6]).permute(&[1, 0]);
         assert_eq!(coalesce(&[&t])[0].shape, vec![6, 4]);
+    }
+
+    #[test]
+    fn overflowing_shapes_are_errors() {
+        assert_eq!(checked_numel("t", &[2, 0, 3]).unwrap(), 0);
+        assert_eq!(checked_numel("t", &[]).unwrap(), 1);
+        let e = checked_numel("Tensor::new", &[usize::MAX, 2]).unwrap_err().to_string();
+        assert!(e.contains("Tensor::new") && e.contains("overflows") && e.contains(&format!("{}", usize::MAX)), "{e}");
+        assert!(checked_numel("t", &[0, 1 << 40, 1 << 40]).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::autograd::Node;
 use crate::cpu::CpuStorage;
-use crate::layout::{numel, Layout};
+use crate::layout::{checked_numel, Layout};
 use crate::storage::Storage;
 use crate::{DType, Device, Elem, Error, Generator, Result};
 
@@ -97,12 +97,12 @@ impl Tensor {
 
     /// A tensor from a `Vec` of f32, f64 or i64 and a shape; the lengths must agree.
     pub fn new<T: Elem>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
-        if data.len() != numel(shape) {
+        let n = checked_numel("Tensor::new", shape)?;
+        if data.len() != n {
             return Err(Error::msg(format!(
-                "Tensor::new: {} values do not fill shape {:?} ({} elements)",
+                "Tensor::new: {} values do not fill shape {:?} ({n} elements)",
                 data.len(),
                 shape,
-                numel(shape)
             )));
         }
         let any: Box<dyn std::any::Any> = Box::new(data);
@@ -122,7 +122,8 @@ impl Tensor {
         Tensor::full(&[], v)
     }
     pub fn full_with(shape: &[usize], v: f64, dtype: DType, device: &Device) -> Tensor {
-        let s = Storage::full(numel(shape), dtype, v, device).unwrap_or_else(|e| panic!("Tensor::full_with: {e}"));
+        let n = checked_numel("Tensor::full_with", shape).unwrap_or_else(|e| panic!("{e}"));
+        let s = Storage::full(n, dtype, v, device).unwrap_or_else(|e| panic!("Tensor::full_with: {e}"));
         Tensor::from_storage(s, Layout::contiguous(shape))
     }
     /// f32 tensor filled with `v` on the CPU.
@@ -156,12 +157,14 @@ impl Tensor {
     }
     /// Uniform samples on [lo, hi), f32.
     pub fn rand(shape: &[usize], lo: f64, hi: f64, g: &mut Generator) -> Tensor {
-        let v: Vec<f32> = (0..numel(shape)).map(|_| g.uniform_range(lo, hi) as f32).collect();
+        let n = checked_numel("Tensor::rand", shape).unwrap_or_else(|e| panic!("{e}"));
+        let v: Vec<f32> = (0..n).map(|_| g.uniform_range(lo, hi) as f32).collect();
         Tensor::new(v, shape).expect("length matches by construction")
     }
     /// Standard normal samples, f32.
     pub fn randn(shape: &[usize], g: &mut Generator) -> Tensor {
-        let v: Vec<f32> = (0..numel(shape)).map(|_| g.normal() as f32).collect();
+        let n = checked_numel("Tensor::randn", shape).unwrap_or_else(|e| panic!("{e}"));
+        let v: Vec<f32> = (0..n).map(|_| g.normal() as f32).collect();
         Tensor::new(v, shape).expect("length matches by construction")
     }
     /// Uniform samples with this tensor's shape, dtype and device.
@@ -386,5 +389,24 @@ impl fmt::Display for Tensor {
         }
         rec(f, &v, self.shape(), 0, is_int)?;
         write!(f, " {:?} {}", self.shape(), self.dtype().as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn shapes_that_overflow_are_errors_naming_the_op() {
+        let e = Tensor::new(vec![0f32; 4], &[usize::MAX, 2]).unwrap_err().to_string();
+        assert!(e.contains("Tensor::new") && e.contains("overflows"), "{e}");
+        // no elements, but the strides of the other dims would not fit in usize
+        let e = Tensor::new(Vec::<f32>::new(), &[0, usize::MAX, 2]).unwrap_err().to_string();
+        assert!(e.contains("Tensor::new") && e.contains("overflows"), "{e}");
+        let x = Tensor::zeros(&[0, 3]);
+        let e = x.reshape(&[isize::MAX, 4, 0]).unwrap_err().to_string();
+        assert!(e.contains("reshape") && e.contains("overflows"), "{e}");
+        let e = Tensor::zeros(&[1, 1]).expand(&[usize::MAX, 4]).unwrap_err().to_string();
+        assert!(e.contains("expand") && e.contains("overflows"), "{e}");
     }
 }

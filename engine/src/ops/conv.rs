@@ -32,16 +32,22 @@ impl Conv2dOpts {
     }
 }
 
+/// ⌊(i + 2p − d(k − 1) − 1) / s⌋ + 1 in checked arithmetic: an error naming the op and the input
+/// shape when the window does not fit the padded input, or a size overflows.
 fn out_size(op: &'static str, shape: &[usize], i: usize, k: usize, s: usize, p: usize, d: usize) -> Result<usize> {
-    let span = d * (k - 1) + 1;
-    if s == 0 || i + 2 * p < span {
-        return Err(Error::bad_shape(
-            op,
-            shape,
-            format!("window of {k} (dilation {d}) does not fit input {i} with padding {p}, stride {s}"),
-        ));
+    let bad = |why: &str| {
+        Error::bad_shape(op, shape, format!("window of {k} (dilation {d}) with padding {p}, stride {s}: {why}"))
+    };
+    let span = k.checked_sub(1).and_then(|k1| d.checked_mul(k1)).and_then(|x| x.checked_add(1));
+    let padded = p.checked_mul(2).and_then(|p2| i.checked_add(p2));
+    let (Some(span), Some(padded)) = (span, padded) else { return Err(bad("the sizes overflow")) };
+    if s == 0 {
+        return Err(bad("the stride must be positive"));
     }
-    Ok((i + 2 * p - span) / s + 1)
+    if padded < span {
+        return Err(bad(&format!("the window ({span}) is larger than the padded input ({padded})")));
+    }
+    Ok((padded - span) / s + 1)
 }
 
 /// Geometry of a window op on an [N, C, H, W] input.
@@ -145,16 +151,42 @@ impl Tensor {
                 "output_padding must be smaller than stride or dilation",
             ));
         }
-        let full_h = (h - 1) * o.stride.0 + o.dilation.0 * (kh - 1) + output_padding.0 + 1;
-        let full_w = (wd - 1) * o.stride.1 + o.dilation.1 * (kw - 1) + output_padding.1 + 1;
-        if full_h <= 2 * o.padding.0 || full_w <= 2 * o.padding.1 {
-            return Err(Error::bad_shape("conv_transpose2d", self.shape(), "padding leaves an empty output"));
+        let zero = [h, wd, kh, kw, o.stride.0, o.stride.1, o.dilation.0, o.dilation.1].contains(&0);
+        if zero {
+            return Err(Error::shape(
+                "conv_transpose2d",
+                self.shape(),
+                w.shape(),
+                format!(
+                    "input and kernel must be non-empty, stride {:?} and dilation {:?} positive",
+                    o.stride, o.dilation
+                ),
+            ));
+        }
+        // (H − 1)s + d(k − 1) + output_padding + 1, before cropping the padding, checked
+        let full = |i: usize, s: usize, d: usize, k: usize, op: usize| {
+            (i - 1).checked_mul(s)?.checked_add(d.checked_mul(k - 1)?)?.checked_add(op + 1)
+        };
+        let (Some(full_h), Some(full_w)) = (
+            full(h, o.stride.0, o.dilation.0, kh, output_padding.0),
+            full(wd, o.stride.1, o.dilation.1, kw, output_padding.1),
+        ) else {
+            return Err(Error::shape("conv_transpose2d", self.shape(), w.shape(), "the output size overflows"));
+        };
+        let (crop_h, crop_w) = (o.padding.0.saturating_mul(2), o.padding.1.saturating_mul(2));
+        if full_h <= crop_h || full_w <= crop_w {
+            return Err(Error::shape(
+                "conv_transpose2d",
+                self.shape(),
+                w.shape(),
+                format!("padding {:?} leaves an empty output (uncropped size [{full_h}, {full_w}])", o.padding),
+            ));
         }
         let g = Conv2dGeom {
             n,
             c: cout,
-            h: full_h - 2 * o.padding.0,
-            w: full_w - 2 * o.padding.1,
+            h: full_h - crop_h,
+            w: full_w - crop_w,
             kh,
             kw,
             stride: o.stride,
@@ -241,6 +273,36 @@ mod tests {
         let lhs = cx.mul(&y)?.sum_all()?.item()?;
         let rhs = x.mul(&ty)?.sum_all()?.item()?;
         assert!((lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        Ok(())
+    }
+
+    #[test]
+    fn impossible_geometries_are_errors_naming_the_op_and_shapes() -> crate::Result<()> {
+        let err = |r: crate::Result<Tensor>| r.unwrap_err().to_string();
+        // an empty image: (H − 1)·s would underflow
+        let w = Tensor::ones(&[2, 1, 3, 3]);
+        let e = err(Tensor::ones(&[1, 2, 0, 3]).conv_transpose2d(&w, None, &Conv2dOpts::new(2, 1), (0, 0)));
+        assert!(e.contains("conv_transpose2d") && e.contains("[1, 2, 0, 3]") && e.contains("[2, 1, 3, 3]"), "{e}");
+        // an empty kernel: k − 1 would underflow
+        let e = err(Tensor::ones(&[1, 2, 3, 3]).conv_transpose2d(
+            &Tensor::ones(&[2, 1, 0, 2]),
+            None,
+            &Conv2dOpts::default(),
+            (0, 0),
+        ));
+        assert!(e.contains("conv_transpose2d") && e.contains("[2, 1, 0, 2]"), "{e}");
+        // a kernel larger than the padded input
+        let x = Tensor::ones(&[1, 1, 2, 2]);
+        let e = err(x.conv2d(&Tensor::ones(&[1, 1, 4, 4]), None, &Conv2dOpts::default()));
+        assert!(
+            e.contains("conv2d") && e.contains("[1, 1, 2, 2]") && e.contains("larger than the padded input"),
+            "{e}"
+        );
+        // sizes that overflow: 2·padding, and the transposed output
+        let e = err(x.conv2d(&Tensor::ones(&[1, 1, 1, 1]), None, &Conv2dOpts::new(1, usize::MAX / 2 + 1)));
+        assert!(e.contains("conv2d") && e.contains("overflow"), "{e}");
+        let e = err(x.conv_transpose2d(&Tensor::ones(&[1, 1, 2, 2]), None, &Conv2dOpts::new(usize::MAX, 0), (0, 0)));
+        assert!(e.contains("conv_transpose2d") && e.contains("overflow"), "{e}");
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Shape ops. reshape (of a contiguous tensor), permute, transpose, expand and narrow are views:
 //! they build a new layout over the same storage. cat and stack copy.
 
-use crate::layout::{numel, Layout};
+use crate::layout::Layout;
 use crate::storage::Storage;
 use crate::{Error, Result, Tensor};
 
@@ -29,7 +29,8 @@ impl Tensor {
     }
     fn resolve_shape(&self, shape: &[isize]) -> Result<Vec<usize>> {
         let n = self.numel();
-        let known: usize = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let given: Vec<usize> = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).collect();
+        let known = crate::layout::checked_numel("reshape", &given)?;
         let holes = shape.iter().filter(|&&d| d == -1).count();
         let bad = || {
             Error::shape(
@@ -50,7 +51,7 @@ impl Tensor {
         } else {
             shape.iter().map(|&d| d as usize).collect()
         };
-        if numel(&out) != n {
+        if crate::layout::checked_numel("reshape", &out)? != n {
             return Err(bad());
         }
         Ok(out)
@@ -123,6 +124,7 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
+        crate::layout::checked_numel("expand", shape)?;
         let target = crate::layout::broadcast_shape("expand", self.shape(), shape)?;
         if target != shape {
             return Err(Error::shape(
