@@ -7,25 +7,12 @@ use std::path::{Path, PathBuf};
 
 use minmax_engine::Result;
 use minmax_gan::lab::{generalization, image_gans};
+use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("minmax-lab-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-/// Whether the MNIST subset is installed; with MINMAX_REQUIRE_DATA=1 (CI) its absence is a failure.
-fn have_digits() -> bool {
-    match minmax_gan::data::load_mnist(&minmax_gan::data::MnistSource::subset10k()) {
-        Ok(_) => true,
-        Err(e) => {
-            if std::env::var("MINMAX_REQUIRE_DATA").as_deref() == Ok("1") {
-                panic!("MINMAX_REQUIRE_DATA=1 but the MNIST subset is missing: {e}");
-            }
-            println!("SKIPPED: MNIST subset not installed (run scripts/get-data.sh): {e}");
-            false
-        }
-    }
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -57,7 +44,7 @@ fn check_scores(s: &serde_json::Value) {
 
 #[test]
 fn images_lab_writes_its_report() -> Result<()> {
-    if !have_digits() {
+    if test_digits("images_lab_writes_its_report").is_none() {
         return Ok(());
     }
     let out = tmp("images");
@@ -129,7 +116,7 @@ fn images_lab_writes_its_report() -> Result<()> {
 
 #[test]
 fn generalization_lab_writes_its_report() -> Result<()> {
-    if !have_digits() {
+    if test_digits("generalization_lab_writes_its_report").is_none() {
         return Ok(());
     }
     let out = tmp("generalization");

@@ -6,27 +6,14 @@ use std::path::PathBuf;
 
 use minmax_engine::nn::Module;
 use minmax_engine::Result;
-use minmax_gan::data::{load_mnist, Dataset, MnistSource};
+use minmax_gan::data::Dataset;
 use minmax_gan::goodfellow2014::{self as gf, Config, Gan, GeneratorLoss, TrainOptions};
+use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("minmax-gf-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-/// Real digits when installed; with MINMAX_REQUIRE_DATA=1 (CI) their absence is a failure.
-fn digits() -> Option<minmax_gan::data::Splits> {
-    match load_mnist(&MnistSource::subset10k()) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            if std::env::var("MINMAX_REQUIRE_DATA").as_deref() == Ok("1") {
-                panic!("MINMAX_REQUIRE_DATA=1 but the MNIST subset is missing: {e}");
-            }
-            println!("SKIPPED: MNIST subset not installed (run scripts/get-data.sh): {e}");
-            None
-        }
-    }
 }
 
 /// 300 random "images" so these tests need no data: 3 steps per epoch.
@@ -125,7 +112,7 @@ fn saturating_loss_option_trains() -> Result<()> {
 
 #[test]
 fn quick_reproduction_writes_every_output() -> Result<()> {
-    let Some(_) = digits() else { return Ok(()) };
+    let Some(_) = test_digits("quick_reproduction_writes_every_output") else { return Ok(()) };
     let out = tmp("quick");
     let o = minmax_gan::reproduce::ReproduceOptions {
         quick: true,

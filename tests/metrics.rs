@@ -9,13 +9,14 @@ use std::path::PathBuf;
 
 use minmax_engine::{no_grad, Generator, Result, Tensor};
 use minmax_gan::classifier::{self, Classifier, ClassifierConfig};
-use minmax_gan::data::{load_mnist, Dataset, MnistSource};
+use minmax_gan::data::Dataset;
 use minmax_gan::metrics::coverage::{coverage, predicted_labels};
 use minmax_gan::metrics::fid::{fid, frechet_distance, FeatureStats};
 use minmax_gan::metrics::inception_score::inception_score;
 use minmax_gan::metrics::linalg::{sqrtm_newton_schulz, sqrtm_psd, sym_eigen, Matrix};
 use minmax_gan::metrics::precision_recall::{precision_recall, DEFAULT_K};
 use minmax_gan::metrics::reconstruction::{memorisation, reconstruct, ReconstructOptions};
+use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("minmax-metrics-{}-{name}", std::process::id()));
@@ -257,25 +258,11 @@ fn classifier_learns_a_synthetic_task_and_round_trips() -> Result<()> {
     Ok(())
 }
 
-/// Real digits when installed; with MINMAX_REQUIRE_DATA=1 (CI) their absence is a failure.
-fn digits() -> Option<minmax_gan::data::Splits> {
-    match load_mnist(&MnistSource::subset10k()) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            if std::env::var("MINMAX_REQUIRE_DATA").as_deref() == Ok("1") {
-                panic!("MINMAX_REQUIRE_DATA=1 but the MNIST subset is missing: {e}");
-            }
-            println!("SKIPPED: MNIST subset not installed (run scripts/get-data.sh): {e}");
-            None
-        }
-    }
-}
-
 /// The classifier on the MNIST 10k subset: 5 epochs (about 20 s here) instead of the default 8
 /// (98.5 % in about 40 s) to keep the suite quick; 97.8 % with this seed.
 #[test]
 fn classifier_reaches_97_percent_on_real_digits() -> Result<()> {
-    let Some(splits) = digits() else { return Ok(()) };
+    let Some(splits) = test_digits("classifier_reaches_97_percent_on_real_digits") else { return Ok(()) };
     let cfg = ClassifierConfig { epochs: 5, progress: true, ..Default::default() };
     let dir = tmp("mnist-classifier");
     let t0 = std::time::Instant::now();
