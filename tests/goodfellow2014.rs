@@ -43,9 +43,11 @@ fn check_resume(kind: gf::OptimizerKind, tag: &str) -> Result<()> {
         out: out.clone(),
         seed: 4,
         resume,
+        overwrite: false,
         checkpoint_every: 1,
         max_steps,
         progress: false,
+        data: "toy".into(),
     };
 
     // Uninterrupted: 3 epochs.
@@ -53,19 +55,26 @@ fn check_resume(kind: gf::OptimizerKind, tag: &str) -> Result<()> {
     let mut full = Gan::new(cfg.clone(), &means, 4)?;
     let h_full = gf::train(&mut full, &data, &opts(&a, false, None))?;
 
-    // Interrupted after 2 epochs (6 steps), then resumed in a fresh process-like state.
-    let b = tmp(&format!("resume-b-{tag}"));
-    let mut first = Gan::new(cfg.clone(), &means, 4)?;
-    gf::train(&mut first, &data, &opts(&b, false, Some(6)))?;
-    assert!(b.join("checkpoint.safetensors").exists());
-    let mut resumed = Gan::new(cfg.clone(), &means, 123)?; // different init: the checkpoint must overwrite it
-    let h_resumed = gf::train(&mut resumed, &data, &opts(&b, true, None))?;
+    // Interrupted after 2 epochs (6 steps), and in the middle of epoch 2 (4 steps: the checkpoint
+    // records the batches done and the epoch's random generator), then resumed in a fresh
+    // process-like state.
+    for stop in [6, 4] {
+        let b = tmp(&format!("resume-b-{tag}-{stop}"));
+        let mut first = Gan::new(cfg.clone(), &means, 4)?;
+        gf::train(&mut first, &data, &opts(&b, false, Some(stop)))?;
+        assert!(b.join("checkpoint.safetensors").exists());
+        let mut resumed = Gan::new(cfg.clone(), &means, 123)?; // different init: the checkpoint must overwrite it
+        let h_resumed = gf::train(&mut resumed, &data, &opts(&b, true, None))?;
 
-    assert_eq!(resumed.step, full.step);
-    assert_eq!(h_resumed.len(), h_full.len());
-    assert_eq!(params(&resumed)?, params(&full)?, "resumed training differs from uninterrupted training");
+        assert_eq!(resumed.step, full.step);
+        assert_eq!(h_resumed.len(), h_full.len());
+        for (r, f) in h_resumed.iter().zip(&h_full) {
+            assert_eq!((r.epoch, r.step, r.stats.d_loss.to_bits()), (f.epoch, f.step, f.stats.d_loss.to_bits()));
+        }
+        assert_eq!(params(&resumed)?, params(&full)?, "resumed after {stop} steps differs from uninterrupted training");
+        std::fs::remove_dir_all(&b).ok();
+    }
     std::fs::remove_dir_all(&a).ok();
-    std::fs::remove_dir_all(&b).ok();
     Ok(())
 }
 
@@ -73,26 +82,54 @@ fn check_resume(kind: gf::OptimizerKind, tag: &str) -> Result<()> {
 fn divergence_stops_and_keeps_the_last_good_checkpoint() -> Result<()> {
     let data = toy_data()?;
     let out = tmp("nan");
-    let mut gan = Gan::new(Config::paper().scaled_to(2), &data.pixel_means(), 1)?;
+    let mut gan = Gan::new(Config::paper().scaled_to(4), &data.pixel_means(), 1)?;
     let opts = TrainOptions {
         out: out.clone(),
         seed: 1,
         resume: false,
-        checkpoint_every: 1,
+        overwrite: false,
+        checkpoint_every: 2,
         max_steps: None,
         progress: false,
+        data: "toy".into(),
     };
-    gf::train(&mut gan, &data, &opts)?;
     let ck = gf::checkpoint_path(&out);
-    let before = std::fs::read(&ck).unwrap();
-    // Poison a weight of D: the next loss is NaN.
-    let w = &gan.d.y.weight;
-    w.copy_from(&minmax_engine::Tensor::full(w.shape(), f64::NAN))?;
-    gan.cfg.epochs = 3;
-    let e = gf::train(&mut gan, &data, &TrainOptions { resume: false, ..opts }).unwrap_err().to_string();
-    assert!(e.contains("diverged") && e.contains("NaN") && e.contains("checkpoint"), "{e}");
-    assert_eq!(std::fs::read(&ck).unwrap(), before, "the last good checkpoint was overwritten");
+    let mut before = None;
+    // Epoch 2 writes a checkpoint; after epoch 3 (no checkpoint) a weight of D is poisoned, so
+    // the first loss of epoch 4 is NaN.
+    let e = gf::train_with(&mut gan, &data, &opts, |gan, rec| {
+        if rec.epoch == 3 {
+            before = Some(std::fs::read(&ck).unwrap());
+            let w = &gan.d.y.weight;
+            w.copy_from(&minmax_engine::Tensor::full(w.shape(), f64::NAN))?;
+        }
+        Ok(())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("diverged") && e.contains("NaN") && e.contains("epoch 2) is kept"), "{e}");
+    assert_eq!(std::fs::read(&ck).unwrap(), before.unwrap(), "the last good checkpoint was overwritten");
+
+    // Non-finite weights are never written as a checkpoint, even when the losses look fine.
+    let out2 = tmp("nan-weights");
+    let mut gan = Gan::new(Config::paper().scaled_to(2), &data.pixel_means(), 1)?;
+    let opts2 = TrainOptions { out: out2.clone(), checkpoint_every: 1, ..opts };
+    let ck2 = gf::checkpoint_path(&out2);
+    let mut first = None;
+    let e = gf::train_with(&mut gan, &data, &opts2, |gan, rec| {
+        if rec.epoch == 2 {
+            first = Some(std::fs::read(&ck2).unwrap());
+            let b = gan.g.l3.bias.as_ref().unwrap();
+            b.copy_from(&minmax_engine::Tensor::full(b.shape(), f64::NAN))?;
+        }
+        Ok(())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not finite") && e.contains("generator.l3.bias") && e.contains("on disk is kept"), "{e}");
+    assert_eq!(std::fs::read(&ck2).unwrap(), first.unwrap());
     std::fs::remove_dir_all(&out).ok();
+    std::fs::remove_dir_all(&out2).ok();
     Ok(())
 }
 
@@ -122,6 +159,7 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         data: None,
         out: out.clone(),
         resume: false,
+        overwrite: false,
         g_loss: GeneratorLoss::NonSaturating,
         progress: false,
         eval_samples: 2000,

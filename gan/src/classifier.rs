@@ -158,6 +158,7 @@ impl Classifier {
     /// The most likely class of every image.
     pub fn predict(&self, images: &Tensor) -> Result<Vec<usize>> {
         let logits = self.batched(images, |x| Ok(self.features_and_logits(x)?.1))?;
+        crate::metrics::ensure_finite(&logits, "classifier: logits")?;
         Ok(logits.argmax(1, false)?.to_vec::<i64>()?.into_iter().map(|c| c as usize).collect())
     }
 
@@ -332,6 +333,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<(Classifier, HashMap<String, Strin
         .ok_or_else(|| Error::file(path, "metadata 'config' is missing or malformed"))?;
     let net = Classifier::new(cfg)?;
     minmax_engine::io::load_into(path, &net.named_parameters())?;
+    crate::metrics::ensure_finite_tensors(path, &net.named_parameters())?;
     Ok((net, meta))
 }
 

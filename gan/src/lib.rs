@@ -6,6 +6,7 @@ pub mod data;
 pub mod display;
 pub mod goodfellow2014;
 pub mod images;
+pub mod interrupt;
 pub mod lab;
 pub mod metrics;
 pub mod npy;

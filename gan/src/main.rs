@@ -36,9 +36,12 @@ struct RunArgs {
     /// Output folder (default: runs/<experiment>).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
-    /// Continue from the checkpoint in the output folder.
-    #[arg(long)]
+    /// Continue from the checkpoint in the output folder (same settings; a larger --epochs extends the run).
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    /// Replace a run already in the output folder (its files are deleted first).
+    #[arg(long)]
+    overwrite: bool,
     /// Generator loss: non-saturating (the paper's experiments) or saturating (its analysis).
     #[arg(long, default_value = "non-saturating")]
     g_loss: String,
@@ -68,10 +71,15 @@ enum EvalCmd {
         checkpoint: std::path::PathBuf,
         #[arg(long)]
         data: Option<std::path::PathBuf>,
+        /// Generated samples for the estimate.
         #[arg(long, default_value_t = 10_000)]
         samples: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Where the samples and the result go (default: eval-parzen/ beside the checkpoint; the
+        /// run's own samples.npy is never touched).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -128,6 +136,9 @@ enum Cmd {
     },
 }
 
+/// `--threads` above this many per core is refused (more only adds switching; thousands fail to start).
+const MAX_THREADS_PER_CORE: usize = 8;
+
 fn parse_device(s: &str) -> minmax_engine::Result<minmax_engine::Device> {
     let d = minmax_engine::Device::parse(s).map_err(|e| minmax_engine::Error::msg(format!("--device {s}: {e}")))?;
     if d.is_gpu() {
@@ -144,6 +155,12 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
     if a.eval_samples == 0 {
         return Err(minmax_engine::Error::msg("--eval-samples must be at least 1"));
     }
+    if a.iterations == Some(0) {
+        return Err(minmax_engine::Error::msg(
+            "--iterations must be at least 1 (it stops training after that many steps)",
+        ));
+    }
+    minmax_gan::interrupt::install();
     let o = minmax_gan::reproduce::ReproduceOptions {
         quick: a.quick,
         seed: a.seed,
@@ -152,6 +169,7 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
         data: a.data,
         out: a.out.unwrap_or_else(|| std::path::PathBuf::from("runs").join(&a.experiment)),
         resume: a.resume,
+        overwrite: a.overwrite,
         g_loss: minmax_gan::goodfellow2014::GeneratorLoss::parse(&a.g_loss)?,
         progress: !a.no_progress,
         eval_samples: a.eval_samples,
@@ -179,21 +197,27 @@ fn eval_parzen(
     data: Option<std::path::PathBuf>,
     samples: usize,
     seed: u64,
+    out: Option<std::path::PathBuf>,
 ) -> minmax_engine::Result<()> {
     use minmax_gan::goodfellow2014 as gf;
+    if samples == 0 {
+        return Err(minmax_engine::Error::msg("--samples must be at least 1"));
+    }
+    minmax_gan::reproduce::check_sample_memory("--samples", samples, 28 * 28)?;
+    if !checkpoint.is_file() {
+        return Err(minmax_engine::Error::file(checkpoint, "--checkpoint: no such file"));
+    }
     let splits = minmax_gan::data::load_mnist(&minmax_gan::reproduce::data_source(&data))?;
-    let (_, meta) = minmax_engine::io::load_safetensors(checkpoint)?;
-    let config: serde_json::Value = meta.get("config").and_then(|c| serde_json::from_str(c).ok()).ok_or_else(|| {
-        minmax_engine::Error::file(checkpoint, "no 'config' metadata: not a goodfellow2014 checkpoint")
+    // The model is rebuilt from the configuration saved in the checkpoint (optimizer, --ema, sizes).
+    let (gan, epoch) = gf::from_checkpoint(checkpoint, &splits.train.pixel_means())?;
+    let out = out.unwrap_or_else(|| checkpoint.parent().unwrap_or(std::path::Path::new(".")).join("eval-parzen"));
+    std::fs::create_dir_all(&out).map_err(|e| {
+        minmax_engine::Error::file(&out, format!("the output folder (--out) could not be created: {e}"))
     })?;
-    let mut cfg = gf::Config::paper().scaled_to(config["epochs"].as_u64().unwrap_or(1) as usize);
-    cfg.g_ema = config["g_ema"].as_f64().unwrap_or(0.0);
-    let mut gan = gf::Gan::new(cfg, &splits.train.pixel_means(), 0)?;
-    let (epoch, _) = gf::load_checkpoint(&mut gan, checkpoint)?;
-    let out = checkpoint.parent().unwrap_or(std::path::Path::new("."));
-    let ev = minmax_gan::reproduce::evaluate(&gan, &splits, samples, &mut minmax_engine::Generator::new(seed), out)?;
+    let ev = minmax_gan::reproduce::evaluate(&gan, &splits, samples, &mut minmax_engine::Generator::new(seed), &out)?;
     println!("checkpoint {} (epoch {epoch})", checkpoint.display());
     minmax_gan::reproduce::print_table(&ev, &gan.cfg);
+    println!("samples: {}", out.join("samples.npy").display());
     Ok(())
 }
 
@@ -221,11 +245,18 @@ fn devices() -> minmax_engine::Result<()> {
 fn main() {
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
-        if t == 0 {
-            eprintln!("error: --threads must be at least 1");
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let max = MAX_THREADS_PER_CORE * cores;
+        if t == 0 || t > max {
+            eprintln!(
+                "error: --threads {t}: expected 1 to {max} ({MAX_THREADS_PER_CORE} per core; this machine has {cores} cores)"
+            );
             std::process::exit(2);
         }
-        rayon::ThreadPoolBuilder::new().num_threads(t).build_global().expect("the thread pool is built once");
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
+            eprintln!("error: --threads {t}: the thread pool could not be started: {e}");
+            std::process::exit(2);
+        }
     }
     let r = match cli.cmd {
         Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::lab::mode_collapse::main(a),
@@ -233,8 +264,8 @@ fn main() {
         Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::lab::generalization::main(a),
         Cmd::Reproduce(a) => reproduce(a, false),
         Cmd::Train(a) => reproduce(a, true),
-        Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed } } => {
-            eval_parzen(&checkpoint, data, samples, seed)
+        Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed, out } } => {
+            eval_parzen(&checkpoint, data, samples, seed, out)
         }
         Cmd::Devices => devices(),
         Cmd::Bench { only, reps, warmup, max_seconds, device, gemm_sizes, tiny } => {
@@ -244,6 +275,10 @@ fn main() {
                     eprintln!("error: --only: unknown workload '{k}' (expected gemm, mlp, dcgan or conv)");
                     std::process::exit(2);
                 }
+            }
+            if !(max_seconds.is_finite() && max_seconds > 0.0) {
+                eprintln!("error: --max-seconds {max_seconds}: expected a positive number of seconds");
+                std::process::exit(2);
             }
             let sizes = match gemm_sizes.as_deref().map(parse_sizes).transpose() {
                 Ok(s) => s,
@@ -267,6 +302,7 @@ fn main() {
     };
     if let Err(e) = r {
         eprintln!("error: {e}");
-        std::process::exit(1);
+        // 130 = stopped by Ctrl-C (as a shell reports it), after the checkpoint was written.
+        std::process::exit(if minmax_gan::interrupt::requested() { 130 } else { 1 });
     }
 }

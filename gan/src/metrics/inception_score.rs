@@ -36,6 +36,7 @@ pub struct InceptionScore {
 /// IS of class probabilities `probs` [n, K] (rows are p(y|x), each summing to 1), over `splits`
 /// consecutive parts (module docs). `splits = 1` scores all rows at once.
 pub fn inception_score(probs: &Tensor, splits: usize) -> Result<InceptionScore> {
+    super::ensure_finite(probs, "inception score: class probabilities")?;
     if probs.rank() != 2 {
         return Err(Error::msg(format!(
             "inception score: expected probabilities [n, K], got shape {:?}",

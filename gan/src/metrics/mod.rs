@@ -30,3 +30,35 @@ pub use inception_score::{inception_score, InceptionScore};
 pub use parzen::{evaluate as parzen_evaluate, log_likelihoods as parzen_log_likelihoods, sigma_grid, ParzenResult};
 pub use precision_recall::{precision_recall, PrecisionRecall};
 pub use reconstruction::{memorisation, reconstruct, Memorisation, ReconstructOptions, Reconstruction};
+
+use minmax_engine::{DType, Error, Result, Tensor};
+
+/// Refuse a tensor holding NaN or ±∞: a metric computed from it would be a made-up number (a
+/// Parzen window over NaN samples, FID over NaN features). `what` names the input in the error,
+/// e.g. "parzen: samples".
+pub fn ensure_finite(t: &Tensor, what: &str) -> Result<()> {
+    let v = match t.dtype() {
+        DType::I64 => return Ok(()),
+        DType::F32 => t.to_vec::<f32>()?.iter().map(|&x| x as f64).collect::<Vec<_>>(),
+        DType::F64 => t.to_vec::<f64>()?,
+    };
+    let bad = v.iter().filter(|x| !x.is_finite()).count();
+    if bad == 0 {
+        return Ok(());
+    }
+    let first = v.iter().position(|x| !x.is_finite()).unwrap_or(0);
+    Err(Error::msg(format!(
+        "{what}: {bad} of {} values are not finite (the first, at flat index {first}, is {}); refusing to score it",
+        v.len(),
+        v[first]
+    )))
+}
+
+/// `ensure_finite` on every named tensor of a loaded checkpoint, naming the file and the tensor.
+pub fn ensure_finite_tensors(path: &std::path::Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    for (name, t) in tensors {
+        ensure_finite(t, &format!("tensor '{name}'"))
+            .map_err(|e| Error::file(path, format!("{e}: the checkpoint holds non-finite weights")))?;
+    }
+    Ok(())
+}

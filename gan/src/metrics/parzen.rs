@@ -58,6 +58,8 @@ pub fn log_likelihoods_per_sigma(samples: &Tensor, x: &Tensor, sigmas: &[f64]) -
 /// small batches with a remainder.
 fn log_likelihoods_batched(samples: &Tensor, x: &Tensor, sigmas: &[f64], batch_elems: usize) -> Result<Vec<Vec<f64>>> {
     check_sigmas(sigmas)?;
+    super::ensure_finite(samples, "parzen: generated samples")?;
+    super::ensure_finite(x, "parzen: scored images")?;
     let (mu, x) = (rows_f64(samples, "samples")?, rows_f64(x, "x")?);
     let (n, d) = (mu.shape()[0], mu.shape()[1]);
     let m = x.shape()[0];

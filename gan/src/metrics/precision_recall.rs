@@ -42,6 +42,8 @@ pub struct PrecisionRecall {
 /// Precision and recall of `generated` [n_g, D] against `real` [n_r, D] with k-NN balls
 /// (module docs). Both sets need more than k points.
 pub fn precision_recall(real: &Tensor, generated: &Tensor, k: usize) -> Result<PrecisionRecall> {
+    super::ensure_finite(real, "precision/recall: real points")?;
+    super::ensure_finite(generated, "precision/recall: generated points")?;
     let real_radii = knn_sq_radii(real, k)?;
     let gen_radii = knn_sq_radii(generated, k)?;
     Ok(PrecisionRecall {

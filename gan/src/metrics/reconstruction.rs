@@ -85,6 +85,7 @@ pub fn reconstruct(
     if x.rank() < 2 || x.shape()[0] == 0 {
         return Err(Error::msg(format!("reconstruct: expected images [n, D], got shape {:?}", x.shape())));
     }
+    super::ensure_finite(x, "reconstruct: target images")?;
     if opts.restarts == 0 || opts.batch_size == 0 || z_dim == 0 {
         return Err(Error::msg(format!(
             "reconstruct: restarts ({}), batch size ({}) and z_dim ({z_dim}) must be at least 1",
@@ -176,6 +177,9 @@ pub struct Memorisation {
 /// Nearest-training-image distances of `generated` [n_g, D] and `heldout` [n_h, D] against
 /// `train` [n_t, D], with their summaries (module docs).
 pub fn memorisation(train: &Tensor, generated: &Tensor, heldout: &Tensor) -> Result<Memorisation> {
+    for (t, what) in [(train, "training images"), (generated, "generated images"), (heldout, "held-out images")] {
+        super::ensure_finite(t, &format!("memorisation: {what}"))?;
+    }
     let train = rows_f64(train, "memorisation", "train")?;
     let dist = |q: &Tensor, what: &str| -> Result<Vec<f64>> {
         let q = rows_f64(q, "memorisation", what)?;

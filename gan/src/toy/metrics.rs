@@ -50,6 +50,7 @@ pub struct ModeStats {
 
 /// Nearest mode of every row of `samples` [N, X] and whether it is within 3σ of it.
 pub fn assign(samples: &Tensor, mix: &Mixture) -> Result<Vec<(usize, bool)>> {
+    crate::metrics::ensure_finite(samples, "mode metrics: samples")?;
     if samples.rank() != 2 || samples.shape()[1] != mix.dim {
         return Err(Error::msg(format!(
             "mode metrics: expected samples [N, {}] for {}, got shape {:?}",
