@@ -37,6 +37,16 @@ pub trait ImageGan {
     }
     /// One training step on real images x [B, 1, 28, 28] in [−1, 1] with labels [B] (i64).
     fn train_step(&mut self, x: &Tensor, labels: &Tensor, rng: &mut Rng) -> Result<StepStats>;
+    /// D (critic) updates per G update: 1 for a step that updates both, n_critic for WGAN-GP.
+    fn d_steps_per_g_step(&self) -> usize {
+        1
+    }
+}
+
+/// Updates of (D, G) in `steps` training steps of `gan` (G is updated on every
+/// `d_steps_per_g_step`-th step): what a report must say beside the step count.
+pub fn updates(gan: &dyn ImageGan, steps: usize) -> (usize, usize) {
+    (steps, steps / gan.d_steps_per_g_step().max(1))
 }
 
 /// The models by name, as the command line spells them.
@@ -243,6 +253,18 @@ mod tests {
         let images: Vec<f32> = (0..n * 784).map(|_| g.uniform() as f32).collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         Dataset::new(images, labels, 28, 28).unwrap()
+    }
+
+    #[test]
+    fn reports_can_count_each_players_updates() -> Result<()> {
+        // WGAN-GP's G moves once per n_critic = 5 critic steps; the others move both every step.
+        let mut rng = Rng::new(0);
+        for m in Model::ALL {
+            let gan = m.build(8, &mut rng, &Device::Cpu)?;
+            let want = if m == Model::WganGp { (10, 2) } else { (10, 10) };
+            assert_eq!(updates(gan.as_ref(), 10), want, "{}", m.name());
+        }
+        Ok(())
     }
 
     #[test]

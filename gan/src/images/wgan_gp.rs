@@ -55,6 +55,9 @@ impl ImageGan for WganGp {
     fn name(&self) -> &'static str {
         "wgan-gp"
     }
+    fn d_steps_per_g_step(&self) -> usize {
+        self.n_critic
+    }
     fn generator(&self) -> &DcGenerator {
         &self.g
     }

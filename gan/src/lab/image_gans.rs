@@ -313,6 +313,9 @@ pub struct Options {
 pub struct ModelRun {
     pub model: Model,
     pub steps: usize,
+    /// Updates of D (the critic) and of G in those steps: WGAN-GP's G gets one per n_critic steps.
+    pub d_updates: usize,
+    pub g_updates: usize,
     /// The scores at every evaluation, the last one at the final step.
     pub history: Vec<Scores>,
     pub losses: Vec<LogPoint>,
@@ -444,7 +447,8 @@ pub fn run_model(model: Model, data: DataChoice, splits: &Splits, scorer: &Score
         &[("D loss", pts(|p| p.stats.d_loss)), ("G loss", pts(|p| p.stats.g_loss))],
     )?;
     images::save(gan.as_ref(), &o.out.join(format!("{stem}.safetensors")))?;
-    Ok(ModelRun { model, steps: o.steps, history, losses, train_seconds, eval_seconds })
+    let (d_updates, g_updates) = images::updates(gan.as_ref(), o.steps);
+    Ok(ModelRun { model, steps: o.steps, d_updates, g_updates, history, losses, train_seconds, eval_seconds })
 }
 
 /// Everything on one data set: yardstick, floor, then every model.
@@ -587,8 +591,8 @@ pub fn markdown(r: &Report, o: &Options) -> String {
     for d in &r.datasets {
         s.push_str(&format!(
             "## {}\n\nFinal scores after {} steps of batch {BATCH}; n = {} images per side.\n\n\
-             | model | FID ↓ | IS ↑ | precision ↑ | recall ↑ | classes | KL(p̂‖q) ↓ | train s | eval s |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+             | model | D / G updates | FID ↓ | IS ↑ | precision ↑ | recall ↑ | classes | KL(p̂‖q) ↓ | train s | eval s |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
             d.data.describe(),
             o.steps,
             d.eval_n
@@ -596,8 +600,10 @@ pub fn markdown(r: &Report, o: &Options) -> String {
         for m in &d.models {
             if let Some(last) = m.last() {
                 s.push_str(&format!(
-                    "| {} | {} | {:.0} | {:.0} |\n",
+                    "| {} | {} / {} | {} | {:.0} | {:.0} |\n",
                     m.model.name(),
+                    m.d_updates,
+                    m.g_updates,
                     score_cells(last),
                     m.train_seconds,
                     m.eval_seconds
@@ -656,7 +662,7 @@ pub fn json(r: &Report, o: &Options) -> serde_json::Value {
                 .iter()
                 .map(|m| {
                     serde_json::json!({
-                        "model": m.model.name(), "steps": m.steps,
+                        "model": m.model.name(), "steps": m.steps, "d_updates": m.d_updates, "g_updates": m.g_updates,
                         "final": m.last().map(Scores::to_json),
                         "history": m.history.iter().map(Scores::to_json).collect::<Vec<_>>(),
                         "losses": m.losses.iter().map(|p| serde_json::json!({
