@@ -96,18 +96,17 @@ impl Tensor {
         Tensor::from_shared(o.storage.clone(), o.layout.clone(), o.dtype, out.device(), Some(node))
     }
 
-    /// `from_op` for the engine's own ops: the name must be listed in `registry::PRIMITIVE_OPS`,
-    /// which the gradient-check suite walks, so an op cannot be added without a gradcheck.
+    /// `from_op` for the engine's own ops. The name is noted in `registry::recorded_ops()`;
+    /// `tests/gradcheck.rs` checks, in every build profile, that each name given here is listed in
+    /// `registry::PRIMITIVE_OPS` (or `DEVICE_OPS`) and that each listed op has a gradcheck case,
+    /// so an op cannot be added without one (the registry's module doc says exactly what is checked).
     pub(crate) fn record(
         out: Tensor,
         name: &'static str,
         inputs: &[&Tensor],
         backward: impl Fn(&BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     ) -> Tensor {
-        debug_assert!(
-            crate::registry::PRIMITIVE_OPS.contains(&name) || crate::registry::DEVICE_OPS.contains(&name),
-            "op '{name}' records a backward rule but is not listed in registry::PRIMITIVE_OPS"
-        );
+        crate::registry::note_recorded(name);
         Tensor::from_op(out, name, inputs, backward)
     }
 
@@ -173,19 +172,46 @@ impl Tensor {
 
 /// Gradients of `outputs` (weighted by `grad_outputs`, ones if `None`) with respect to `inputs`,
 /// without touching any `.grad`. With `create_graph` the results are part of a new graph and can
-/// be differentiated again. An input the outputs do not depend on gets a zero gradient.
+/// be differentiated again. An input the outputs do not reach is an error, as in PyTorch (a
+/// stray `detach()` would otherwise pass as a zero gradient); [`grad_allow_unused`] returns `None`
+/// for such inputs instead.
 pub fn grad(
     outputs: &[Tensor],
     grad_outputs: Option<&[Tensor]>,
     inputs: &[Tensor],
     create_graph: bool,
 ) -> Result<Vec<Tensor>> {
+    let gs = grad_allow_unused(outputs, grad_outputs, inputs, create_graph)?;
+    gs.into_iter()
+        .zip(inputs)
+        .enumerate()
+        .map(|(i, (g, x))| {
+            g.ok_or_else(|| {
+                let why = if x.requires_grad() { "" } else { " (it does not require grad)" };
+                Error::msg(format!(
+                    "grad: input {i} (shape {:?}) was not used in the graph of the outputs{why}; \
+                     use grad_allow_unused if that is expected",
+                    x.shape()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// [`grad`] that gives `None` for an input the outputs do not reach (PyTorch's
+/// `allow_unused=True`).
+pub fn grad_allow_unused(
+    outputs: &[Tensor],
+    grad_outputs: Option<&[Tensor]>,
+    inputs: &[Tensor],
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor>>> {
     let gos: Vec<Tensor> = match grad_outputs {
         Some(g) => g.to_vec(),
         None => outputs.iter().map(|o| o.ones_like()).collect(),
     };
-    let mut store = run_backward(outputs, &gos, Some(inputs), create_graph)?;
-    Ok(inputs.iter().map(|x| store.remove(&x.id()).unwrap_or_else(|| x.zeros_like())).collect())
+    let store = run_backward(outputs, &gos, Some(inputs), create_graph)?;
+    Ok(inputs.iter().map(|x| store.get(&x.id()).cloned()).collect())
 }
 
 /// Reverse topological order (outputs first) of every tensor that requires grad.
@@ -339,6 +365,24 @@ mod tests {
         assert_eq!(g[0].to_vec::<f64>()?, vec![12.0]);
         let gg = super::grad(&[g[0].sum_all()?], None, &[x.clone()], false)?;
         assert_eq!(gg[0].to_vec::<f64>()?, vec![12.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn grad_refuses_inputs_the_outputs_do_not_reach() -> crate::Result<()> {
+        // y = 2a: b is not in y's graph, and a detached copy of a is not either
+        let a = Tensor::new(vec![1.0f64, 2.0], &[2])?.requires_grad_();
+        let b = Tensor::new(vec![3.0f64], &[1])?.requires_grad_();
+        let y = a.mul_scalar(2.0)?.sum_all()?;
+        let e = super::grad(&[y.clone()], None, &[a.clone(), b.clone()], false).unwrap_err().to_string();
+        assert!(e.contains("input 1") && e.contains("not used") && e.contains("grad_allow_unused"), "{e}");
+        let stray = a.detach();
+        let e = super::grad(&[y.clone()], None, &[stray], false).unwrap_err().to_string();
+        assert!(e.contains("input 0") && e.contains("does not require grad"), "{e}");
+        let gs = super::grad_allow_unused(&[y], None, &[a.clone(), b, a], false)?;
+        assert_eq!(gs[0].as_ref().unwrap().to_vec::<f64>()?, vec![2.0, 2.0]);
+        assert!(gs[1].is_none());
+        assert_eq!(gs[2].as_ref().unwrap().to_vec::<f64>()?, vec![2.0, 2.0], "an input given twice gets it twice");
         Ok(())
     }
 

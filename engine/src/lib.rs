@@ -12,7 +12,7 @@
 //! - [`storage`] + `cpu/` + [`gpu`]: the backend boundary, the CPU kernels, the wgpu/WGSL kernels
 //!   (sources in `shaders/`)
 //! - [`device`]: choosing `cpu`, `gpu`, `gpu:NAME` or `auto`
-//! - [`autograd`]: graph recording, `backward`, `grad`, `no_grad`
+//! - [`autograd`]: graph recording, `backward`, `grad` (and `grad_allow_unused`), `no_grad`
 //! - `ops/`: every differentiable op with its backward rule and tests
 //! - [`nn`]: modules (Linear, Conv2d, BatchNorm, Maxout, …) and initialisers
 //! - [`optim`]: SGD with momentum (and the original GAN paper's schedules), Adam
@@ -36,7 +36,7 @@ pub mod rng;
 pub mod storage;
 pub mod tensor;
 
-pub use autograd::{grad, is_grad_enabled, no_grad, set_grad_enabled};
+pub use autograd::{grad, grad_allow_unused, is_grad_enabled, no_grad, set_grad_enabled};
 pub use device::{Device, GpuDevice};
 pub use dtype::{DType, Elem, Float};
 pub use error::{Error, Result};

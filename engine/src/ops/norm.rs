@@ -14,7 +14,7 @@
 //! that instead: same values, and a graph for the second derivative. Eval mode is composed from
 //! differentiable ops (a per-channel scale and shift from the running statistics).
 
-use crate::autograd::{grad, no_grad, set_grad_enabled};
+use crate::autograd::{grad_allow_unused, no_grad, set_grad_enabled};
 use crate::layout::Layout;
 use crate::{Error, Result, Tensor};
 
@@ -145,8 +145,9 @@ impl Tensor {
                 let _on = set_grad_enabled(true);
                 let y2 = composed_train(x, w, b, &axes, &bshape, eps)?;
                 let wanted: Vec<Tensor> = ctx.inputs.to_vec();
-                let gs = grad(&[y2], Some(&[ctx.grad.clone()]), &wanted, true)?;
-                return Ok(gs.into_iter().zip(ctx.needs).map(|(g, &n)| if n { Some(g) } else { None }).collect());
+                // inputs that do not require grad are not in y2's graph: their entries are None
+                let gs = grad_allow_unused(&[y2], Some(&[ctx.grad.clone()]), &wanted, true)?;
+                return Ok(gs.into_iter().zip(ctx.needs).map(|(g, &n)| if n { g } else { None }).collect());
             }
             let dy = ctx.grad;
             let sums = Tensor::from_storage(
