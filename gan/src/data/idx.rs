@@ -222,7 +222,7 @@ fn parse_stream(mut r: impl Read, raw_len: Option<u64>, path: &Path) -> Result<I
             return Err(truncated(path, &dims, expected, header_len, &data_len(have)));
         }
     }
-    let mut data = Vec::with_capacity(if gzip { expected.min(64 << 20) } else { expected });
+    let mut data = Vec::with_capacity(if gzip { expected.min(1 << 20) } else { expected });
     let got = (&mut r).take(expected as u64 + 1).read_to_end(&mut data).map_err(read_err)? as u64;
     if got < expected as u64 {
         return Err(truncated(path, &dims, expected, header_len, &data_len(got)));
