@@ -39,6 +39,34 @@ pub(crate) struct Node {
     pub(crate) name: &'static str,
     pub(crate) inputs: Vec<Tensor>,
     pub(crate) backward: Box<BackwardFn>,
+    /// The inputs' and the output's storage versions when the op ran. A rule may read any input
+    /// and the output (`exp: grad * out`), so all of them count as saved — a superset of what
+    /// PyTorch saves per op: an in-place write to, say, a bias that only `add` used is refused too.
+    pub(crate) input_versions: Vec<u64>,
+    pub(crate) out_version: u64,
+}
+
+impl Node {
+    /// The error PyTorch gives when a saved tensor was written in place before backward read it.
+    fn check_versions(&self, out: &Tensor) -> Result<()> {
+        let stale = |what: String, shape: &[usize], now: u64, saved: u64| {
+            Error::msg(format!(
+                "one of the tensors needed for gradient computation has been modified by an in-place operation: \
+                 {what} (shape {shape:?}) of {}, is at version {now}; expected version {saved} \
+                 (an optimizer step, copy_from, lerp_ or running-statistics update between forward and backward?)",
+                self.name
+            ))
+        };
+        for (k, (x, &saved)) in self.inputs.iter().zip(&self.input_versions).enumerate() {
+            if x.version() != saved {
+                return Err(stale(format!("input {k}"), x.shape(), x.version(), saved));
+            }
+        }
+        if out.version() != self.out_version {
+            return Err(stale("the output".into(), out.shape(), out.version(), self.out_version));
+        }
+        Ok(())
+    }
 }
 
 // ---- grad mode ----------------------------------------------------------------------------------
@@ -91,9 +119,15 @@ impl Tensor {
         if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
             return out;
         }
-        let node = Node { name, inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward: Box::new(backward) };
+        let node = Node {
+            name,
+            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+            backward: Box::new(backward),
+            input_versions: inputs.iter().map(|t| t.version()).collect(),
+            out_version: out.version(),
+        };
         let o = &out.0;
-        Tensor::from_shared(o.storage.clone(), o.layout.clone(), o.dtype, out.device(), Some(node))
+        Tensor::from_shared(o.storage.clone(), o.version.clone(), o.layout.clone(), o.dtype, out.device(), Some(node))
     }
 
     /// `from_op` for the engine's own ops. The name is noted in `registry::recorded_ops()`;
@@ -308,6 +342,7 @@ fn run_backward(
         };
         let g = if keep.contains(&t.id()) { store.get(&t.id()).cloned() } else { store.remove(&t.id()) };
         let Some(g) = g else { continue };
+        node.check_versions(&t)?;
         let needs: Vec<bool> = node.inputs.iter().map(|i| i.requires_grad() && is_relevant(i)).collect();
         let ctx = BackwardCtx { inputs: &node.inputs, out: &t, grad: &g, needs: &needs, create_graph };
         let grads = (node.backward)(&ctx)?;
@@ -383,6 +418,53 @@ mod tests {
         assert_eq!(gs[0].as_ref().unwrap().to_vec::<f64>()?, vec![2.0, 2.0]);
         assert!(gs[1].is_none());
         assert_eq!(gs[2].as_ref().unwrap().to_vec::<f64>()?, vec![2.0, 2.0], "an input given twice gets it twice");
+        Ok(())
+    }
+
+    #[test]
+    fn in_place_writes_to_saved_tensors_are_detected() -> crate::Result<()> {
+        // y = Σ x·w; writing w in place before backward would give dy/dx = the new w silently
+        let x = Tensor::new(vec![1.0f64, 2.0], &[2])?.requires_grad_();
+        let w = Tensor::new(vec![3.0f64, 4.0], &[2])?;
+        let y = x.mul(&w)?.sum_all()?;
+        assert_eq!(w.version(), 0);
+        w.copy_from(&Tensor::new(vec![5.0f64, 6.0], &[2])?)?;
+        assert_eq!((w.version(), w.detach().version()), (1, 1), "views share the counter");
+        let e = y.backward().unwrap_err().to_string();
+        assert!(e.contains("modified by an in-place operation") && e.contains("input 1"), "{e}");
+        assert!(e.contains("of mul") && e.contains("version 1; expected version 0"), "{e}");
+        // a write through a view counts, and so does one to an op's output (exp's rule reads it)
+        let e = x.exp()?;
+        let s = e.sum_all()?;
+        e.detach().lerp_(&Tensor::zeros(&[2]).to_dtype(crate::DType::F64)?, 0.5)?;
+        let msg = s.backward().unwrap_err().to_string();
+        assert!(msg.contains("modified by an in-place operation") && msg.contains("of sum"), "{msg}");
+        Ok(())
+    }
+
+    #[test]
+    fn legitimate_in_place_patterns_pass() -> crate::Result<()> {
+        use crate::nn::{BatchNorm, Linear, Module};
+        use crate::optim::{Optimizer, Sgd};
+        let mut g = crate::Generator::new(0);
+        let (lin, bn) = (Linear::new(3, 2, &mut g)?, BatchNorm::new(2));
+        let mut opt = Sgd::with_momentum([lin.parameters(), bn.parameters()].concat(), 0.1, 0.9)?;
+        let ema: Vec<Tensor> =
+            lin.parameters().iter().map(|p| p.detach().contiguous()).collect::<crate::Result<_>>()?;
+        for _ in 0..3 {
+            let x = Tensor::randn(&[4, 3], &mut g);
+            // two train-mode forwards update the running statistics before the first backward
+            let a = bn.forward(&lin.forward(&x)?)?;
+            let b = bn.forward(&lin.forward(&x.mul_scalar(2.0)?)?)?;
+            opt.zero_grad();
+            a.sqr()?.add(&b)?.sum_all()?.backward()?;
+            opt.step()?; // after backward: the next forward saves the new versions
+            for (e, p) in ema.iter().zip(lin.parameters()) {
+                e.lerp_(&p, 0.1)?;
+            }
+        }
+        assert_eq!(bn.running_mean.version(), 6);
+        assert_eq!(lin.parameters()[0].version(), 3);
         Ok(())
     }
 

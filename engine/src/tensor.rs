@@ -47,6 +47,9 @@ impl TensorId {
 pub(crate) struct Inner {
     pub(crate) id: TensorId,
     pub(crate) storage: Arc<RwLock<Storage>>,
+    /// The storage's version counter, shared by every view of it (PyTorch's `_version`): each
+    /// in-place write adds one, and backward compares it with the version its graph saved.
+    pub(crate) version: Arc<AtomicU64>,
     pub(crate) layout: Layout,
     pub(crate) dtype: DType,
     /// Where the storage lives; changes only when a whole leaf is moved (`to_device_`).
@@ -68,11 +71,13 @@ impl Tensor {
     pub(crate) fn from_storage(storage: Storage, layout: Layout) -> Tensor {
         let dtype = storage.dtype();
         let device = storage.device();
-        Tensor::from_shared(Arc::new(RwLock::new(storage)), layout, dtype, device, None)
+        let version = Arc::new(AtomicU64::new(0));
+        Tensor::from_shared(Arc::new(RwLock::new(storage)), version, layout, dtype, device, None)
     }
 
     pub(crate) fn from_shared(
         storage: Arc<RwLock<Storage>>,
+        version: Arc<AtomicU64>,
         layout: Layout,
         dtype: DType,
         device: Device,
@@ -81,6 +86,7 @@ impl Tensor {
         Tensor(Arc::new(Inner {
             id: TensorId::next(),
             storage,
+            version,
             layout,
             dtype,
             device: RwLock::new(device),
@@ -92,7 +98,7 @@ impl Tensor {
 
     /// A view of the same storage with another layout (no autograd node: callers attach one).
     pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
-        Tensor::from_shared(self.0.storage.clone(), layout, self.0.dtype, self.device(), None)
+        Tensor::from_shared(self.0.storage.clone(), self.0.version.clone(), layout, self.0.dtype, self.device(), None)
     }
 
     /// A tensor from a `Vec` of f32, f64 or i64 and a shape; the lengths must agree.
@@ -212,8 +218,17 @@ impl Tensor {
     pub(crate) fn storage(&self) -> RwLockReadGuard<'_, Storage> {
         self.0.storage.read().unwrap_or_else(|e| e.into_inner())
     }
+    /// Write access for an in-place update; every caller writes, so this bumps the version
+    /// counter that backward checks (see [`Tensor::version`]).
     pub(crate) fn storage_mut(&self) -> RwLockWriteGuard<'_, Storage> {
-        self.0.storage.write().unwrap_or_else(|e| e.into_inner())
+        let guard = self.0.storage.write().unwrap_or_else(|e| e.into_inner());
+        self.0.version.fetch_add(1, Ordering::Relaxed);
+        guard
+    }
+    /// How many in-place writes (optimizer steps, `copy_from`, `lerp_`, running statistics) the
+    /// storage under this tensor has had; shared by all its views, as PyTorch's `_version`.
+    pub fn version(&self) -> u64 {
+        self.0.version.load(Ordering::Relaxed)
     }
     /// True when two tensors are views of the same storage.
     pub fn same_storage(&self, other: &Tensor) -> bool {
