@@ -340,11 +340,11 @@ impl Tensor {
         }
         let src = src.to_device(&self.device())?;
         let fresh = src.storage().copy_strided(src.layout())?;
-        let mut dst = self.storage_mut();
-        if !self.is_contiguous() || self.layout().offset != 0 || dst.len() != self.numel() {
+        // checked before taking write access, so a refused copy leaves the version unchanged
+        if !self.is_contiguous() || self.layout().offset != 0 || self.storage().len() != self.numel() {
             return Err(Error::msg("copy_from: destination must be a whole, contiguous tensor"));
         }
-        *dst = fresh;
+        *self.storage_mut() = fresh;
         Ok(())
     }
 }
@@ -423,5 +423,16 @@ mod tests {
         assert!(e.contains("reshape") && e.contains("overflows"), "{e}");
         let e = Tensor::zeros(&[1, 1]).expand(&[usize::MAX, 4]).unwrap_err().to_string();
         assert!(e.contains("expand") && e.contains("overflows"), "{e}");
+    }
+
+    #[test]
+    fn a_refused_copy_does_not_count_as_a_write() -> crate::Result<()> {
+        let x = Tensor::zeros(&[2, 3]);
+        let view = x.narrow(1, 1, 2)?;
+        assert!(view.copy_from(&Tensor::ones(&[2, 2])).is_err());
+        assert_eq!(x.version(), 0);
+        x.copy_from(&Tensor::ones(&[2, 3]))?;
+        assert_eq!((x.version(), view.version()), (1, 1));
+        Ok(())
     }
 }
