@@ -196,6 +196,7 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
         snapshots: 2,
         workers: Some(2),
         progress: false,
+        device: minmax_engine::Device::Cpu,
     };
     let md = run(&o)?;
     assert!(md.contains("| vanilla | 6 |") && md.contains("VEEGAN GAN: 1 / 99.3"), "{md}");

@@ -138,7 +138,7 @@ fn ctrl_c_stops_after_the_step_and_keeps_a_checkpoint() {
         return;
     }
     let out = tmp("ctrl-c");
-    let mut child = bin()
+    let child = bin()
         .args(["train", "goodfellow2014", "--no-progress", "--eval-samples", "200", "--epochs", "3", "--out"])
         .arg(&out)
         .stdin(Stdio::null())
@@ -268,5 +268,86 @@ fn checkpoints_with_bad_metadata_or_weights_are_refused() {
     assert!(poisoned.iter().any(|(n, _)| n == "generator_avg.l3.bias"), "the default run averages G");
     minmax_engine::io::save_safetensors(&nan, &poisoned, Some(meta)).unwrap();
     fails_with(&eval(&nan), "NaN weight", &["nan.safetensors", "generator_avg.l3.bias", "not finite"]);
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// `--device gpu` end to end: the main job (training, model selection, figures, evaluation) and
+/// every lab, at tiny sizes. Without a GPU this runs on lavapipe (scripts/install-deps.sh); without
+/// any adapter it says SKIPPED, or fails when MINMAX_REQUIRE_GPU=1.
+#[test]
+fn gpu_runs_the_main_job_and_every_lab() {
+    let adapter = match minmax_engine::Device::gpu(None) {
+        Ok(d) => d,
+        Err(e) if std::env::var("MINMAX_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!("gpu_runs_the_main_job_and_every_lab: MINMAX_REQUIRE_GPU=1 but there is no GPU adapter: {e}")
+        }
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "SKIPPED: gpu_runs_the_main_job_and_every_lab: no GPU adapter ({e})"
+            );
+            return;
+        }
+    };
+    let _ = writeln!(std::io::stderr().lock(), "gpu_runs_the_main_job_and_every_lab: adapter {adapter}");
+    if !have_digits("gpu_runs_the_main_job_and_every_lab") {
+        return;
+    }
+    let out = tmp("gpu");
+    let runs: [(&str, Vec<&str>); 4] = [
+        ("main", vec!["reproduce", "goodfellow2014", "--epochs", "1", "--iterations", "2", "--eval-samples", "100"]),
+        ("images", vec!["lab", "images", "--quick", "--steps", "3", "--samples", "20", "--classifier-epochs", "1"]),
+        (
+            "generalization",
+            vec![
+                "lab",
+                "generalization",
+                "--quick",
+                "--steps",
+                "3",
+                "--sizes",
+                "100",
+                "--mre-images",
+                "4",
+                "--mre-steps",
+                "2",
+                "--mre-restarts",
+                "1",
+                "--memo-samples",
+                "20",
+                "--no-fid",
+            ],
+        ),
+        (
+            "mode-collapse",
+            vec![
+                "lab",
+                "mode-collapse",
+                "--quick",
+                "--steps",
+                "3",
+                "--seeds",
+                "1",
+                "--snapshots",
+                "2",
+                "--dataset",
+                "ring8",
+                "--model",
+                "vanilla,wgan-gp,pacgan2,unrolled5",
+            ],
+        ),
+    ];
+    for (name, args) in runs {
+        let dir = out.join(name);
+        let o = run(bin().args(&args).args(["--device", "gpu", "--no-progress", "--out"]).arg(&dir));
+        ok(&o, &format!("{name} on the GPU"));
+        let report = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().ends_with(".md"))
+            .unwrap_or_else(|| panic!("{name}: no report in {}", dir.display()));
+        let text = std::fs::read_to_string(report.path()).unwrap();
+        assert!(text.contains("gpu("), "{name}: the report does not name the GPU device");
+    }
     std::fs::remove_dir_all(&out).ok();
 }

@@ -50,6 +50,9 @@ pub struct Options {
     /// Worker threads (default: the number of cores).
     pub workers: Option<usize>,
     pub progress: bool,
+    /// Where every model trains (each run's nets are moved there; data and noise are drawn on
+    /// the CPU, so a seed gives the same draws on every device).
+    pub device: minmax_engine::Device,
 }
 
 /// How one model is trained on one data set: its iterations and settings.
@@ -179,7 +182,8 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
     let t0 = Instant::now();
     let cpu0 = thread_cpu_seconds();
     let mix = Mixture::by_name(dataset)?;
-    let p = plan(model, &mix, o.steps, o.quick);
+    let mut p = plan(model, &mix, o.steps, o.quick);
+    p.common.device = o.device.clone();
     let mut rng = Rng::new(run_seed(dataset, model, seed));
     let mut init = rng.fork();
     let mut eval_rng = rng.fork();
@@ -562,6 +566,7 @@ pub fn markdown(sums: &[Summary], o: &Options, t: &Timing) -> String {
         s.push('\n');
     }
     s.push_str(&settings_paragraph(o));
+    s.push_str(&format!("Device {}. ", o.device));
     s.push_str(&t.sentence());
     s.push('\n');
     s.push_str(
@@ -620,7 +625,7 @@ pub fn json(results: &[RunResult], sums: &[Summary], o: &Options, t: &Timing) ->
         },
         "datasets": datasets, "settings": settings, "summaries": summaries, "runs": runs,
         "timing": {
-            "wall_seconds": t.wall_seconds, "cpu_seconds": t.cpu_seconds, "workers": t.workers,
+            "wall_seconds": t.wall_seconds, "cpu_seconds": t.cpu_seconds, "workers": t.workers, "device": o.device.to_string(),
             "cores": t.cores, "load_average_start": t.load_start, "load_average_end": t.load_end,
         },
     })
@@ -700,6 +705,9 @@ pub struct Args {
     /// Runs trained at once (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// No progress lines.
     #[arg(long)]
     pub no_progress: bool,
@@ -733,7 +741,11 @@ pub fn main(a: Args) -> Result<()> {
         snapshots: a.snapshots,
         workers: a.workers,
         progress: !a.no_progress,
+        device: super::image_gans::parse_device(&a.device)?,
     };
+    if o.device.is_gpu() {
+        eprintln!("device: {}", o.device);
+    }
     let md = run(&o)?;
     println!("{md}");
     println!("report and pictures: {}", o.out.display());

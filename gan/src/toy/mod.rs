@@ -28,7 +28,7 @@ pub use data::Mixture;
 pub use metrics::{mode_stats, ModeStats};
 
 use minmax_engine::optim::Optimizer;
-use minmax_engine::{grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{grad, Device, Generator as Rng, Result, Tensor};
 
 /// Means over one training iteration, for logs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -76,6 +76,9 @@ pub struct Common {
     pub lr_g: f64,
     pub lr_d: f64,
     pub betas: (f64, f64),
+    /// Where the nets live and train. Data and noise are drawn on the CPU (the same numbers on
+    /// every device) and copied there.
+    pub device: Device,
 }
 
 impl Default for Common {
@@ -92,6 +95,7 @@ impl Default for Common {
             lr_g: 3e-3,
             lr_d: 3e-3,
             betas: (0.5, 0.9),
+            device: Device::Cpu,
         }
     }
 }
@@ -99,11 +103,30 @@ impl Default for Common {
 impl Common {
     /// G: z [B, Z] → H_G → H_G → [B, X].
     pub fn generator(&self, x_dim: usize, rng: &mut Rng) -> Result<nets::Mlp> {
-        nets::Mlp::new(&[self.z_dim, self.g_hidden, self.g_hidden, x_dim], self.g_act, rng)
+        self.on_device(nets::Mlp::new(&[self.z_dim, self.g_hidden, self.g_hidden, x_dim], self.g_act, rng)?)
     }
     /// D: [B, input] → H_D → H_D → logit [B, 1].
     pub fn discriminator(&self, input: usize, rng: &mut Rng) -> Result<nets::Mlp> {
-        nets::Mlp::new(&[input, self.d_hidden, self.d_hidden, 1], self.d_act, rng)
+        self.on_device(nets::Mlp::new(&[input, self.d_hidden, self.d_hidden, 1], self.d_act, rng)?)
+    }
+    /// The net's parameters moved to `self.device` (before any optimizer is built on them).
+    fn on_device(&self, net: nets::Mlp) -> Result<nets::Mlp> {
+        for p in &net.params {
+            p.to_device_(&self.device)?;
+        }
+        Ok(net)
+    }
+    /// `n` real samples [n, X] from `data`, on the nets' device.
+    pub fn batch(&self, data: &Mixture, n: usize, rng: &mut Rng) -> Result<Tensor> {
+        data.sample(n, rng).to_device(&self.device)
+    }
+    /// z ~ N(0, I) [n, Z] on the nets' device.
+    pub fn noise(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
+        sample_z(n, self.z_dim, rng).to_device(&self.device)
+    }
+    /// A [b, 1] target of `value` (the labels of the BCE losses) on the nets' device.
+    pub fn target(&self, b: usize, value: f64) -> Result<Tensor> {
+        Tensor::full(&[b, 1], value).to_device(&self.device)
     }
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -131,14 +154,16 @@ pub fn sample_z(n: usize, z_dim: usize, rng: &mut Rng) -> Tensor {
     Tensor::randn(&[n, z_dim], rng)
 }
 
-/// Draw `n` samples of `g` in chunks without recording a graph.
+/// Draw `n` samples of `g` in chunks without recording a graph, on G's device, returned on the
+/// CPU (for the metrics and pictures).
 pub fn sample_generator(g: &nets::Mlp, z_dim: usize, n: usize, rng: &mut Rng) -> Result<Tensor> {
+    let device = g.params.first().map(|p| p.device()).unwrap_or_default();
     minmax_engine::no_grad(|| {
         let mut parts = Vec::new();
         let mut left = n;
         while left > 0 {
             let b = left.min(2500);
-            parts.push(g.forward(&sample_z(b, z_dim, rng))?);
+            parts.push(g.forward(&sample_z(b, z_dim, rng).to_device(&device)?)?.to_device(&Device::Cpu)?);
             left -= b;
         }
         Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)

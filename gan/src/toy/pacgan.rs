@@ -18,10 +18,10 @@
 //! ```
 
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{no_grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct PacGan {
     pub cfg: Common,
@@ -52,12 +52,12 @@ impl PacGan {
 
 impl ToyGan for PacGan {
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
-        let (m, z_dim) = (self.m, self.cfg.z_dim);
+        let m = self.m;
         let b = self.cfg.batch_size; // packs per batch
-        let ones = Tensor::ones(&[b, 1]);
-        let zeros = Tensor::zeros(&[b, 1]);
-        let x = pack(&data.sample(b * m, rng), m)?; // [B, m·X]
-        let fake = pack(&self.g.forward(&sample_z(b * m, z_dim, rng))?, m)?; // [B, m·X]
+        let ones = self.cfg.target(b, 1.0)?;
+        let zeros = self.cfg.target(b, 0.0)?;
+        let x = pack(&self.cfg.batch(data, b * m, rng)?, m)?; // [B, m·X]
+        let fake = pack(&self.g.forward(&self.cfg.noise(b * m, rng)?)?, m)?; // [B, m·X]
 
         // (1) update D: maximise log D(x₁…x_m) + log(1 − D(G(z₁)…G(z_m)))
         let loss_d = self
@@ -82,10 +82,11 @@ impl ToyGan for PacGan {
 
     /// D at the pack (x, x, …, x): where a pack of m copies of one point would be judged real.
     fn surface(&self, x: &Tensor) -> Result<Tensor> {
+        let x = &x.to_device(&self.cfg.device)?;
         no_grad(|| {
             let copies: Vec<&Tensor> = (0..self.m).map(|_| x).collect();
             let packed = Tensor::cat(&copies, 1)?; // [N, m·X]
-            self.d.forward(&packed)?.sigmoid()?.flatten(0, -1)
+            self.d.forward(&packed)?.sigmoid()?.flatten(0, -1)?.to_device(&Device::Cpu)
         })
     }
 

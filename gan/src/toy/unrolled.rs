@@ -31,10 +31,10 @@
 //! ```
 
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{grad, no_grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{grad, no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct UnrolledGan {
     pub cfg: Common,
@@ -84,10 +84,10 @@ impl UnrolledGan {
 
 impl ToyGan for UnrolledGan {
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
-        let (b, z_dim) = (self.cfg.batch_size, self.cfg.z_dim);
+        let b = self.cfg.batch_size;
 
-        let x = data.sample(b, rng); // [B, X]
-        let fake = self.g.forward(&sample_z(b, z_dim, rng))?; // [B, X], in the graph of θ_G
+        let x = self.cfg.batch(data, b, rng)?; // [B, X]
+        let fake = self.g.forward(&self.cfg.noise(b, rng)?)?; // [B, X], in the graph of θ_G
 
         // (1) update D: one ordinary Adam step on BCE(D(x), 1) + BCE(D(G(z)), 0)
         let loss_d = self.d_loss(&self.d.params, &x, &fake.detach())?;
@@ -107,7 +107,8 @@ impl ToyGan for UnrolledGan {
     }
 
     fn surface(&self, x: &Tensor) -> Result<Tensor> {
-        no_grad(|| self.d.forward(x)?.sigmoid()?.flatten(0, -1))
+        let x = &x.to_device(&self.cfg.device)?;
+        no_grad(|| self.d.forward(x)?.sigmoid()?.flatten(0, -1)?.to_device(&Device::Cpu))
     }
 
     fn set_lr_scale(&mut self, scale: f64) {

@@ -20,10 +20,10 @@
 //! ```
 
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{no_grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, step_on, Common, Mixture, StepStats, ToyGan};
 pub use crate::goodfellow2014::GeneratorLoss;
 
 pub struct VanillaGan {
@@ -47,11 +47,11 @@ impl VanillaGan {
 
 impl ToyGan for VanillaGan {
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
-        let (b, z_dim) = (self.cfg.batch_size, self.cfg.z_dim);
-        let ones = Tensor::ones(&[b, 1]);
-        let zeros = Tensor::zeros(&[b, 1]);
-        let x = data.sample(b, rng); // [B, X]
-        let fake = self.g.forward(&sample_z(b, z_dim, rng))?; // [B, X]
+        let b = self.cfg.batch_size;
+        let ones = self.cfg.target(b, 1.0)?;
+        let zeros = self.cfg.target(b, 0.0)?;
+        let x = self.cfg.batch(data, b, rng)?; // [B, X]
+        let fake = self.g.forward(&self.cfg.noise(b, rng)?)?; // [B, X]
 
         // (1) update D: maximise log D(x) + log(1 − D(G(z)))
         //     ⇔ minimise BCE(D(x), 1) + BCE(D(G(z)), 0); G's samples detached: this moves D only
@@ -83,7 +83,8 @@ impl ToyGan for VanillaGan {
     }
 
     fn surface(&self, x: &Tensor) -> Result<Tensor> {
-        no_grad(|| self.d.forward(x)?.sigmoid()?.flatten(0, -1))
+        let x = &x.to_device(&self.cfg.device)?;
+        no_grad(|| self.d.forward(x)?.sigmoid()?.flatten(0, -1)?.to_device(&Device::Cpu))
     }
 
     fn set_lr_scale(&mut self, scale: f64) {

@@ -22,10 +22,10 @@
 //! ```
 
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{grad, no_grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{grad, no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, sample_z, step_on, Common, Mixture, StepStats, ToyGan};
+use super::{sample_generator, step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct WganGp {
     pub cfg: Common,
@@ -51,7 +51,7 @@ impl WganGp {
     /// λ · mean((‖∇_x̂ D(x̂)‖ − 1)²) on interpolates between `x` and `fake` (both [B, X]).
     pub fn gradient_penalty(&self, x: &Tensor, fake: &Tensor, rng: &mut Rng) -> Result<Tensor> {
         let b = x.shape()[0];
-        let eps = Tensor::rand(&[b, 1], 0.0, 1.0, rng); // [B, 1], one ε per pair
+        let eps = Tensor::rand(&[b, 1], 0.0, 1.0, rng).to_device(&x.device())?; // [B, 1], one ε per pair
         let x_hat = eps.mul(x)?.add(&eps.neg()?.add_scalar(1.0)?.mul(fake)?)?.detach().requires_grad_(); // [B, X]
         let score = self.d.forward(&x_hat)?.sum_all()?; // Σ D(x̂): row i's gradient is ∇D(x̂ᵢ)
         let g = &grad(&[score], None, std::slice::from_ref(&x_hat), true)?[0]; // [B, X], differentiable
@@ -68,13 +68,13 @@ impl WganGp {
 
 impl ToyGan for WganGp {
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
-        let (b, z_dim) = (self.cfg.batch_size, self.cfg.z_dim);
+        let b = self.cfg.batch_size;
 
         // (1) update D, n_critic times: minimise E[D(G(z))] − E[D(x)] + λ·GP
         let mut loss_d = Tensor::scalar(0.0);
         for _ in 0..self.n_critic {
-            let x = data.sample(b, rng); // [B, X]
-            let fake = no_grad(|| self.g.forward(&sample_z(b, z_dim, rng)))?; // [B, X], detached
+            let x = self.cfg.batch(data, b, rng)?; // [B, X]
+            let fake = no_grad(|| self.g.forward(&self.cfg.noise(b, rng)?))?; // [B, X], detached
             let wasserstein = self
                 .d
                 .forward(&fake)? // [B, 1]
@@ -87,7 +87,7 @@ impl ToyGan for WganGp {
         }
 
         // (2) update G: minimise −E[D(G(z))]
-        let fake = self.g.forward(&sample_z(b, z_dim, rng))?; // [B, X]
+        let fake = self.g.forward(&self.cfg.noise(b, rng)?)?; // [B, X]
         let loss_g = self.d.forward(&fake)?.mean_all()?.neg()?;
         let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?;
 
@@ -99,7 +99,8 @@ impl ToyGan for WganGp {
     }
 
     fn surface(&self, x: &Tensor) -> Result<Tensor> {
-        no_grad(|| self.d.forward(x)?.flatten(0, -1))
+        let x = &x.to_device(&self.cfg.device)?;
+        no_grad(|| self.d.forward(x)?.flatten(0, -1)?.to_device(&Device::Cpu))
     }
 
     fn surface_is_probability(&self) -> bool {
