@@ -1,9 +1,10 @@
 //! Ctrl-C during training: the first press asks the training loop to stop after the step it is
 //! in, write a checkpoint and say how to resume; a second press exits at once (exit code 130).
 //!
-//! The commands that train with checkpoints (`reproduce`, `train`, the image labs) call
-//! [`install`]; their loops poll [`requested`] after every step. Other commands keep the default
-//! behaviour (Ctrl-C ends the process).
+//! The commands that train with checkpoints (`reproduce` and `train`) call [`install`]; their
+//! training loop (`goodfellow2014::train_with`) polls [`requested`] before every step. Other
+//! commands (the labs, which write their outputs at the end) keep the default behaviour: Ctrl-C
+//! ends the process.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
