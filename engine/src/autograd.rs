@@ -194,7 +194,7 @@ impl Tensor {
                 "backward() needs a scalar; use backward_with(grad) otherwise",
             ));
         }
-        self.backward_with(&self.ones_like())
+        self.backward_with(&self.ones_like()?)
     }
 
     /// Backpropagate with an explicit upstream gradient of `self`'s shape.
@@ -242,7 +242,7 @@ pub fn grad_allow_unused(
 ) -> Result<Vec<Option<Tensor>>> {
     let gos: Vec<Tensor> = match grad_outputs {
         Some(g) => g.to_vec(),
-        None => outputs.iter().map(|o| o.ones_like()).collect(),
+        None => outputs.iter().map(|o| o.ones_like()).collect::<Result<Vec<_>>>()?,
     };
     let store = run_backward(outputs, &gos, Some(inputs), create_graph)?;
     Ok(inputs.iter().map(|x| store.get(&x.id()).cloned()).collect())

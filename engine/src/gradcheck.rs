@@ -101,9 +101,9 @@ pub fn gradcheck(
     // An input the output does not reach has a zero derivative (which the differences check).
     let analytic: Vec<Tensor> = if out.requires_grad() {
         let gs = grad_allow_unused(&[out], Some(&[v.clone()]), &wrt_t, false)?;
-        gs.into_iter().zip(&wrt_t).map(|(g, x)| g.unwrap_or_else(|| x.zeros_like())).collect()
+        gs.into_iter().zip(&wrt_t).map(|(g, x)| g.map_or_else(|| x.zeros_like(), Ok)).collect::<Result<_>>()?
     } else {
-        wrt_t.iter().map(|x| x.zeros_like()).collect()
+        wrt_t.iter().map(|x| x.zeros_like()).collect::<Result<_>>()?
     };
     let mut rep = GradcheckReport { passed: true, checked: 0, max_abs_err: 0.0, worst: None };
     let mut worst_excess = f64::NEG_INFINITY;
@@ -149,7 +149,8 @@ pub fn gradgradcheck(
         // The first derivative of a linear op does not depend on x: x is then unused, and its
         // second derivative is zero.
         let gs = grad_allow_unused(&[f(x)?], Some(&[v[0].clone()]), &wrt, true)?;
-        let gs: Vec<Tensor> = gs.into_iter().zip(&wrt).map(|(g, x)| g.unwrap_or_else(|| x.zeros_like())).collect();
+        let gs: Vec<Tensor> =
+            gs.into_iter().zip(&wrt).map(|(g, x)| g.map_or_else(|| x.zeros_like(), Ok)).collect::<Result<_>>()?;
         let flat = gs.iter().map(|t| t.flatten(0, -1)).collect::<Result<Vec<_>>>()?;
         Tensor::cat(&flat.iter().collect::<Vec<_>>(), 0)
     };

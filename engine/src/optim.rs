@@ -85,7 +85,7 @@ impl Sgd {
             if p.shape() != t.shape() {
                 return Err(Error::shape("Sgd::load_state", p.shape(), t.shape(), format!("entry '{name}'")));
             }
-            let fresh = p.zeros_like();
+            let fresh = p.zeros_like()?;
             fresh.copy_from(&t.to_dtype(p.dtype())?)?;
             self.velocity[i] = Some(fresh);
         }
@@ -101,7 +101,7 @@ impl Optimizer for Sgd {
             let Some(g) = p.grad() else { continue };
             check_grad(p, &g, "Sgd")?;
             if self.momentum != 0.0 && v.is_none() {
-                *v = Some(p.zeros_like());
+                *v = Some(p.zeros_like()?);
             }
             let gs = g.storage();
             let mut ps = p.storage_mut();
@@ -158,8 +158,8 @@ impl Adam {
         for p in &params {
             check_param(p, "Adam")?;
         }
-        let m = params.iter().map(|p| p.zeros_like()).collect();
-        let v = params.iter().map(|p| p.zeros_like()).collect();
+        let m = params.iter().map(|p| p.zeros_like()).collect::<Result<_>>()?;
+        let v = params.iter().map(|p| p.zeros_like()).collect::<Result<_>>()?;
         let t = vec![0; params.len()];
         Ok(Adam { params, m, v, t, lr, betas, eps: 1e-8, weight_decay: 0.0, decoupled: false })
     }

@@ -127,14 +127,17 @@ impl Tensor {
     pub fn scalar(v: f64) -> Tensor {
         Tensor::full(&[], v)
     }
-    pub fn full_with(shape: &[usize], v: f64, dtype: DType, device: &Device) -> Tensor {
-        let n = checked_numel("Tensor::full_with", shape).unwrap_or_else(|e| panic!("{e}"));
-        let s = Storage::full(n, dtype, v, device).unwrap_or_else(|e| panic!("Tensor::full_with: {e}"));
-        Tensor::from_storage(s, Layout::contiguous(shape))
+    /// A tensor of `shape` filled with `v`, on `device`. An error names the shape and device when
+    /// it cannot be allocated (a GPU out of memory, a shape whose size overflows).
+    pub fn full_with(shape: &[usize], v: f64, dtype: DType, device: &Device) -> Result<Tensor> {
+        let n = checked_numel("Tensor::full_with", shape)?;
+        let s = Storage::full(n, dtype, v, device)
+            .map_err(|e| Error::msg(format!("Tensor::full_with: shape {shape:?} ({dtype:?}) on {device}: {e}")))?;
+        Ok(Tensor::from_storage(s, Layout::contiguous(shape)))
     }
-    /// f32 tensor filled with `v` on the CPU.
+    /// f32 tensor filled with `v` on the CPU (panics only for a shape whose size overflows).
     pub fn full(shape: &[usize], v: f64) -> Tensor {
-        Tensor::full_with(shape, v, DType::F32, &Device::Cpu)
+        Tensor::full_with(shape, v, DType::F32, &Device::Cpu).unwrap_or_else(|e| panic!("{e}"))
     }
     pub fn zeros(shape: &[usize]) -> Tensor {
         Tensor::full(shape, 0.0)
@@ -143,14 +146,14 @@ impl Tensor {
         Tensor::full(shape, 1.0)
     }
     /// Zeros with this tensor's shape, dtype and device.
-    pub fn zeros_like(&self) -> Tensor {
+    pub fn zeros_like(&self) -> Result<Tensor> {
         Tensor::full_with(self.shape(), 0.0, self.dtype(), &self.device())
     }
-    pub fn ones_like(&self) -> Tensor {
+    pub fn ones_like(&self) -> Result<Tensor> {
         Tensor::full_with(self.shape(), 1.0, self.dtype(), &self.device())
     }
     /// A scalar-filled tensor with this tensor's dtype and device.
-    pub fn full_like(&self, shape: &[usize], v: f64) -> Tensor {
+    pub fn full_like(&self, shape: &[usize], v: f64) -> Result<Tensor> {
         Tensor::full_with(shape, v, self.dtype(), &self.device())
     }
     /// `start, start + step, …` below `end`, as f32.

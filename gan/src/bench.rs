@@ -262,7 +262,7 @@ fn time_gan(
     json: &mut Vec<String>,
 ) -> Result<()> {
     let b = x_real.shape()[0];
-    let (ones, zeros) = (x_real.full_like(&[b, 1], 1.0), x_real.full_like(&[b, 1], 0.0));
+    let (ones, zeros) = (x_real.full_like(&[b, 1], 1.0)?, x_real.full_like(&[b, 1], 0.0)?);
     let st = time_ms(
         || gan_step(gen, disc, opt_g, opt_d, x_real, &ones, &zeros, &mut z),
         &o.device,

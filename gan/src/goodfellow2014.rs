@@ -451,8 +451,8 @@ impl Gan {
         let fake = self.g.forward(&z)?; // [B, D]
         let d_real = self.d.logits(x, Some(rng))?; // [B, 1]
         let d_fake = self.d.logits(&fake, Some(rng))?; // [B, 1]
-        let ones = x.full_like(&[b, 1], 1.0);
-        let zeros = x.full_like(&[b, 1], 0.0);
+        let ones = x.full_like(&[b, 1], 1.0)?;
+        let zeros = x.full_like(&[b, 1], 0.0)?;
 
         // (1) update D: maximise log D(x) + log(1 − D(G(z)))
         //     ⇔ minimise ½·(BCE(D(x), 1) + BCE(D(G(z)), 0))

@@ -78,6 +78,9 @@ pub struct GpuContext {
     /// Bound where a kernel declares a binding it does not use in this variant (e.g. SGD's
     /// velocity when momentum is 0).
     pub(crate) dummy: wgpu::Buffer,
+    /// Errors wgpu reported outside an error scope (validation, out of memory, device lost),
+    /// kept until the next read-back or synchronisation returns them as an `Err`.
+    errors: Arc<Mutex<Vec<String>>>,
 }
 
 fn device_type_rank(t: wgpu::DeviceType) -> u32 {
@@ -174,7 +177,16 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| Error::msg(format!("could not open GPU adapter {}: {e}", info.name)))?;
-        device.on_uncaptured_error(Arc::new(|e| panic!("wgpu error: {e}")));
+        // wgpu reports some errors (a kernel's validation, memory running out while it runs)
+        // asynchronously. They are collected here, not raised as a panic, and the next read-back
+        // or `synchronize` returns them as an error, since no result after them can be trusted.
+        let errors: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
         let dummy = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("dummy"),
             size: 16,
@@ -191,7 +203,51 @@ impl GpuContext {
             pool: Mutex::new(HashMap::new()),
             batch: Mutex::new(Batch { encoder: None, params: Vec::new(), params_buf: None, dispatches: 0 }),
             dummy,
+            errors,
         })
+    }
+
+    /// `Err` with the errors wgpu reported since the last check, if any (they are cleared).
+    pub(crate) fn check_errors(&self, during: &str) -> Result<()> {
+        let errs: Vec<String> = std::mem::take(&mut *self.errors.lock().unwrap());
+        match errs.first() {
+            None => Ok(()),
+            Some(first) => Err(Error::msg(format!(
+                "GPU error on {} ({during}): {first}{}; results computed on this device since the last \
+                 read-back are not valid",
+                self.adapter.name,
+                if errs.len() > 1 { format!(" (and {} more)", errs.len() - 1) } else { String::new() }
+            ))),
+        }
+    }
+
+    /// Create a storage buffer of `size` bytes, returning an out-of-memory or validation error
+    /// as an `Err` naming the size (instead of wgpu's asynchronous report).
+    fn create_storage_buffer(&self, size: u64, mapped_at_creation: bool) -> Result<wgpu::Buffer> {
+        if size > self.limits.max_buffer_size || size > self.limits.max_storage_buffer_binding_size as u64 {
+            return Err(Error::msg(format!(
+                "GPU tensor of {size} bytes exceeds the adapter's buffer limit of {} bytes ({})",
+                self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size),
+                self.adapter.name
+            )));
+        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let valid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation,
+        });
+        let invalid = pollster::block_on(valid.pop());
+        let out_of_memory = pollster::block_on(oom.pop());
+        match out_of_memory.or(invalid) {
+            None => Ok(buf),
+            Some(e) => Err(Error::msg(format!(
+                "GPU buffer of {size} bytes could not be created on {}: {e}",
+                self.adapter.name
+            ))),
+        }
     }
 
     /// The adapter's limits as requested for this device (buffer sizes, workgroups per grid
@@ -220,37 +276,23 @@ impl GpuContext {
         if let Some(b) = self.pool.lock().unwrap().get_mut(&class).and_then(|v| v.pop()) {
             return Ok(b);
         }
-        if class > self.limits.max_buffer_size || class > self.limits.max_storage_buffer_binding_size as u64 {
-            return Err(Error::msg(format!(
-                "GPU tensor of {bytes} bytes exceeds the adapter's buffer limit of {} bytes ({})",
-                self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size),
-                self.adapter.name
-            )));
-        }
-        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: class,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        }))
+        self.check_errors("allocating a buffer")?;
+        self.create_storage_buffer(class, false).map_err(|e| Error::msg(format!("{e} (a tensor of {bytes} bytes)")))
     }
 
     /// A fresh buffer holding `data` (uploads never reuse a pooled buffer: a queued write would
     /// land before kernels still waiting in the batch that read the buffer's old contents).
-    pub(crate) fn upload(&self, data: &[u8]) -> wgpu::Buffer {
+    pub(crate) fn upload(&self, data: &[u8]) -> Result<wgpu::Buffer> {
         let size = Self::size_class(data.len() as u64);
-        let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: true,
-        });
+        let buf = self
+            .create_storage_buffer(size, true)
+            .map_err(|e| Error::msg(format!("{e} (uploading a tensor of {} bytes)", data.len())))?;
         buf.slice(..data.len() as u64)
             .get_mapped_range_mut()
-            .expect("a buffer mapped at creation is writable")
+            .map_err(|e| Error::msg(format!("GPU upload of {} bytes failed: {e}", data.len())))?
             .copy_from_slice(data);
         buf.unmap();
-        buf
+        Ok(buf)
     }
 
     pub(crate) fn recycle(&self, buf: wgpu::Buffer) {
@@ -291,6 +333,7 @@ impl GpuContext {
             [..bytes as usize]
             .to_vec();
         staging.unmap();
+        self.check_errors("reading a result back")?;
         Ok(out)
     }
 
@@ -303,7 +346,7 @@ impl GpuContext {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::msg(format!("GPU wait failed on {}: {e}", self.adapter.name)))?;
-        Ok(())
+        self.check_errors("synchronizing")
     }
 
     // ---- kernels ---------------------------------------------------------------------------------
@@ -426,5 +469,52 @@ impl GpuContext {
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "GpuContext({})", self.adapter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default adapter's context, or `None` after a loud SKIPPED line (a failure when
+    /// MINMAX_REQUIRE_GPU=1).
+    fn context(test: &str) -> Option<Arc<GpuContext>> {
+        match crate::Device::gpu(None) {
+            Ok(crate::Device::Gpu(g)) => Some(g.context().clone()),
+            other => {
+                let why = match other {
+                    Err(e) => e.to_string(),
+                    _ => "no GPU device".into(),
+                };
+                if std::env::var("MINMAX_REQUIRE_GPU").as_deref() == Ok("1") {
+                    panic!("{test}: MINMAX_REQUIRE_GPU=1 but {why}");
+                }
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {why}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn wgpu_errors_come_back_as_results_not_panics() {
+        let Some(ctx) = context("wgpu_errors_come_back_as_results_not_panics") else { return };
+        // A grid past the per-dimension limit is a validation error wgpu reports asynchronously
+        // (it used to panic in the error handler): the next read-back returns it.
+        let out = ctx.alloc(1024).unwrap();
+        let p = vec![0u32; 8];
+        ctx.dispatch(Shader::Copy, "fill", &[], &[(4, &out)], &p, [ctx.max_workgroups_per_dimension() + 1, 1, 1]);
+        let e = ctx.read(&out, 16).unwrap_err().to_string();
+        assert!(e.contains("GPU error on") && e.contains("not valid"), "{e}");
+        // Reported once; the device goes on working.
+        assert_eq!(ctx.read(&out, 16).unwrap().len(), 16);
+        // Buffers past the adapter's limit: an error naming the size, for allocations and uploads.
+        let huge = ctx.limits.max_buffer_size.max(ctx.limits.max_storage_buffer_binding_size as u64) + 1;
+        let e = ctx.create_storage_buffer(huge, true).unwrap_err().to_string();
+        assert!(e.contains(&format!("{huge} bytes")) && e.contains("limit"), "{e}");
+        let dev = crate::Device::Gpu(crate::device::GpuDevice(ctx.clone()));
+        let e =
+            crate::Tensor::full_with(&[(huge / 4 + 1) as usize], 0.0, crate::DType::F32, &dev).unwrap_err().to_string();
+        assert!(e.contains("Tensor::full_with") && e.contains("limit"), "{e}");
     }
 }

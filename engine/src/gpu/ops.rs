@@ -200,7 +200,7 @@ impl GpuStorage {
         if bytes.is_empty() {
             return Self::empty(ctx, 0, dtype);
         }
-        Ok(GpuStorage { buf: Some(ctx.upload(&bytes)), len: s.len(), dtype, ctx: ctx.clone() })
+        Ok(GpuStorage { buf: Some(ctx.upload(&bytes)?), len: s.len(), dtype, ctx: ctx.clone() })
     }
 
     pub fn to_cpu(&self) -> Result<CpuStorage> {

@@ -211,7 +211,7 @@ impl Tensor {
         let out = Tensor::fresh(s, &shape);
         let cond = cond.detach().expand(&shape)?;
         Ok(Tensor::record(out, "where", &[&a, &b], move |c| {
-            let z = c.grad.zeros_like();
+            let z = c.grad.zeros_like()?;
             Ok(vec![
                 if c.needs[0] { Some(Tensor::where_cond(&cond, c.grad, &z)?) } else { None },
                 if c.needs[1] { Some(Tensor::where_cond(&cond, &z, c.grad)?) } else { None },
@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(y.to_vec::<f64>()?, vec![-1.0, 0.5, 1.0]);
         y.sum_all()?.backward()?;
         assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![0.0, 1.0, 0.0]);
-        let w = Tensor::where_cond(&x.gt_scalar(0.0)?, &x, &x.zeros_like())?;
+        let w = Tensor::where_cond(&x.gt_scalar(0.0)?, &x, &x.zeros_like()?)?;
         assert_eq!(w.to_vec::<f64>()?, vec![0.0, 0.5, 3.0]);
         Ok(())
     }

@@ -58,8 +58,11 @@ impl Tensor {
         Ok((self.expand(&shape)?, rhs.expand(&shape)?))
     }
     /// A 0-d tensor holding `v` with this tensor's dtype and device.
+    /// (A single element: its allocation failing means the device is already unusable, which the
+    /// next read-back reports; this panics with that reason rather than thread a `Result`
+    /// through every elementwise op.)
     pub(crate) fn scalar_like(&self, v: f64) -> Tensor {
-        self.full_like(&[], v)
+        self.full_like(&[], v).unwrap_or_else(|e| panic!("scalar_like: {e}"))
     }
 }
 

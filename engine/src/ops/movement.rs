@@ -176,12 +176,12 @@ impl Tensor {
             let mut zshape = in_shape.clone();
             if start > 0 {
                 zshape[d] = start;
-                parts.push(c.grad.full_like(&zshape, 0.0));
+                parts.push(c.grad.full_like(&zshape, 0.0)?);
             }
             parts.push(c.grad.clone());
             if start + len < size {
                 zshape[d] = size - start - len;
-                parts.push(c.grad.full_like(&zshape, 0.0));
+                parts.push(c.grad.full_like(&zshape, 0.0)?);
             }
             Ok(vec![Some(Tensor::cat(&parts.iter().collect::<Vec<_>>(), d as isize)?)])
         }))

@@ -125,7 +125,7 @@ impl Tensor {
             if let Some(b) = a.bias {
                 shift = shift.add(&b.detach())?;
             }
-            let zero = k.zeros_like();
+            let zero = k.zeros_like()?;
             let x = self.storage();
             let y =
                 x.channel_fma(self.layout(), &x, self.layout(), &k.storage(), &zero.storage(), &shift.storage(), dims)?;

@@ -108,7 +108,7 @@ impl Tensor {
     pub fn logsumexp(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
         let m = self.max(axes, true)?.detach();
         // An all −∞ slice has max −∞; shift by 0 there instead of producing NaN.
-        let m = Tensor::where_cond(&m.abs()?.eq_scalar(f64::INFINITY)?, &m.zeros_like(), &m)?;
+        let m = Tensor::where_cond(&m.abs()?.eq_scalar(f64::INFINITY)?, &m.zeros_like()?, &m)?;
         let s = self.sub(&m)?.exp()?.sum(axes, true)?.log()?.add(&m)?;
         if keepdim {
             Ok(s)

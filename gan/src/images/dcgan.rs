@@ -232,8 +232,8 @@ pub(crate) fn bce_step(
     z: &Tensor,
 ) -> Result<StepStats> {
     let b = x.shape()[0];
-    let ones = x.full_like(&[b, 1], 1.0);
-    let zeros = x.full_like(&[b, 1], 0.0);
+    let ones = x.full_like(&[b, 1], 1.0)?;
+    let zeros = x.full_like(&[b, 1], 0.0)?;
 
     // (1) D: real images toward 1, generated ones (G frozen: detached) toward 0.
     let fake = g.generate(z, y_fake)?; // [B, 1, 28, 28]

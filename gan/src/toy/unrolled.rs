@@ -61,7 +61,7 @@ impl UnrolledGan {
     fn d_loss(&self, theta: &[Tensor], x: &Tensor, fake: &Tensor) -> Result<Tensor> {
         let real = self.d.forward_with(theta, x)?; // [B, 1]
         let gen = self.d.forward_with(theta, fake)?; // [B, 1]
-        real.bce_with_logits(&real.ones_like())?.add(&gen.bce_with_logits(&gen.zeros_like())?)
+        real.bce_with_logits(&real.ones_like()?)?.add(&gen.bce_with_logits(&gen.zeros_like()?)?)
     }
 
     /// G's loss against D unrolled k steps: −mean log D(fake; θᵏ), where θ⁰ = D's current
@@ -78,7 +78,7 @@ impl UnrolledGan {
             // θⁱ⁺¹ = θⁱ − η ∇_θ L_D
         }
         let logits = self.d.forward_with(&theta, fake)?; // [B, 1], D(G(z); θᵏ)
-        logits.bce_with_logits(&logits.ones_like())
+        logits.bce_with_logits(&logits.ones_like()?)
     }
 }
 
