@@ -134,6 +134,33 @@ fn divergence_stops_and_keeps_the_last_good_checkpoint() -> Result<()> {
 }
 
 #[test]
+fn a_larger_epochs_extends_a_finished_run_and_a_smaller_one_is_refused() -> Result<()> {
+    let data = toy_data()?;
+    let out = tmp("extend");
+    let opts = TrainOptions {
+        out: out.clone(),
+        seed: 5,
+        resume: false,
+        overwrite: false,
+        checkpoint_every: 1,
+        max_steps: None,
+        progress: false,
+        data: "toy".into(),
+    };
+    let mut gan = Gan::new(Config::paper().scaled_to(2), &data.pixel_means(), 5)?;
+    assert_eq!(gf::train(&mut gan, &data, &opts)?.len(), 2);
+    let resume = TrainOptions { resume: true, ..opts };
+    let mut longer = Gan::new(Config::paper().scaled_to(3), &data.pixel_means(), 5)?;
+    let h = gf::train(&mut longer, &data, &resume)?;
+    assert_eq!((h.len(), h.last().unwrap().epoch, longer.step), (3, 3, 9));
+    let mut shorter = Gan::new(Config::paper().scaled_to(2), &data.pixel_means(), 5)?;
+    let e = gf::train(&mut shorter, &data, &resume).unwrap_err().to_string();
+    assert!(e.contains("at epoch 3, past --epochs 2"), "{e}");
+    std::fs::remove_dir_all(&out).ok();
+    Ok(())
+}
+
+#[test]
 fn saturating_loss_option_trains() -> Result<()> {
     let data = toy_data()?;
     let mut cfg = Config::paper().scaled_to(1);

@@ -510,3 +510,35 @@ pub fn print_table(ev: &Evaluation, cfg: &Config) {
         "Real training digits as samples (reference)", reference.mean, reference.std_err
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+
+    fn set(n: usize) -> Dataset {
+        Dataset::new(vec![0.5; n * 784], vec![0; n], 28, 28).unwrap()
+    }
+
+    #[test]
+    fn the_data_is_described_by_what_was_loaded() {
+        let dir = PathBuf::from("/data/idx");
+        let full = Splits { train: set(50_000), valid: set(10_000), test: set(10_000) };
+        let d = describe(&MnistSource::Full { dir: dir.clone() }, &full);
+        assert!(d.starts_with("full MNIST") && d.contains("50,000–59,999"), "{d}");
+        // A small folder of IDX files is not called full MNIST, and its counts are the real ones.
+        let small = Splits { train: set(30), valid: set(5), test: set(7) };
+        let d = describe(&MnistSource::Full { dir }, &small);
+        assert!(
+            !d.contains("full MNIST") && d.contains("first 30") && d.contains("the 5 after") && d.contains("7 test"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn sample_requests_beyond_memory_are_refused_before_allocating() {
+        let e = check_sample_memory("--eval-samples", 100_000_000_000, 784).unwrap_err().to_string();
+        assert!(e.contains("--eval-samples 100000000000") && e.contains("GiB"), "{e}");
+        check_sample_memory("--eval-samples", 10_000, 784).unwrap();
+    }
+}
