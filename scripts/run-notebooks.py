@@ -5,6 +5,7 @@
     python run-notebooks.py notebooks/01-*.ipynb  only these
     python run-notebooks.py --full               without MINMAX_QUICK (the full-length cells)
     python run-notebooks.py --expect-fail DIR    self-test: every DIR/*.ipynb must be reported failed
+    python run-notebooks.py --write-back         also write each passing notebook's outputs into it
 
 Run it with the Python of the notebook virtual environment (scripts/install-notebooks.sh makes
 it; scripts/run-notebooks.sh does both). It needs nbclient and nbformat, and the kernel `rust`
@@ -35,6 +36,16 @@ fixtures get the same settings). Builds go to a persistent folder outside the re
 notebooks run one after another, since they share it. Executed copies (with outputs) are written
 to $MINMAX_DATA/notebooks-out/ (or --out). The last line is `notebooks: N passed, M failed` (or,
 with --expect-fail, `fixtures: ...`); the exit status is non-zero on any failure.
+
+Every run starts from empty outputs (a notebook committed with outputs is cleared before its cells
+run, so an old picture never stands in for a new one). --write-back is how the committed notebooks
+get their outputs, for readers who open them on a code-hosting site without running them: each
+notebook that passes is also written over its own file, with what changes from run to run removed
+(nbclient's execution timestamps in the cell metadata; this machine's home folder in printed paths,
+written as ~) and the mode recorded in its metadata ({"minmax": {"outputs": "quick" or "full"}}).
+A picture larger than --max-image-kb (150 KB), or a notebook file larger than --max-notebook-kb
+(1,000 KB), is reported and the notebook is not written back: show smaller pictures. CI never passes
+--write-back; it checks that the notebooks run, into the folder of executed copies.
 """
 
 from __future__ import annotations
@@ -153,13 +164,79 @@ def count_images(nb) -> int:
     )
 
 
+def clear_outputs(nb) -> None:
+    """Empty every code cell's outputs and execution count, as in a notebook never run."""
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs = []
+            c.execution_count = None
+            c.metadata.pop("execution", None)
+
+
+def png_sizes(nb) -> list[tuple[int, int]]:
+    """(cell index, decoded bytes) of every PNG the notebook shows."""
+    import base64
+
+    return [
+        (i, len(base64.b64decode(o["data"]["image/png"])))
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+
+
+def for_committing(nb, mode: str):
+    """A copy of the executed `nb` without what differs between two runs of the same code: the
+    execution timestamps nbclient records in each cell's metadata, and this machine's home
+    folder in printed text (written as ~). Records the mode the outputs come from."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    home = str(Path.home())
+
+    def scrub(text: str) -> str:
+        return text.replace(home + "/", "~/") if home not in ("", "/") else text
+
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        c.metadata.pop("execution", None)
+        for o in c.outputs:
+            if o.get("output_type") == "stream":
+                o["text"] = scrub(o["text"])
+            for mime, value in o.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    o["data"][mime] = scrub(value)
+    nb.metadata.setdefault("minmax", {})["outputs"] = mode
+    return nb
+
+
+def write_back(nb, path: Path, mode: str, max_image_kb: int, max_notebook_kb: int) -> str | None:
+    """Write the executed `nb` over `path`; returns why not, if a limit is exceeded."""
+    import nbformat
+
+    clean = for_committing(nb, mode)
+    big = [(i, n) for i, n in png_sizes(clean) if n > max_image_kb * 1000]
+    if big:
+        where = ", ".join(f"cell {i}: {n / 1000:.0f} KB" for i, n in big)
+        return f"pictures over {max_image_kb} KB ({where}): show smaller ones"
+    text = nbformat.writes(clean) + "\n"
+    if len(text.encode()) > max_notebook_kb * 1000:
+        return f"the notebook would be {len(text.encode()) / 1000:.0f} KB, over {max_notebook_kb} KB"
+    path.write_text(text, encoding="utf-8")
+    return None
+
+
 def run_notebook(path: Path, out_dir: Path, timeout: int, need_image: bool):
-    """Execute one notebook; returns (failure or None, images shown, seconds)."""
+    """Execute one notebook; returns (failure or None, images shown, seconds, expected failure,
+    the executed notebook)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
+    clear_outputs(nb)  # outputs committed with the notebook are not this run's
     meta = nb.metadata.get("minmax", {})
     expected = [re.compile(p) for p in meta.get("expected_stderr", [])]
     client = NotebookClient(
@@ -198,7 +275,7 @@ def run_notebook(path: Path, out_dir: Path, timeout: int, need_image: bool):
         failure = CellFailure(-1, "", "no picture: every notebook shows at least one image")
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
-    return failure, images, seconds, meta.get("expected_failure")
+    return failure, images, seconds, meta.get("expected_failure"), nb
 
 
 def failed_as_expected(f: CellFailure, expected: dict | None) -> bool:
@@ -230,7 +307,13 @@ def main() -> int:
     ap.add_argument("--full", action="store_true", help="do not set MINMAX_QUICK=1")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell (default 3600; the first cell compiles the crates)")
     ap.add_argument("--out", type=Path, default=CACHE / "notebooks-out", help="where executed copies go")
+    ap.add_argument("--write-back", action="store_true",
+                    help="also write each passing notebook, with its outputs, over its own file (to commit)")
+    ap.add_argument("--max-image-kb", type=int, default=150, help="--write-back: largest picture (default 150)")
+    ap.add_argument("--max-notebook-kb", type=int, default=1000, help="--write-back: largest notebook file (default 1000)")
     args = ap.parse_args()
+    if args.write_back and args.expect_fail:
+        ap.error("--write-back writes notebooks that passed; the fixtures of --expect-fail must fail")
 
     # The kernel (and the code it runs) inherits this environment.
     os.environ["EVCXR_CONFIG_DIR"] = str(REPO / "notebooks")
@@ -266,13 +349,21 @@ def main() -> int:
         print(f"no notebooks found in {args.expect_fail or REPO / 'notebooks'}")
         return 1
 
-    passed, failed, wrong = [], [], []
+    passed, failed, wrong, unwritten = [], [], [], []
     for p in paths:
         print(f"{p.name}:", flush=True)
-        failure, images, seconds, expected = run_notebook(p.resolve(), out_dir, args.timeout, need_image=not args.expect_fail)
+        failure, images, seconds, expected, nb = run_notebook(p.resolve(), out_dir, args.timeout, need_image=not args.expect_fail)
         if failure is None:
             print(f"  passed in {seconds:.0f} s, {images} image(s)")
             passed.append(p.name)
+            if args.write_back:
+                why = write_back(nb, p, "full" if args.full else "quick", args.max_image_kb, args.max_notebook_kb)
+                if why:
+                    print(f"  NOT written back: {why}")
+                    unwritten.append(p.name)
+                else:
+                    largest = max((n for _, n in png_sizes(nb)), default=0)
+                    print(f"  written back to {p} ({p.stat().st_size / 1000:.0f} KB; largest picture {largest / 1000:.0f} KB)")
         elif args.expect_fail and not failed_as_expected(failure, expected):
             report_failure(failure)
             print(f"  error: expected a failure at cell {expected and expected.get('cell')} "
@@ -293,7 +384,9 @@ def main() -> int:
               f"{len(wrong)} failed for another reason")
         return 1 if passed or wrong else 0
     print(f"notebooks: {len(passed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    if args.write_back:
+        print(f"written back: {len(passed) - len(unwritten)}, refused: {len(unwritten)} {unwritten or ''}".rstrip())
+    return 1 if failed or unwritten else 0
 
 
 if __name__ == "__main__":
