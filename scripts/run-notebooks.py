@@ -42,7 +42,7 @@ run, so an old picture never stands in for a new one). --write-back is how the c
 get their outputs, for readers who open them on a code-hosting site without running them: each
 notebook that passes is also written over its own file, with what changes from run to run removed
 (nbclient's execution timestamps in the cell metadata; this machine's home folder in printed paths,
-written as ~) and the mode recorded in its metadata ({"minmax": {"outputs": "quick" or "full"}}).
+written as ~), each cell's stream pieces joined (evcxr sends one per line), and the mode recorded in its metadata ({"minmax": {"outputs": "quick" or "full"}}).
 A picture larger than --max-image-kb (150 KB), or a notebook file larger than --max-notebook-kb
 (1,000 KB), is reported and the notebook is not written back: show smaller pictures. CI never passes
 --write-back; it checks that the notebooks run, into the folder of executed copies.
@@ -189,7 +189,8 @@ def png_sizes(nb) -> list[tuple[int, int]]:
 def for_committing(nb, mode: str):
     """A copy of the executed `nb` without what differs between two runs of the same code: the
     execution timestamps nbclient records in each cell's metadata, and this machine's home
-    folder in printed text (written as ~). Records the mode the outputs come from."""
+    folder in printed text (written as ~). Consecutive pieces of the same stream (evcxr sends
+    one per line) become one output. Records the mode the outputs come from."""
     import copy
 
     nb = copy.deepcopy(nb)
@@ -202,6 +203,14 @@ def for_committing(nb, mode: str):
         if c.cell_type != "code":
             continue
         c.metadata.pop("execution", None)
+        merged = []
+        for o in c.outputs:
+            prev = merged[-1] if merged else None
+            if o.get("output_type") == "stream" and prev is not None and prev.get("output_type") == "stream" and prev.get("name") == o.get("name"):
+                prev["text"] += o["text"]
+            else:
+                merged.append(o)
+        c.outputs = merged
         for o in c.outputs:
             if o.get("output_type") == "stream":
                 o["text"] = scrub(o["text"])

@@ -5,7 +5,7 @@
 
 They build small notebooks in memory (nbformat) with the outputs an executed one has, and check
 what --write-back keeps and drops: nbclient's timestamps go, this machine's home folder becomes ~,
-the mode is recorded, outputs committed earlier are cleared before a run, and a picture or a file
+pieces of a stream are joined, the mode is recorded, outputs committed earlier are cleared before a run, and a picture or a file
 over the limits is refused (nothing written). scripts/run-notebooks.sh runs them first.
 """
 
@@ -47,6 +47,19 @@ class WriteBack(unittest.TestCase):
         self.assertEqual(cell.outputs[0]["text"], "output in ~/.cache/minmax/run\n")
         self.assertEqual(clean.metadata["minmax"]["outputs"], "quick")
         self.assertEqual(cell.execution_count, 1)  # kept: the order the cells ran in
+
+    def test_consecutive_pieces_of_a_stream_become_one(self):
+        nb = executed_notebook()
+        out = nb.cells[1].outputs
+        out.insert(1, nbformat.v4.new_output("stream", name="stdout", text="second line\n"))
+        out.insert(2, nbformat.v4.new_output("stream", name="stderr", text="a warning\n"))
+        out.insert(3, nbformat.v4.new_output("stream", name="stderr", text="another\n"))
+        clean = rn.for_committing(nb, "quick").cells[1].outputs
+        self.assertEqual([(o["output_type"], o.get("name")) for o in clean],
+                         [("stream", "stdout"), ("stream", "stderr"), ("display_data", None)])
+        self.assertEqual(clean[0]["text"], "output in ~/.cache/minmax/run\nsecond line\n")
+        self.assertEqual(clean[1]["text"], "a warning\nanother\n")
+        self.assertEqual(len(nb.cells[1].outputs), 5)  # the executed copy keeps its pieces
 
     def test_the_executed_notebook_itself_is_not_changed(self):
         nb = executed_notebook()
