@@ -1,14 +1,16 @@
 //! The registry-driven gradient checks: every op in `minmax_engine::registry::cases()` passes an
 //! f64 finite-difference gradcheck, those marked second-order also pass gradgradcheck, every
 //! primitive op that records a backward rule is exercised by at least one case, and no op records
-//! a backward rule under a name the registry does not declare (the three checks are listed in
-//! `engine/src/registry.rs`).
+//! a backward rule under a name `ops::PRIMITIVE_OPS` does not declare (the three checks are listed
+//! in `engine/src/registry.rs`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use minmax_engine::autograd::recorded_ops;
 use minmax_engine::gradcheck::{gradcheck, gradgradcheck, GradcheckOpts};
-use minmax_engine::registry::{cases, graph_op_names, recorded_ops, DEVICE_OPS, PRIMITIVE_OPS};
+use minmax_engine::ops::{DEVICE_OPS, PRIMITIVE_OPS};
+use minmax_engine::registry::{cases, graph_op_names};
 use minmax_engine::Generator;
 
 #[test]
@@ -115,10 +117,7 @@ fn every_op_name_in_the_source_is_declared() {
     // the scan itself must see the ops, or it checks nothing
     assert!(found.iter().any(|(n, _)| n == "matmul") && found.len() >= 30, "scan found only {found:?}");
     let undeclared: Vec<_> = found.iter().filter(|(n, _)| !declared(n)).collect();
-    assert!(
-        undeclared.is_empty(),
-        "ops recorded in the source but missing from registry::PRIMITIVE_OPS: {undeclared:?}"
-    );
+    assert!(undeclared.is_empty(), "ops recorded in the source but missing from ops::PRIMITIVE_OPS: {undeclared:?}");
 }
 
 #[test]
@@ -140,5 +139,5 @@ fn every_recorded_op_is_declared() {
         assert!(seen.contains(&need), "{need} was not recorded: {seen:?}");
     }
     let undeclared: Vec<_> = seen.iter().filter(|n| !declared(n)).collect();
-    assert!(undeclared.is_empty(), "ops recorded at run time but missing from registry::PRIMITIVE_OPS: {undeclared:?}");
+    assert!(undeclared.is_empty(), "ops recorded at run time but missing from ops::PRIMITIVE_OPS: {undeclared:?}");
 }

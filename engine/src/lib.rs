@@ -16,7 +16,8 @@
 //! - `ops/`: every differentiable op with its backward rule and tests
 //! - [`nn`]: modules (Linear, Conv2d, BatchNorm, Maxout, …) and initialisers
 //! - [`optim`]: SGD with momentum (and the original GAN paper's schedules), Adam
-//! - [`gradcheck`] + [`registry`]: finite-difference checks over every op
+//! - [`gradcheck`] + [`registry`]: finite-difference checks over every op, and their test data (no
+//!   other module of the engine imports either)
 //! - [`io`]: safetensors checkpoints, written atomically
 
 pub mod autograd;

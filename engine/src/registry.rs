@@ -1,86 +1,24 @@
 //! The op registry: every differentiable op with inputs to check it at. The test suite
 //! (`tests/gradcheck.rs`) walks `cases()` and runs an f64 `gradcheck` on each, plus a
-//! `gradgradcheck` where `second_order` is set. Engine ops record their backward rules through
-//! `Tensor::record`, which notes each name it is given in [`recorded_ops`]. Three checks in
+//! `gradgradcheck` where `second_order` is set. This module is test data: the engine's core never
+//! imports it. It reads two things that live with the core: the declared op names
+//! ([`crate::ops::PRIMITIVE_OPS`] and [`crate::ops::DEVICE_OPS`], next to the ops) and the names
+//! `Tensor::record` has been called with ([`crate::autograd::recorded_ops`]). Three checks in
 //! `tests/gradcheck.rs`, plain tests that run in every build profile, keep a new op from slipping
 //! in unchecked:
 //! 1. every name in `PRIMITIVE_OPS` appears in the graph of some case (a declared op has a case);
 //! 2. every name written as a string literal in a `Tensor::record(out, <name>, …)` call under
 //!    `engine/src/` is in `PRIMITIVE_OPS` or `DEVICE_OPS` (a source scan: it sees ops no test runs);
 //! 3. after every case has run forward, first- and second-order backward, every name in
-//!    [`recorded_ops`] is in `PRIMITIVE_OPS` or `DEVICE_OPS` (this also sees the calls that pass
+//!    `recorded_ops()` is in `PRIMITIVE_OPS` or `DEVICE_OPS` (this also sees the calls that pass
 //!    the name in a variable — max/min, maximum/minimum — as far as the cases execute them).
 //!
 //! Inputs avoid the points where an op is not differentiable (relu and abs at 0, ties of max),
 //! since finite differences are meaningless there; the subgradient choices at those points are
 //! tested by hand in the ops' own tests and listed in `DERIVATIVES.md`.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
-
 use crate::gradcheck::GradcheckOpts;
 use crate::{BatchNormArgs, Conv2dOpts, DType, Generator, Result, Tensor};
-
-/// Names `Tensor::record` has been called with in this process.
-static RECORDED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-
-pub(crate) fn note_recorded(name: &'static str) {
-    RECORDED.lock().unwrap_or_else(|e| e.into_inner()).insert(name);
-}
-
-/// Every op name the engine's ops have recorded a backward rule under so far in this process
-/// (whether or not a graph was built), sorted.
-pub fn recorded_ops() -> Vec<&'static str> {
-    RECORDED.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
-}
-
-/// Names of every op that records its own backward rule.
-pub const PRIMITIVE_OPS: &[&str] = &[
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
-    "maximum",
-    "minimum",
-    "affine",
-    "powf",
-    "clamp",
-    "neg",
-    "exp",
-    "log",
-    "sqrt",
-    "recip",
-    "abs",
-    "where",
-    "to_dtype",
-    "reshape",
-    "permute",
-    "expand",
-    "narrow",
-    "contiguous",
-    "cat",
-    "sum",
-    "max",
-    "min",
-    "matmul",
-    "relu",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "bce",
-    "index_select",
-    "index_add",
-    "gather",
-    "scatter_add",
-    "im2col",
-    "col2im",
-    "batch_norm",
-];
-
-/// Ops that move data between devices; checked by the GPU parity tests, not by finite differences.
-pub const DEVICE_OPS: &[&str] = &["to_device"];
 
 pub struct OpCase {
     pub name: &'static str,

@@ -1,7 +1,8 @@
 //! Every differentiable op: its forward (a call into the backend's primitives), its backward rule
 //! written with differentiable tensor ops, a doc line with the derivative, and its tests.
-//! `engine/DERIVATIVES.md` lists the same rules as a table; `crate::registry` lists every op for
-//! the gradient checks.
+//! `engine/DERIVATIVES.md` lists the same rules as a table. [`PRIMITIVE_OPS`] below declares the
+//! name of every op that records a backward rule; `crate::registry` (test data) gives each one
+//! inputs for the gradient checks, and `tests/gradcheck.rs` checks the two agree.
 
 pub mod activation;
 pub mod conv;
@@ -16,6 +17,54 @@ pub mod reduce;
 use crate::layout::Layout;
 use crate::storage::{BinaryOp, Storage, UnaryOp};
 use crate::{Error, Result, Tensor};
+
+/// Names of every op that records its own backward rule (through `Tensor::record`).
+pub const PRIMITIVE_OPS: &[&str] = &[
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "maximum",
+    "minimum",
+    "affine",
+    "powf",
+    "clamp",
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "recip",
+    "abs",
+    "where",
+    "to_dtype",
+    "reshape",
+    "permute",
+    "expand",
+    "narrow",
+    "contiguous",
+    "cat",
+    "sum",
+    "max",
+    "min",
+    "matmul",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "bce",
+    "index_select",
+    "index_add",
+    "gather",
+    "scatter_add",
+    "im2col",
+    "col2im",
+    "batch_norm",
+];
+
+/// Ops that move data between devices; checked by the GPU parity tests, not by finite differences.
+pub const DEVICE_OPS: &[&str] = &["to_device"];
 
 impl Tensor {
     /// Apply a backend unary kernel; no graph.
