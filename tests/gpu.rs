@@ -119,7 +119,7 @@ fn awkward_sizes_views_and_large_grids() {
     let mut g = Generator::new(3);
     // Matmul sizes that are not multiples of the 64 × 64 × 16 tiles, transposed operands (no
     // copy), a batch, and a broadcast batch (stride 0).
-    // M, N ≥ 128 take the 128 × 128 kernel (`matmul_large`), the rest the 64 × 64 one.
+    // M, N ≥ 128 take the 128 × 128 tiles (matmul.wgsl with `TILE` = 128), the rest the 64 × 64 ones.
     for &(m, k, n) in
         &[(1, 1, 1), (17, 33, 9), (65, 64, 63), (130, 70, 100), (3, 200, 5), (129, 33, 130), (200, 300, 257)]
     {

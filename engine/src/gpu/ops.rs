@@ -470,14 +470,16 @@ impl GpuStorage {
                 u(rl.strides[r - 2]),
                 u(rl.strides[r - 1]),
             ];
-            // Big products take the 128 × 128 tiles; small or skinny ones the 64 × 64 tiles.
-            let (entry, tile) = if m >= 128 && n >= 128 { ("matmul_large", 128) } else { ("matmul", 64) };
+            // Big products take the 128 × 128 tiles; small or skinny ones the 64 × 64 tiles (the
+            // `TILE` override of matmul.wgsl: one kernel, one pipeline per tile size).
+            let tile = if m >= 128 && n >= 128 { 128 } else { 64 };
+            let consts = [("TILE", tile as f64)];
             let groups = [u(n.div_ceil(tile)), u(m.div_ceil(tile)), u(nb)];
             if b0 == 0 {
                 self.ctx.dispatch(
                     Shader::Matmul,
-                    entry,
-                    &[],
+                    "matmul",
+                    &consts,
                     &[(1, self.buffer()), (2, rhs.buffer()), (3, out.buffer())],
                     &p,
                     groups,
@@ -486,8 +488,8 @@ impl GpuStorage {
                 let part = Self::empty(&self.ctx, nb * m * n, DType::F32)?;
                 self.ctx.dispatch(
                     Shader::Matmul,
-                    entry,
-                    &[],
+                    "matmul",
+                    &consts,
                     &[(1, self.buffer()), (2, rhs.buffer()), (3, part.buffer())],
                     &p,
                     groups,
