@@ -1,7 +1,10 @@
 //! `GpuStorage` and the host side of every GPU primitive: check dtypes, merge dims, pack the
-//! kernel's parameters and launch it. The arithmetic itself is in `shaders/*.wgsl`; each function
-//! here names the entry point it launches. Inputs are read through their layouts (strides and
-//! offsets), so views cost no copy; outputs are fresh contiguous buffers.
+//! kernel's parameters and launch it. Each primitive reads as params, buffers, launch: one
+//! launch path (`GpuContext::launch`, and `ew_launch` for the strided elementwise and copy
+//! kernels, which also packs their parameters) picks the grid and records the dispatch. The
+//! arithmetic itself is in `shaders/*.wgsl`; each function here names the entry point it launches.
+//! Inputs are read through their layouts (strides and offsets), so views cost no copy; outputs
+//! are fresh contiguous buffers.
 //!
 //! Dtypes: f32, and i64 tensors stored as i32 (indices and labels; values outside i32 are refused
 //! on upload). f64 stays on the CPU: WGSL has no portable f64.
@@ -131,6 +134,74 @@ fn split(shape: &[usize], dim: usize) -> (usize, usize, usize) {
     (shape[..dim].iter().product(), shape[dim], shape[dim + 1..].iter().product())
 }
 
+// ---- launching -----------------------------------------------------------------------------------
+
+/// A kernel: one entry point of one shader file, and the override constants its pipeline is
+/// built with.
+#[derive(Clone, Copy)]
+struct Kernel<'a> {
+    shader: Shader,
+    entry: &'static str,
+    consts: &'a [(&'static str, f64)],
+}
+
+impl Kernel<'static> {
+    fn of(shader: Shader, entry: &'static str) -> Self {
+        Kernel { shader, entry, consts: &[] }
+    }
+}
+
+impl<'a> Kernel<'a> {
+    fn with(shader: Shader, entry: &'static str, consts: &'a [(&'static str, f64)]) -> Self {
+        Kernel { shader, entry, consts }
+    }
+}
+
+/// The workgroup grid of a launch.
+#[derive(Clone, Copy)]
+enum Grid {
+    /// One thread per element: 256-thread workgroups, folded under the per-dimension limit.
+    Threads(usize),
+    /// This many workgroups (one per output element or channel), folded likewise.
+    Groups(usize),
+    /// An explicit grid (matmul: tiles of C × batch).
+    Exact([u32; 3]),
+}
+
+impl GpuContext {
+    /// Launch `k` over `grid`: `bufs` are (binding, buffer) pairs, read-only inputs first, then
+    /// outputs; `params` are the words for binding 0.
+    fn launch(&self, k: Kernel, bufs: &[(u32, &wgpu::Buffer)], params: &[u32], grid: Grid) {
+        let groups = match grid {
+            Grid::Threads(n) => self.grid_1d(n),
+            Grid::Groups(g) => self.grid_for_groups(g),
+            Grid::Exact(g) => g,
+        };
+        self.dispatch(k.shader, k.entry, k.consts, bufs, params, groups);
+    }
+}
+
+/// Launch a strided elementwise or copy kernel (elementwise.wgsl, copy.wgsl), one thread per
+/// element of `ins[0]`: operand k is read through its layout from binding k + 1; the output is
+/// binding 4, written through `out.1` (operand slot 3) when given, else contiguously. `scalars`
+/// go to the parameter block's scalar slots.
+fn ew_launch(
+    op: &'static str,
+    k: Kernel,
+    ins: &[(&GpuStorage, &Layout)],
+    out: (&GpuStorage, Option<&Layout>),
+    scalars: &[u32],
+) -> Result<()> {
+    let mut views: Vec<(usize, &Layout)> = ins.iter().enumerate().map(|(slot, (_, l))| (slot, *l)).collect();
+    views.extend(out.1.map(|l| (3, l)));
+    let (n, p) = ew_params(op, &views, scalars)?;
+    let mut bufs: Vec<(u32, &wgpu::Buffer)> =
+        ins.iter().enumerate().map(|(slot, (s, _))| (slot as u32 + 1, s.buffer())).collect();
+    bufs.push((4, out.0.buffer()));
+    out.0.ctx.launch(k, &bufs, &p, Grid::Threads(n));
+    Ok(())
+}
+
 impl GpuStorage {
     pub fn dtype(&self) -> DType {
         self.dtype
@@ -178,7 +249,7 @@ impl GpuStorage {
             DType::I64 => (v as i32) as u32,
             _ => f(v),
         };
-        ctx.dispatch(Shader::Copy, "fill", &[], &[(4, out.buffer())], &p, ctx.grid_1d(n));
+        ctx.launch(Kernel::of(Shader::Copy, "fill"), &[(4, out.buffer())], &p, Grid::Threads(n));
         Ok(out)
     }
 
@@ -219,9 +290,7 @@ impl GpuStorage {
 
     /// Strided copy into `dst` laid out as `dl`: copy.wgsl `copy`.
     fn copy_into(&self, l: &Layout, dst: &GpuStorage, dl: &Layout) -> Result<()> {
-        let (n, p) = ew_params("copy", &[(0, l), (3, dl)], &[])?;
-        self.ctx.dispatch(Shader::Copy, "copy", &[], &[(1, self.buffer()), (4, dst.buffer())], &p, self.ctx.grid_1d(n));
-        Ok(())
+        ew_launch("copy", Kernel::of(Shader::Copy, "copy"), &[(self, l)], (dst, Some(dl)), &[])
     }
 
     pub fn copy_strided(&self, l: &Layout) -> Result<GpuStorage> {
@@ -248,15 +317,9 @@ impl GpuStorage {
             _ => return Err(f64_refused("to_dtype")),
         };
         let out = Self::empty(&self.ctx, l.numel(), dtype)?;
-        let (n, p) = ew_params("to_dtype", &[(0, l)], &[])?;
-        self.ctx.dispatch(
-            Shader::Copy,
-            "convert",
-            &[("CAST", cast)],
-            &[(1, self.buffer()), (4, out.buffer())],
-            &p,
-            self.ctx.grid_1d(n),
-        );
+        let consts = [("CAST", cast)];
+        let k = Kernel::with(Shader::Copy, "convert", &consts);
+        ew_launch("to_dtype", k, &[(self, l)], (&out, None), &[])?;
         Ok(out)
     }
 
@@ -291,15 +354,9 @@ impl GpuStorage {
         self.need_f32("unary op")?;
         let (code, scalars) = unary_code(op);
         let out = Self::empty(&self.ctx, l.numel(), DType::F32)?;
-        let (n, p) = ew_params("unary op", &[(0, l)], &scalars)?;
-        self.ctx.dispatch(
-            Shader::Elementwise,
-            "unary",
-            &[("OP", code as f64)],
-            &[(1, self.buffer()), (4, out.buffer())],
-            &p,
-            self.ctx.grid_1d(n),
-        );
+        let consts = [("OP", code as f64)];
+        let k = Kernel::with(Shader::Elementwise, "unary", &consts);
+        ew_launch("unary op", k, &[(self, l)], (&out, None), &scalars)?;
         Ok(out)
     }
 
@@ -310,15 +367,9 @@ impl GpuStorage {
         }
         self.need_f32("binary op")?;
         let out = Self::empty(&self.ctx, l.numel(), DType::F32)?;
-        let (n, p) = ew_params("binary op", &[(0, l), (1, rl)], &[])?;
-        self.ctx.dispatch(
-            Shader::Elementwise,
-            "binary",
-            &[("OP", binary_code(op) as f64)],
-            &[(1, self.buffer()), (2, rhs.buffer()), (4, out.buffer())],
-            &p,
-            self.ctx.grid_1d(n),
-        );
+        let consts = [("OP", binary_code(op) as f64)];
+        let k = Kernel::with(Shader::Elementwise, "binary", &consts);
+        ew_launch("binary op", k, &[(self, l), (rhs, rl)], (&out, None), &[])?;
         Ok(out)
     }
 
@@ -330,15 +381,9 @@ impl GpuStorage {
         }
         let dt = if self.dtype == DType::I64 { 1.0 } else { 0.0 };
         let out = Self::empty(&self.ctx, l.numel(), DType::F32)?;
-        let (n, p) = ew_params("comparison", &[(0, l), (1, rl)], &[])?;
-        self.ctx.dispatch(
-            Shader::Elementwise,
-            "cmp",
-            &[("OP", cmp_code(op) as f64), ("DT", dt)],
-            &[(1, self.buffer()), (2, rhs.buffer()), (4, out.buffer())],
-            &p,
-            self.ctx.grid_1d(n),
-        );
+        let consts = [("OP", cmp_code(op) as f64), ("DT", dt)];
+        let k = Kernel::with(Shader::Elementwise, "cmp", &consts);
+        ew_launch("comparison", k, &[(self, l), (rhs, rl)], (&out, None), &[])?;
         Ok(out)
     }
 
@@ -358,15 +403,9 @@ impl GpuStorage {
         }
         let cdt = if self.dtype == DType::I64 { 1.0 } else { 0.0 };
         let out = Self::empty(&self.ctx, l.numel(), a.dtype)?;
-        let (n, p) = ew_params("where", &[(0, al), (1, bl), (2, l)], &[])?;
-        self.ctx.dispatch(
-            Shader::Copy,
-            "where_select",
-            &[("CDT", cdt)],
-            &[(1, a.buffer()), (2, b.buffer()), (3, self.buffer()), (4, out.buffer())],
-            &p,
-            self.ctx.grid_1d(n),
-        );
+        let consts = [("CDT", cdt)];
+        let k = Kernel::with(Shader::Copy, "where_select", &consts);
+        ew_launch("where", k, &[(a, al), (b, bl), (self, l)], (&out, None), &[])?;
         Ok(out)
     }
 
@@ -419,14 +458,8 @@ impl GpuStorage {
             ReduceOp::ArgMax => 3.0,
             ReduceOp::ArgMin => 4.0,
         };
-        self.ctx.dispatch(
-            Shader::Reduce,
-            "reduce",
-            &[("OP", code)],
-            &[(1, self.buffer()), (2, out.buffer())],
-            &p,
-            self.ctx.grid_for_groups(n_out),
-        );
+        let bufs = [(1, self.buffer()), (2, out.buffer())];
+        self.ctx.launch(Kernel::with(Shader::Reduce, "reduce", &[("OP", code)]), &bufs, &p, Grid::Groups(n_out));
         Ok(out)
     }
 
@@ -474,26 +507,13 @@ impl GpuStorage {
             // `TILE` override of matmul.wgsl: one kernel, one pipeline per tile size).
             let tile = if m >= 128 && n >= 128 { 128 } else { 64 };
             let consts = [("TILE", tile as f64)];
-            let groups = [u(n.div_ceil(tile)), u(m.div_ceil(tile)), u(nb)];
+            let kernel = Kernel::with(Shader::Matmul, "matmul", &consts);
+            let grid = Grid::Exact([u(n.div_ceil(tile)), u(m.div_ceil(tile)), u(nb)]);
             if b0 == 0 {
-                self.ctx.dispatch(
-                    Shader::Matmul,
-                    "matmul",
-                    &consts,
-                    &[(1, self.buffer()), (2, rhs.buffer()), (3, out.buffer())],
-                    &p,
-                    groups,
-                );
+                self.ctx.launch(kernel, &[(1, self.buffer()), (2, rhs.buffer()), (3, out.buffer())], &p, grid);
             } else {
                 let part = Self::empty(&self.ctx, nb * m * n, DType::F32)?;
-                self.ctx.dispatch(
-                    Shader::Matmul,
-                    "matmul",
-                    &consts,
-                    &[(1, self.buffer()), (2, rhs.buffer()), (3, part.buffer())],
-                    &p,
-                    groups,
-                );
+                self.ctx.launch(kernel, &[(1, self.buffer()), (2, rhs.buffer()), (3, part.buffer())], &p, grid);
                 let dl = Layout { shape: vec![nb * m * n], strides: vec![1], offset: b0 * m * n };
                 part.copy_into(&Layout::contiguous(&[nb * m * n]), &out, &dl)?;
             }
@@ -522,14 +542,8 @@ impl GpuStorage {
         let ix = idx.contiguous(il)?;
         let out = Self::empty(&self.ctx, out_len, out_dtype)?;
         let p = [u(out_len), u(sizes[0]), u(sizes[1]), u(sizes[2]), u(sizes[3])];
-        self.ctx.dispatch(
-            Shader::Index,
-            entry,
-            &[],
-            &[(1, src.get().buffer()), (2, ix.get().buffer()), (3, out.buffer())],
-            &p,
-            self.ctx.grid_1d(out_len),
-        );
+        let bufs = [(1, src.get().buffer()), (2, ix.get().buffer()), (3, out.buffer())];
+        self.ctx.launch(Kernel::of(Shader::Index, entry), &bufs, &p, Grid::Threads(out_len));
         Ok(out)
     }
 
@@ -610,14 +624,8 @@ impl GpuStorage {
         let n_out = g.col_rows() * g.col_cols();
         let out = Self::empty(&self.ctx, n_out, DType::F32)?;
         let p = Self::conv_params(g, n_out, pad_value, l);
-        self.ctx.dispatch(
-            Shader::Conv,
-            "im2col",
-            &[],
-            &[(1, self.buffer()), (2, out.buffer())],
-            &p,
-            self.ctx.grid_1d(n_out),
-        );
+        let bufs = [(1, self.buffer()), (2, out.buffer())];
+        self.ctx.launch(Kernel::of(Shader::Conv, "im2col"), &bufs, &p, Grid::Threads(n_out));
         Ok(out)
     }
 
@@ -628,14 +636,8 @@ impl GpuStorage {
         let out = Self::empty(&self.ctx, n_out, DType::F32)?;
         let image = Layout::contiguous(&[g.n, g.c, g.h, g.w]);
         let p = Self::conv_params(g, n_out, 0.0, &image);
-        self.ctx.dispatch(
-            Shader::Conv,
-            "col2im",
-            &[],
-            &[(1, cols.get().buffer()), (2, out.buffer())],
-            &p,
-            self.ctx.grid_1d(n_out),
-        );
+        let bufs = [(1, cols.get().buffer()), (2, out.buffer())];
+        self.ctx.launch(Kernel::of(Shader::Conv, "col2im"), &bufs, &p, Grid::Threads(n_out));
         Ok(out)
     }
 
@@ -646,14 +648,8 @@ impl GpuStorage {
         self.need_f32("batch_norm")?;
         let x = self.contiguous(l)?;
         let out = Self::empty(&self.ctx, 2 * c, DType::F32)?;
-        self.ctx.dispatch(
-            Shader::BatchNorm,
-            "stats",
-            &[],
-            &[(1, x.get().buffer()), (6, out.buffer())],
-            &[u(n), u(c), u(s)],
-            self.ctx.grid_for_groups(c),
-        );
+        let bufs = [(1, x.get().buffer()), (6, out.buffer())];
+        self.ctx.launch(Kernel::of(Shader::BatchNorm, "stats"), &bufs, &[u(n), u(c), u(s)], Grid::Groups(c));
         Ok(out)
     }
 
@@ -672,20 +668,9 @@ impl GpuStorage {
         let x = self.contiguous(l)?;
         let g = dy.contiguous(dyl)?;
         let out = Self::empty(&self.ctx, 2 * c, DType::F32)?;
-        self.ctx.dispatch(
-            Shader::BatchNorm,
-            "sums",
-            &[],
-            &[
-                (1, x.get().buffer()),
-                (2, g.get().buffer()),
-                (3, mean.buffer()),
-                (4, invstd.buffer()),
-                (6, out.buffer()),
-            ],
-            &[u(n), u(c), u(s)],
-            self.ctx.grid_for_groups(c),
-        );
+        let bufs =
+            [(1, x.get().buffer()), (2, g.get().buffer()), (3, mean.buffer()), (4, invstd.buffer()), (6, out.buffer())];
+        self.ctx.launch(Kernel::of(Shader::BatchNorm, "sums"), &bufs, &[u(n), u(c), u(s)], Grid::Groups(c));
         Ok(out)
     }
 
@@ -707,21 +692,15 @@ impl GpuStorage {
         let bb = b.contiguous(bl)?;
         let total = n * c * s;
         let out = Self::empty(&self.ctx, total, DType::F32)?;
-        self.ctx.dispatch(
-            Shader::BatchNorm,
-            "channel_fma",
-            &[],
-            &[
-                (1, a.get().buffer()),
-                (2, bb.get().buffer()),
-                (3, k.buffer()),
-                (4, p.buffer()),
-                (5, q.buffer()),
-                (6, out.buffer()),
-            ],
-            &[u(n), u(c), u(s)],
-            self.ctx.grid_1d(total),
-        );
+        let bufs = [
+            (1, a.get().buffer()),
+            (2, bb.get().buffer()),
+            (3, k.buffer()),
+            (4, p.buffer()),
+            (5, q.buffer()),
+            (6, out.buffer()),
+        ];
+        self.ctx.launch(Kernel::of(Shader::BatchNorm, "channel_fma"), &bufs, &[u(n), u(c), u(s)], Grid::Threads(total));
         Ok(out)
     }
 
@@ -734,7 +713,7 @@ impl GpuStorage {
         }
         let out = Self::empty(ctx, n, DType::F32)?;
         let p = [u(n), seed as u32, (seed >> 32) as u32, crate::rng::keep_threshold(keep), f(1.0 / keep)];
-        ctx.dispatch(Shader::Random, "dropout_mask", &[], &[(1, out.buffer())], &p, ctx.grid_1d(n));
+        ctx.launch(Kernel::of(Shader::Random, "dropout_mask"), &[(1, out.buffer())], &p, Grid::Threads(n));
         Ok(out)
     }
 
@@ -753,14 +732,8 @@ impl GpuStorage {
         self.check_update(other, "axpby_")?;
         let g = other.contiguous(ol)?;
         let p = [u(self.len), f(alpha), f(beta)];
-        self.ctx.dispatch(
-            Shader::Optim,
-            "axpby",
-            &[],
-            &[(1, g.get().buffer()), (2, self.buffer())],
-            &p,
-            self.ctx.grid_1d(self.len),
-        );
+        let bufs = [(1, g.get().buffer()), (2, self.buffer())];
+        self.ctx.launch(Kernel::of(Shader::Optim, "axpby"), &bufs, &p, Grid::Threads(self.len));
         Ok(())
     }
 
@@ -779,14 +752,9 @@ impl GpuStorage {
             None => &self.ctx.dummy,
         };
         let p = [u(self.len), f(h.lr), f(h.momentum), f(h.weight_decay)];
-        self.ctx.dispatch(
-            Shader::Optim,
-            "sgd",
-            &[("MOMENTUM", momentum as u8 as f64), ("NESTEROV", h.nesterov as u8 as f64)],
-            &[(1, g.get().buffer()), (2, self.buffer()), (3, vbuf)],
-            &p,
-            self.ctx.grid_1d(self.len),
-        );
+        let bufs = [(1, g.get().buffer()), (2, self.buffer()), (3, vbuf)];
+        let consts = [("MOMENTUM", momentum as u8 as f64), ("NESTEROV", h.nesterov as u8 as f64)];
+        self.ctx.launch(Kernel::with(Shader::Optim, "sgd", &consts), &bufs, &p, Grid::Threads(self.len));
         Ok(())
     }
 
@@ -812,14 +780,10 @@ impl GpuStorage {
             f(bc2.sqrt()),
             f(1.0 - h.lr * h.weight_decay),
         ];
-        self.ctx.dispatch(
-            Shader::Optim,
-            "adam",
-            &[("DECOUPLED", h.decoupled as u8 as f64)],
-            &[(1, g.get().buffer()), (2, self.buffer()), (3, m.buffer()), (4, v.buffer())],
-            &p,
-            self.ctx.grid_1d(self.len),
-        );
+        let bufs = [(1, g.get().buffer()), (2, self.buffer()), (3, m.buffer()), (4, v.buffer())];
+        let consts = [("DECOUPLED", h.decoupled as u8 as f64)];
+        let k = Kernel::with(Shader::Optim, "adam", &consts);
+        self.ctx.launch(k, &bufs, &p, Grid::Threads(self.len));
         Ok(())
     }
 }
