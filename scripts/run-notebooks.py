@@ -44,7 +44,9 @@ notebook that passes is also written over its own file, with what changes from r
 (nbclient's execution timestamps in the cell metadata; this machine's home folder in printed paths,
 written as ~), each cell's stream pieces joined (evcxr sends one per line), and the mode recorded in its metadata ({"minmax": {"outputs": "quick" or "full"}}).
 A picture larger than --max-image-kb (150 KB), or a notebook file larger than --max-notebook-kb
-(1,000 KB), is reported and the notebook is not written back: show smaller pictures. CI never passes
+(1,000 KB), is reported and the notebook is not written back: show smaller pictures. A notebook
+whose pictures cannot be smaller without losing what they show declares its own limit, with the
+reason, in its metadata: {"minmax": {"max_image_kb": 400, "max_image_kb_why": "..."}}. CI never passes
 --write-back; it checks that the notebooks run, into the folder of executed copies.
 """
 
@@ -226,6 +228,11 @@ def write_back(nb, path: Path, mode: str, max_image_kb: int, max_notebook_kb: in
     import nbformat
 
     clean = for_committing(nb, mode)
+    declared = clean.metadata.get("minmax", {}).get("max_image_kb")
+    if declared is not None:
+        if not clean.metadata["minmax"].get("max_image_kb_why"):
+            return 'the notebook sets "max_image_kb" without saying why ("max_image_kb_why")'
+        max_image_kb = declared
     big = [(i, n) for i, n in png_sizes(clean) if n > max_image_kb * 1000]
     if big:
         where = ", ".join(f"cell {i}: {n / 1000:.0f} KB" for i, n in big)
@@ -318,7 +325,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=CACHE / "notebooks-out", help="where executed copies go")
     ap.add_argument("--write-back", action="store_true",
                     help="also write each passing notebook, with its outputs, over its own file (to commit)")
-    ap.add_argument("--max-image-kb", type=int, default=150, help="--write-back: largest picture (default 150)")
+    ap.add_argument("--max-image-kb", type=int, default=150, help="--write-back: largest picture (default 150; a notebook may declare its own)")
     ap.add_argument("--max-notebook-kb", type=int, default=1000, help="--write-back: largest notebook file (default 1000)")
     args = ap.parse_args()
     if args.write_back and args.expect_fail:

@@ -93,6 +93,18 @@ class WriteBack(unittest.TestCase):
             self.assertIn("cell 1: 200 KB", why)
             self.assertFalse(p.exists())
 
+    def test_a_notebook_may_declare_a_larger_limit_with_a_reason(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "n.ipynb"
+            nb = executed_notebook(200_000)
+            nb.metadata["minmax"] = {"max_image_kb": 250}
+            self.assertIn("without saying why", rn.write_back(nb, p, "quick", 150, 10_000))
+            self.assertFalse(p.exists())
+            nb.metadata["minmax"]["max_image_kb_why"] = "a strip of six panels"
+            self.assertIsNone(rn.write_back(nb, p, "quick", 150, 10_000))
+            nb.metadata["minmax"]["max_image_kb"] = 190
+            self.assertIn("cell 1: 200 KB", rn.write_back(nb, p, "quick", 150, 10_000))
+
     def test_refuses_a_large_notebook(self):
         with tempfile.TemporaryDirectory() as d:
             p = Path(d) / "n.ipynb"
