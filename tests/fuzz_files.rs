@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use minmax_engine::io::{load_safetensors, save_safetensors};
 use minmax_engine::Tensor;
 use minmax_gan::data::idx;
-use minmax_gan::npy;
+use minmax_gan::data::npy;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};

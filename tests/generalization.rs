@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use minmax_engine::Result;
-use minmax_gan::lab::{generalization, image_gans};
+use minmax_gan::experiments::{generalization, image_gans};
 use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {
@@ -107,7 +107,7 @@ fn images_lab_writes_its_report() -> Result<()> {
     }
 
     // A second run reuses the classifier file instead of training again.
-    let again = image_gans::run(&image_gans::Options { models: vec![minmax_gan::images::Model::Dcgan], ..o })?;
+    let again = image_gans::run(&image_gans::Options { models: vec![minmax_gan::models::images::Model::Dcgan], ..o })?;
     assert!(again.datasets[0].classifier_train_seconds.is_none());
     assert_eq!(again.datasets[0].classifier_accuracy, r.datasets[0].classifier_accuracy);
     std::fs::remove_dir_all(&out).ok();

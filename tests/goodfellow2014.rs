@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use minmax_engine::nn::Module;
 use minmax_engine::Result;
 use minmax_gan::data::Dataset;
-use minmax_gan::goodfellow2014::{self as gf, Config, Gan, GeneratorLoss, TrainOptions};
+use minmax_gan::models::goodfellow2014::{self as gf, Config, Gan, TrainOptions};
+use minmax_gan::models::GeneratorLoss;
 use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {
@@ -178,7 +179,7 @@ fn saturating_loss_option_trains() -> Result<()> {
 fn quick_reproduction_writes_every_output() -> Result<()> {
     let Some(_) = test_digits("quick_reproduction_writes_every_output") else { return Ok(()) };
     let out = tmp("quick");
-    let o = minmax_gan::reproduce::ReproduceOptions {
+    let o = minmax_gan::experiments::goodfellow2014::ReproduceOptions {
         quick: true,
         seed: 0,
         epochs: Some(1),
@@ -195,7 +196,7 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         optimizer: gf::OptimizerKind::Sgd,
         device: minmax_engine::Device::Cpu,
     };
-    let r = minmax_gan::reproduce::run(&o)?;
+    let r = minmax_gan::experiments::goodfellow2014::run(&o)?;
     for f in [
         "report.md",
         "report.json",
@@ -221,7 +222,7 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["steps"], 40);
     assert_eq!(json["paper_table1"].as_array().unwrap().len(), 4);
-    let samples = minmax_gan::npy::read_npy(&out.join("samples.npy"))?;
+    let samples = minmax_gan::data::npy::read_npy(&out.join("samples.npy"))?;
     assert_eq!(samples.shape(), &[2000, 784]);
     std::fs::remove_dir_all(&out).ok();
     Ok(())

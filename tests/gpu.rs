@@ -382,7 +382,7 @@ fn dcgan_training_matches_the_cpu_step_by_step() {
 #[test]
 fn goodfellow2014_gan_steps_match_on_the_gpu() {
     // The paper's setup: maxout D with dropout, SGD with momentum, the averaged generator (lerp_).
-    use minmax_gan::goodfellow2014::{Config, Gan, OptimizerKind};
+    use minmax_gan::models::goodfellow2014::{Config, Gan, OptimizerKind};
     let Some(dev) = test_gpu("goodfellow2014 on the GPU") else { return };
     let mut cfg = Config::paper().scaled_to(1);
     cfg.optimizer = OptimizerKind::Sgd;
@@ -428,7 +428,7 @@ fn the_benchmark_runs_on_the_gpu_at_tiny_sizes() {
 fn every_image_gan_trains_on_the_gpu_like_on_the_cpu() {
     // DCGAN, conditional DCGAN (one-hot labels, label planes), Loss-Sensitive GAN, WGAN-GP
     // (double backward through convolutions): two steps on each device from the same seed.
-    use minmax_gan::images::{train, Model, TrainOptions};
+    use minmax_gan::models::images::{train, Model, TrainOptions};
     let Some(dev) = test_gpu("image GANs") else { return };
     let mut g = Generator::new(0);
     let images: Vec<f32> = (0..8 * 784).map(|_| g.uniform() as f32).collect();

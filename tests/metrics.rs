@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use minmax_engine::{no_grad, Generator, Result, Tensor};
-use minmax_gan::classifier::{self, Classifier, ClassifierConfig};
 use minmax_gan::data::Dataset;
+use minmax_gan::metrics::classifier::{self, Classifier, ClassifierConfig};
 use minmax_gan::metrics::coverage::{coverage, predicted_labels};
 use minmax_gan::metrics::fid::{fid, frechet_distance, FeatureStats};
 use minmax_gan::metrics::inception_score::inception_score;

@@ -3,8 +3,9 @@
 //! end-to-end run of the lab that writes its report and pictures.
 
 use minmax_engine::{grad, DType, Generator, Result, Tensor};
-use minmax_gan::toy::metrics::{kls, mean_se, mode_stats, KL_EPSILON};
-use minmax_gan::toy::{Common, Mixture};
+use minmax_gan::metrics::modes::{kls, mode_stats, KL_EPSILON};
+use minmax_gan::metrics::stats::mean_se;
+use minmax_gan::models::toy::{Common, Mixture};
 
 fn points(p: &[[f64; 2]]) -> Result<Tensor> {
     Tensor::new(p.iter().flatten().map(|&v| v as f32).collect(), &[p.len(), 2])
@@ -150,7 +151,7 @@ fn unrolled_g_loss_is_differentiated_through_the_unrolled_steps() -> Result<()> 
     // f64 copies of a small D; compare d(surrogate loss)/d(fake) with central differences.
     let c = Common { g_hidden: 8, d_hidden: 8, batch_size: 4, ..Common::default() };
     let mut rng = Generator::new(5);
-    let mut gan = minmax_gan::toy::unrolled::UnrolledGan::new(c, 3, 0.5, 2, &mut rng)?;
+    let mut gan = minmax_gan::models::toy::unrolled::UnrolledGan::new(c, 3, 0.5, 2, &mut rng)?;
     gan.d.params =
         gan.d.params.iter().map(|p| Ok(p.to_dtype(DType::F64)?.detach().requires_grad_())).collect::<Result<_>>()?;
     let x = Tensor::randn(&[4, 2], &mut rng).to_dtype(DType::F64)?;
@@ -184,7 +185,7 @@ fn unrolled_g_loss_is_differentiated_through_the_unrolled_steps() -> Result<()> 
 
 #[test]
 fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
-    use minmax_gan::lab::mode_collapse::{run, Options};
+    use minmax_gan::experiments::mode_collapse::{run, Options};
     let out = std::env::temp_dir().join(format!("minmax-mode-collapse-{}", std::process::id()));
     let o = Options {
         datasets: vec!["ring8".into(), "mix1d".into()],

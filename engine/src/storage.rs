@@ -139,6 +139,15 @@ impl Storage {
             Storage::Gpu(s) => s.to_cpu(),
         }
     }
+    /// Host storage owning `data` (f32, f64 or i64), without a copy.
+    pub fn from_vec<T: crate::dtype::Elem>(data: Vec<T>) -> Storage {
+        let any: Box<dyn std::any::Any> = Box::new(data);
+        Storage::Cpu(match T::DTYPE {
+            DType::F32 => CpuStorage::F32(*any.downcast::<Vec<f32>>().expect("Elem F32 is f32")),
+            DType::F64 => CpuStorage::F64(*any.downcast::<Vec<f64>>().expect("Elem F64 is f64")),
+            DType::I64 => CpuStorage::I64(*any.downcast::<Vec<i64>>().expect("Elem I64 is i64")),
+        })
+    }
     pub fn from_cpu(s: CpuStorage, device: &Device) -> Result<Storage> {
         match device {
             Device::Cpu => Ok(Storage::Cpu(s)),

@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::autograd::Node;
-use crate::cpu::CpuStorage;
 use crate::layout::{checked_numel, Layout};
 use crate::storage::Storage;
 use crate::{DType, Device, Elem, Error, Generator, Result};
@@ -111,13 +110,7 @@ impl Tensor {
                 shape,
             )));
         }
-        let any: Box<dyn std::any::Any> = Box::new(data);
-        let storage = match T::DTYPE {
-            DType::F32 => CpuStorage::F32(*any.downcast::<Vec<f32>>().unwrap()),
-            DType::F64 => CpuStorage::F64(*any.downcast::<Vec<f64>>().unwrap()),
-            DType::I64 => CpuStorage::I64(*any.downcast::<Vec<i64>>().unwrap()),
-        };
-        Ok(Tensor::from_storage(Storage::Cpu(storage), Layout::contiguous(shape)))
+        Ok(Tensor::from_storage(Storage::from_vec(data), Layout::contiguous(shape)))
     }
     /// Same as [`Tensor::new`] from a slice.
     pub fn from_slice<T: Elem>(data: &[T], shape: &[usize]) -> Result<Tensor> {

@@ -52,7 +52,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 10_000)]
     eval_samples: usize,
     /// Evaluate a moving average of G's weights with this decay (0: G as trained, as in the paper).
-    #[arg(long, default_value_t = minmax_gan::reproduce::DEFAULT_EMA)]
+    #[arg(long, default_value_t = minmax_gan::experiments::goodfellow2014::DEFAULT_EMA)]
     ema: f64,
     /// Optimizer of both players: adam (lr 1e-3, β₁ 0.5) or sgd (the paper's, with its schedules).
     #[arg(long, default_value = "adam")]
@@ -87,11 +87,11 @@ enum EvalCmd {
 #[derive(Subcommand)]
 enum LabCmd {
     /// Mode collapse on 2-D mixtures: vanilla GAN vs WGAN-GP, PacGAN and unrolled GAN.
-    ModeCollapse(minmax_gan::lab::mode_collapse::Args),
+    ModeCollapse(minmax_gan::experiments::mode_collapse::Args),
     /// Image GANs on MNIST / Fashion-MNIST scored by FID, IS, precision/recall and coverage.
-    Images(minmax_gan::lab::image_gans::Args),
+    Images(minmax_gan::experiments::image_gans::Args),
     /// DCGAN on 100, 1,000 and all training images: reconstruction gap and memorisation check.
-    Generalization(minmax_gan::lab::generalization::Args),
+    Generalization(minmax_gan::experiments::generalization::Args),
 }
 
 #[derive(Subcommand)]
@@ -160,8 +160,8 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
             "--iterations must be at least 1 (it stops training after that many steps)",
         ));
     }
-    minmax_gan::interrupt::install();
-    let o = minmax_gan::reproduce::ReproduceOptions {
+    minmax_gan::train::interrupt::install();
+    let o = minmax_gan::experiments::goodfellow2014::ReproduceOptions {
         quick: a.quick,
         seed: a.seed,
         epochs: a.epochs,
@@ -170,20 +170,20 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
         out: a.out.unwrap_or_else(|| std::path::PathBuf::from("runs").join(&a.experiment)),
         resume: a.resume,
         overwrite: a.overwrite,
-        g_loss: minmax_gan::goodfellow2014::GeneratorLoss::parse(&a.g_loss)?,
+        g_loss: minmax_gan::models::GeneratorLoss::parse(&a.g_loss)?,
         progress: !a.no_progress,
         eval_samples: a.eval_samples,
         train_only,
         g_ema: a.ema,
-        optimizer: minmax_gan::goodfellow2014::OptimizerKind::parse(&a.optimizer)?,
+        optimizer: minmax_gan::models::goodfellow2014::OptimizerKind::parse(&a.optimizer)?,
         device,
     };
     if !(0.0..1.0).contains(&o.g_ema) {
         return Err(minmax_engine::Error::msg(format!("--ema {}: the decay must be in [0, 1)", o.g_ema)));
     }
-    let r = minmax_gan::reproduce::run(&o)?;
+    let r = minmax_gan::experiments::goodfellow2014::run(&o)?;
     if let Some(ev) = &r.eval {
-        minmax_gan::reproduce::print_table(ev, &r.cfg);
+        minmax_gan::experiments::goodfellow2014::print_table(ev, &r.cfg);
         println!("report: {}", r.out.join("report.md").display());
     } else {
         println!("checkpoint and pictures: {}", r.out.display());
@@ -199,24 +199,30 @@ fn eval_parzen(
     seed: u64,
     out: Option<std::path::PathBuf>,
 ) -> minmax_engine::Result<()> {
-    use minmax_gan::goodfellow2014 as gf;
+    use minmax_gan::models::goodfellow2014 as gf;
     if samples == 0 {
         return Err(minmax_engine::Error::msg("--samples must be at least 1"));
     }
-    minmax_gan::reproduce::check_sample_memory("--samples", samples, 28 * 28)?;
+    minmax_gan::experiments::goodfellow2014::check_sample_memory("--samples", samples, 28 * 28)?;
     if !checkpoint.is_file() {
         return Err(minmax_engine::Error::file(checkpoint, "--checkpoint: no such file"));
     }
-    let splits = minmax_gan::data::load_mnist(&minmax_gan::reproduce::data_source(&data))?;
+    let splits = minmax_gan::data::load_mnist(&minmax_gan::experiments::goodfellow2014::data_source(&data))?;
     // The model is rebuilt from the configuration saved in the checkpoint (optimizer, --ema, sizes).
     let (gan, epoch) = gf::from_checkpoint(checkpoint, &splits.train.pixel_means())?;
     let out = out.unwrap_or_else(|| checkpoint.parent().unwrap_or(std::path::Path::new(".")).join("eval-parzen"));
     std::fs::create_dir_all(&out).map_err(|e| {
         minmax_engine::Error::file(&out, format!("the output folder (--out) could not be created: {e}"))
     })?;
-    let ev = minmax_gan::reproduce::evaluate(&gan, &splits, samples, &mut minmax_engine::Generator::new(seed), &out)?;
+    let ev = minmax_gan::experiments::goodfellow2014::evaluate(
+        &gan,
+        &splits,
+        samples,
+        &mut minmax_engine::Generator::new(seed),
+        &out,
+    )?;
     println!("checkpoint {} (epoch {epoch})", checkpoint.display());
-    minmax_gan::reproduce::print_table(&ev, &gan.cfg);
+    minmax_gan::experiments::goodfellow2014::print_table(&ev, &gan.cfg);
     println!("samples: {}", out.join("samples.npy").display());
     Ok(())
 }
@@ -259,9 +265,9 @@ fn main() {
         }
     }
     let r = match cli.cmd {
-        Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::lab::mode_collapse::main(a),
-        Cmd::Lab { what: LabCmd::Images(a) } => minmax_gan::lab::image_gans::main(a),
-        Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::lab::generalization::main(a),
+        Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::experiments::mode_collapse::main(a),
+        Cmd::Lab { what: LabCmd::Images(a) } => minmax_gan::experiments::image_gans::main(a),
+        Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::experiments::generalization::main(a),
         Cmd::Reproduce(a) => reproduce(a, false),
         Cmd::Train(a) => reproduce(a, true),
         Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed, out } } => {
@@ -303,6 +309,6 @@ fn main() {
     if let Err(e) = r {
         eprintln!("error: {e}");
         // 130 = stopped by Ctrl-C (as a shell reports it), after the checkpoint was written.
-        std::process::exit(if minmax_gan::interrupt::requested() { 130 } else { 1 });
+        std::process::exit(if minmax_gan::train::interrupt::requested() { 130 } else { 1 });
     }
 }

@@ -10,13 +10,17 @@
 //! ```
 //!
 //! Where the files come from lives in the submodules: [`idx`] reads and writes the IDX format,
-//! [`mnist`] knows where MNIST, its 10k subset and Fashion-MNIST live and how they are split.
+//! [`mnist`] knows where MNIST, its 10k subset and Fashion-MNIST live and how they are split,
+//! [`mixtures`] draws the 2-D Gaussian mixtures of the mode-collapse lab, and [`npy`] reads and
+//! writes NumPy's `.npy` files (samples, for Python).
 //!
 //! Left out: colour images, augmentation and loading in a background thread. The data sets here
 //! fit in memory many times over, so a batch is a gather from one flat `Vec<f32>`.
 
 pub mod idx;
+pub mod mixtures;
 pub mod mnist;
+pub mod npy;
 
 use minmax_engine::{Error, Generator, Result, Tensor};
 

@@ -1,7 +1,7 @@
 //! Class coverage of generated samples: label every sample with a classifier, count the labels,
 //! and ask how many classes the generator reaches and how far its class histogram is from the
 //! data's. The image-data analogue of the mode counts of the mixture-of-Gaussians experiments
-//! (`crate::toy::metrics`; Metz et al. 2017 and Srivastava et al. 2017 count MNIST modes the same
+//! (`crate::metrics::modes`; Metz et al. 2017 and Srivastava et al. 2017 count MNIST modes the same
 //! way with a pretrained classifier).
 //!
 //! ```text

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! With the features of an Inception network this is FID; in this project the features are the
-//! 128 penultimate units of the small MNIST classifier (`crate::classifier`), so the numbers are
+//! 128 penultimate units of the small MNIST classifier (`crate::metrics::classifier`), so the numbers are
 //! comparable with each other but not with published FIDs.
 //!
 //! Statistics of a feature matrix X [n, d] (rows are samples), as in the reference code

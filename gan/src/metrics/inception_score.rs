@@ -15,7 +15,7 @@
 //! and the result is the mean and the population standard deviation over the parts.
 //!
 //! The class probabilities come from the caller: in this project from the small MNIST classifier
-//! (`crate::classifier`), so scores are between 1 and 10 and not comparable with published
+//! (`crate::metrics::classifier`), so scores are between 1 and 10 and not comparable with published
 //! Inception Scores. Left out: the Inception network itself.
 
 use minmax_engine::{Error, Result, Tensor};

@@ -4,7 +4,7 @@
 //!   window on every generated sample, its width chosen on validation data, scored on test data.
 //! - [`fid`]: the Fréchet distance between Gaussians fitted to real and generated features
 //!   (FID, Heusel et al. 2017), here on the features of the small classifier in
-//!   `crate::classifier`.
+//!   `crate::metrics::classifier`.
 //! - [`inception_score`]: exp(E KL(p(y|x) ‖ p(y))) from a classifier's probabilities
 //!   (Salimans et al. 2016), between 1 and the number of classes.
 //! - [`precision_recall`]: improved precision and recall with k-NN balls (Kynkäänniemi et al.
@@ -13,16 +13,23 @@
 //!   histogram to uniform or to the real data's.
 //! - [`reconstruction`]: inference by optimisation (per-image reconstruction error through
 //!   G) and nearest-training-image distances, to tell generalisation from memorisation.
+//! - [`modes`]: modes covered, % high-quality samples and the KLs of samples of a 2-D mixture
+//!   (VEEGAN / PacGAN's metrics for the mode-collapse lab)
+//! - [`classifier`]: the small CNN whose features and probabilities FID, IS and coverage use
+//! - [`stats`]: mean ± standard error over seeds
 //! - [`linalg`]: the small f64 linear algebra these need (symmetric eigen-decomposition, matrix
 //!   square roots, blocked pairwise distances).
 
+pub mod classifier;
 pub mod coverage;
 pub mod fid;
 pub mod inception_score;
 pub mod linalg;
+pub mod modes;
 pub mod parzen;
 pub mod precision_recall;
 pub mod reconstruction;
+pub mod stats;
 
 pub use coverage::{coverage, predicted_labels, Coverage};
 pub use fid::{fid, frechet_distance, FeatureStats};

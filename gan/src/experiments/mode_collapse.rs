@@ -22,8 +22,9 @@ use std::time::Instant;
 use image::RgbImage;
 use minmax_engine::{Error, Generator as Rng, Result};
 
-use crate::toy::metrics::{mean_se, mode_stats, ModeStats};
-use crate::toy::{pacgan, unrolled, vanilla, wgan_gp, Common, Mixture, ToyGan};
+use crate::metrics::modes::{mode_stats, ModeStats};
+use crate::metrics::stats::mean_se;
+use crate::models::toy::{pacgan, unrolled, vanilla, wgan_gp, Common, Mixture, ToyGan};
 
 /// The models the lab knows, in table order.
 pub const MODELS: [&str; 8] =
@@ -137,7 +138,7 @@ pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool) -> Pl
 
 /// Build `model` for data of dimension `x_dim` with the settings of `p`, initialised from `rng`.
 pub fn build(model: &str, p: &Plan, x_dim: usize, rng: &mut Rng) -> Result<Box<dyn ToyGan>> {
-    use vanilla::GeneratorLoss::*;
+    use crate::models::GeneratorLoss::*;
     let c = p.common.clone();
     Ok(match model {
         "vanilla" => Box::new(vanilla::VanillaGan::new(c, NonSaturating, x_dim, rng)?),
@@ -194,7 +195,7 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
     let decay_start = (p.decay_from * p.steps as f64) as usize;
     for step in 0..p.steps {
         if snaps.contains(&step) {
-            panels.push((step, super::pictures::panel(gan.as_ref(), &mix, step, &mut eval_rng.fork())?));
+            panels.push((step, crate::viz::mode_collapse::panel(gan.as_ref(), &mix, step, &mut eval_rng.fork())?));
         }
         if step >= decay_start {
             let f = (step - decay_start) as f64 / (p.steps - decay_start).max(1) as f64;
@@ -209,7 +210,7 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
         }
     }
     if seed == 0 && o.snapshots > 0 {
-        panels.push((p.steps, super::pictures::panel(gan.as_ref(), &mix, p.steps, &mut eval_rng.fork())?));
+        panels.push((p.steps, crate::viz::mode_collapse::panel(gan.as_ref(), &mix, p.steps, &mut eval_rng.fork())?));
     }
     let samples = gan.sample(EVAL_SAMPLES, &mut eval_rng)?;
     let stats = mode_stats(&samples, &mix)?;
@@ -534,7 +535,7 @@ pub fn markdown(sums: &[Summary], o: &Options, t: &Timing) -> String {
          floored at ε = {} before both). Read modes and % HQ together.\n\n",
         o.seeds,
         EVAL_SAMPLES,
-        crate::toy::metrics::KL_EPSILON
+        crate::metrics::modes::KL_EPSILON
     ));
     for d in &o.datasets {
         let Ok(mix) = Mixture::by_name(d) else {
@@ -620,7 +621,7 @@ pub fn json(results: &[RunResult], sums: &[Summary], o: &Options, t: &Timing) ->
             "seeds": o.seeds, "eval_samples": EVAL_SAMPLES, "hq_radius": "3 std",
             "mode_covered": "at least one high-quality sample",
             "kl": "KL(p_hat || uniform), p_hat = histogram of HQ samples over modes (PacGAN's reverse KL)",
-            "kl_forward": "KL(uniform || p_hat)", "kl_epsilon": crate::toy::metrics::KL_EPSILON,
+            "kl_forward": "KL(uniform || p_hat)", "kl_epsilon": crate::metrics::modes::KL_EPSILON,
             "error": "standard error of the mean over seeds",
         },
         "datasets": datasets, "settings": settings, "summaries": summaries, "runs": runs,
@@ -661,7 +662,7 @@ pub fn run(o: &Options) -> Result<String> {
             "black: real samples, 3σ circles; green: generated"
         };
         let legend = format!("{legend}; {samples}; bars: HQ samples per mode (dotted: uniform)");
-        let img = super::pictures::strip(&title, &legend, &panels);
+        let img = crate::viz::mode_collapse::strip(&title, &legend, &panels);
         crate::viz::save_png(&img, &o.out.join(format!("{}-{}.png", r.model, r.dataset)))?;
     }
     let md = markdown(&sums, o, &timing);

@@ -18,7 +18,7 @@
 //!    samples are as novel as unseen real images, far above when they are near-copies).
 //!
 //! Optionally (on by default, off with `--quick`) the FID of 1,000 samples against 1,000 test
-//! images on the features of the classifier of `crate::classifier`.
+//! images on the features of the classifier of `crate::metrics::classifier`.
 //!
 //! Every size gets the same number of steps, so the small sets are seen for many more epochs (100
 //! images, 2,000 steps of 64: 1,280 epochs): the question is what a fixed training budget does
@@ -39,9 +39,9 @@ use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
 use super::image_gans::{self, derive_seed, first_images, parse_device, DataChoice};
 use super::mode_collapse::{cpu_seconds, load_average};
 use crate::data::Dataset;
-use crate::images::{self, ImageGan, Model, TrainOptions};
+use crate::metrics::stats::mean_se;
 use crate::metrics::{self, Memorisation, ReconstructOptions};
-use crate::toy::metrics::mean_se;
+use crate::models::images::{self, ImageGan, Model, TrainOptions};
 
 /// Largest minibatch of GAN training (smaller sets use their size).
 pub const MAX_BATCH: usize = 64;
@@ -321,9 +321,9 @@ pub fn labelled_rows(title: &str, rows: &[(&str, &Tensor)]) -> Result<RgbImage> 
                 }
             }
         }
-        super::pictures::draw_text(&mut img, 6, (y0 + gh / 2) as i32 - 8, 14.0, rows[r].0);
+        crate::viz::mode_collapse::draw_text(&mut img, 6, (y0 + gh / 2) as i32 - 8, 14.0, rows[r].0);
     }
-    super::pictures::draw_text(&mut img, 6, 6, 16.0, title);
+    crate::viz::mode_collapse::draw_text(&mut img, 6, 6, 16.0, title);
     Ok(img)
 }
 
@@ -703,7 +703,7 @@ pub fn options(a: &Args) -> Result<Options> {
         },
         memo_samples,
         fid: !a.no_fid && !q,
-        classifier_epochs: crate::classifier::ClassifierConfig::default().epochs,
+        classifier_epochs: crate::metrics::classifier::ClassifierConfig::default().epochs,
         progress: !a.no_progress,
         quick: q,
     })

@@ -20,6 +20,9 @@
 //!
 //! Left out: colour images (the data sets are grey-scale), and plot types other than lines.
 
+pub mod display;
+pub mod mode_collapse;
+
 use std::io::Cursor;
 use std::path::Path;
 use std::sync::OnceLock;

@@ -18,8 +18,8 @@ use image::{Rgb, RgbImage};
 use minmax_engine::{Generator as Rng, Result, Tensor};
 use plotters::prelude::*;
 
-use crate::toy::metrics::mode_stats;
-use crate::toy::{Mixture, ToyGan};
+use crate::metrics::modes::mode_stats;
+use crate::models::toy::{Mixture, ToyGan};
 
 /// Heat map side in pixels.
 pub const MAP: u32 = 240;
@@ -90,7 +90,7 @@ fn normalise(v: &[f32], probability: bool) -> Vec<f64> {
 
 /// One snapshot of `gan` on `mix` at iteration `step`.
 pub fn panel(gan: &dyn ToyGan, mix: &Mixture, step: usize, rng: &mut Rng) -> Result<RgbImage> {
-    let fake = gan.sample(crate::lab::mode_collapse::EVAL_SAMPLES, rng)?;
+    let fake = gan.sample(crate::experiments::mode_collapse::EVAL_SAMPLES, rng)?;
     let stats = mode_stats(&fake, mix)?;
     let real = mix.sample(500, rng).to_vec::<f64>()?;
     let fake_v = fake.to_vec::<f64>()?;

@@ -16,16 +16,14 @@
 //! with batch norm in G and maxout in D); ours are plain two-hidden-layer MLPs, so that the 80
 //! training runs of the lab fit in minutes on a two-core CPU.
 
-pub mod data;
-pub mod metrics;
 pub mod nets;
 pub mod pacgan;
 pub mod unrolled;
 pub mod vanilla;
 pub mod wgan_gp;
 
-pub use data::Mixture;
-pub use metrics::{mode_stats, ModeStats};
+pub use crate::data::mixtures::Mixture;
+pub use crate::metrics::modes::{mode_stats, ModeStats};
 
 use minmax_engine::optim::Optimizer;
 use minmax_engine::{grad, Device, Generator as Rng, Result, Tensor};

@@ -24,7 +24,7 @@
 
 use minmax_engine::{Error, Result, Tensor};
 
-use super::data::Mixture;
+use crate::data::mixtures::Mixture;
 
 /// The floor on histogram probabilities before the KLs (see the module docs).
 pub const KL_EPSILON: f64 = 1e-4;
@@ -110,18 +110,4 @@ pub fn kls(counts: &[usize]) -> (f64, f64) {
     let kl = p.iter().map(|&pk| pk * (k * pk).ln()).sum::<f64>();
     let kl_forward = p.iter().map(|&pk| (1.0 / k) * (1.0 / (k * pk)).ln()).sum::<f64>();
     (kl.max(0.0), kl_forward.max(0.0))
-}
-
-/// Mean and standard error (sample standard deviation / √n) of a few runs; the error is 0 for one.
-pub fn mean_se(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return (m, 0.0);
-    }
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
-    (m, (var / n).sqrt())
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`dcgan`]: DCGAN (Radford et al. 2016), and the networks the others reuse
 //! - [`conditional`]: conditional DCGAN — G(z, y) draws a chosen class
-//! - [`lsgan`]: Loss-Sensitive GAN (Qi 2017)
+//! - [`loss_sensitive`]: the Loss-Sensitive GAN (Qi 2017; `--model loss-sensitive`, not to be
+//!   confused with the Least-Squares GAN, LSGAN)
 //! - [`wgan_gp`]: WGAN-GP (Gulrajani et al. 2017)
 //!
 //! This file holds what they share: the [`ImageGan`] interface, the noise, the conversion between
@@ -11,7 +12,7 @@
 
 pub mod conditional;
 pub mod dcgan;
-pub mod lsgan;
+pub mod loss_sensitive;
 pub mod wgan_gp;
 
 use std::path::Path;
@@ -22,9 +23,7 @@ use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
 use crate::data::Dataset;
 use dcgan::{DcDiscriminator, DcGenerator};
 
-/// Means over one minibatch, as for the original GAN. For WGAN-GP and the Loss-Sensitive GAN,
-/// `d_real`/`d_fake` are the critic's scores / the loss function's values, not probabilities.
-pub use crate::goodfellow2014::StepStats;
+pub use super::StepStats;
 
 /// What every image GAN offers the training loop, the metrics and the labs.
 pub trait ImageGan {
@@ -61,15 +60,24 @@ pub enum Model {
 impl Model {
     pub const ALL: [Model; 4] = [Model::Dcgan, Model::Conditional, Model::LossSensitive, Model::WganGp];
     pub fn parse(s: &str) -> Result<Model> {
+        if s == "lsgan" {
+            // Most readers take "LSGAN" for the Least-Squares GAN (Mao et al. 2017), which is not
+            // here: the name is left free rather than given to the Loss-Sensitive GAN.
+            return Err(Error::msg(
+                "unknown model 'lsgan': the Loss-Sensitive GAN (Qi 2017) is 'loss-sensitive' (or 'ls-gan'); \
+                 the Least-Squares GAN is not implemented",
+            ));
+        }
+        let s = if s == "ls-gan" { "loss-sensitive" } else { s };
         Model::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
-            Error::msg(format!("unknown model '{s}': expected dcgan, conditional-dcgan, lsgan or wgan-gp"))
+            Error::msg(format!("unknown model '{s}': expected dcgan, conditional-dcgan, loss-sensitive or wgan-gp"))
         })
     }
     pub fn name(self) -> &'static str {
         match self {
             Model::Dcgan => "dcgan",
             Model::Conditional => "conditional-dcgan",
-            Model::LossSensitive => "lsgan",
+            Model::LossSensitive => "loss-sensitive",
             Model::WganGp => "wgan-gp",
         }
     }
@@ -78,7 +86,7 @@ impl Model {
         Ok(match self {
             Model::Dcgan => Box::new(dcgan::Dcgan::new(z_dim, rng, device)?),
             Model::Conditional => Box::new(conditional::ConditionalDcgan::new(z_dim, 10, rng, device)?),
-            Model::LossSensitive => Box::new(lsgan::LossSensitiveGan::new(z_dim, rng, device)?),
+            Model::LossSensitive => Box::new(loss_sensitive::LossSensitiveGan::new(z_dim, rng, device)?),
             Model::WganGp => Box::new(wgan_gp::WganGp::new(z_dim, rng, device)?),
         })
     }

@@ -24,7 +24,7 @@ use minmax_engine::{no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
 use super::{sample_generator, step_on, Common, Mixture, StepStats, ToyGan};
-pub use crate::goodfellow2014::GeneratorLoss;
+use crate::models::GeneratorLoss;
 
 pub struct VanillaGan {
     pub cfg: Common,

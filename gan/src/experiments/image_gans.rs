@@ -4,7 +4,7 @@
 //!
 //! Per data set:
 //!
-//! 1. the yardstick: the small classifier of `crate::classifier`, trained once on the training
+//! 1. the yardstick: the small classifier of `crate::metrics::classifier`, trained once on the training
 //!    split (or loaded from `<out>/classifier-<dataset>.safetensors`), and its test accuracy;
 //! 2. the floor: held-out real images (the validation split, never seen by any GAN) scored against
 //!    the test images with the same metrics and the same n — what a perfect generator would get;
@@ -30,11 +30,11 @@ use std::time::Instant;
 use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
 
 use super::mode_collapse::{cpu_seconds, load_average};
-use crate::classifier::{self, Classifier, ClassifierConfig};
 use crate::data::{load_mnist, Dataset, MnistSource, Splits};
-use crate::images::{self, ImageGan, LogPoint, Model, TrainOptions};
+use crate::metrics::classifier::{self, Classifier, ClassifierConfig};
 use crate::metrics::coverage::share_threshold;
 use crate::metrics::{self, FeatureStats};
+use crate::models::images::{self, ImageGan, LogPoint, Model, TrainOptions};
 
 /// Noise dimension of every model (the papers' 100).
 pub const Z_DIM: usize = 100;
@@ -113,7 +113,7 @@ pub fn parse_datasets(s: &str) -> Result<Vec<DataChoice>> {
     Ok(v)
 }
 
-/// `--model`: a comma-separated list of dcgan, conditional-dcgan, lsgan, wgan-gp (or all).
+/// `--model`: a comma-separated list of dcgan, conditional-dcgan, loss-sensitive, wgan-gp (or all).
 pub fn parse_models(s: &str) -> Result<Vec<Model>> {
     if s.trim() == "all" {
         return Ok(Model::ALL.to_vec());
@@ -716,7 +716,7 @@ pub struct Args {
     /// with --quick).
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Models: a comma-separated list of dcgan, conditional-dcgan, lsgan, wgan-gp, or all.
+    /// Models: a comma-separated list of dcgan, conditional-dcgan, loss-sensitive, wgan-gp, or all.
     #[arg(long, default_value = "dcgan")]
     pub model: String,
     /// Training steps per model (default 3000, or 200 with --quick).

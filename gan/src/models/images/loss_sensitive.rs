@@ -47,7 +47,7 @@ impl LossSensitiveGan {
 
 impl ImageGan for LossSensitiveGan {
     fn name(&self) -> &'static str {
-        "lsgan"
+        "loss-sensitive"
     }
     fn generator(&self) -> &DcGenerator {
         &self.g

@@ -13,8 +13,9 @@ use minmax_engine::nn::Module;
 use minmax_engine::{no_grad, Error, Generator as Rng, Result, Tensor};
 
 use crate::data::{load_mnist, MnistSource, Splits};
-use crate::goodfellow2014::{self as gf, Config, EpochRecord, Gan, GeneratorLoss, TrainOptions};
 use crate::metrics::parzen::{self, ParzenResult};
+use crate::models::goodfellow2014::{self as gf, Config, EpochRecord, Gan, TrainOptions};
+use crate::models::GeneratorLoss;
 use crate::viz;
 
 /// Table 1 of the paper: Parzen-window log-likelihood on MNIST (mean ± standard error).
@@ -290,7 +291,7 @@ fn load_selection(path: &Path, gan: &Gan) -> Result<(Vec<(usize, f64)>, Option<(
 /// validation split), and the same estimate with real training digits as the "samples".
 pub fn evaluate(gan: &Gan, s: &Splits, n: usize, rng: &mut Rng, out: &Path) -> Result<Evaluation> {
     let samples = gan.sample(n, rng)?;
-    crate::npy::write_npy(&out.join("samples.npy"), &samples)?;
+    crate::data::npy::write_npy(&out.join("samples.npy"), &samples)?;
     let (valid, _) = s.valid.to_tensors()?;
     let (test, _) = s.test.to_tensors()?;
     let sigmas = parzen::sigma_grid();

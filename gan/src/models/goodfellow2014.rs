@@ -27,40 +27,12 @@ use minmax_engine::optim::schedule::{ExponentialDecay, MomentumRamp};
 use minmax_engine::optim::{Adam, Optimizer, Sgd};
 use minmax_engine::{grad, no_grad, Device, Error, Generator as Rng, Result, Tensor};
 
+use super::{GeneratorLoss, StepStats};
 use crate::data::Dataset;
 
 // =================================================================================================
 // Configuration
 // =================================================================================================
-
-/// Which loss G minimises. The paper's analysis uses the minimax (saturating) form; its
-/// experiments use the non-saturating one because log(1 − D(G(z))) has almost no gradient early
-/// in training, when D rejects G's samples with high confidence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GeneratorLoss {
-    /// minimise −log D(G(z))
-    NonSaturating,
-    /// minimise log(1 − D(G(z)))
-    Saturating,
-}
-
-impl GeneratorLoss {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "non-saturating" | "nonsaturating" | "ns" => Ok(GeneratorLoss::NonSaturating),
-            "saturating" | "minimax" => Ok(GeneratorLoss::Saturating),
-            _ => Err(Error::msg(format!(
-                "--g-loss: '{s}' is not a generator loss (expected non-saturating or saturating)"
-            ))),
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            GeneratorLoss::NonSaturating => "non-saturating",
-            GeneratorLoss::Saturating => "saturating",
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -371,17 +343,6 @@ pub fn sample_z(n: usize, z_dim: usize, rng: &mut Rng) -> Tensor {
 // The game
 // =================================================================================================
 
-/// Means over one minibatch.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StepStats {
-    pub d_loss: f64,
-    pub g_loss: f64,
-    /// mean D(x) on training images
-    pub d_real: f64,
-    /// mean D(G(z)) on generated images
-    pub d_fake: f64,
-}
-
 pub struct Gan {
     pub cfg: Config,
     pub g: Generator,
@@ -595,7 +556,7 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
     out.join("checkpoint.safetensors")
 }
 
-/// The files a run writes into its folder (`reproduce.rs` writes the evaluation's): a folder
+/// The files a run writes into its folder (`experiments/goodfellow2014.rs` writes the evaluation's): a folder
 /// holding any of them has a run in it, which is only continued (`--resume`) or replaced
 /// (`--overwrite`), never mixed with a new one.
 pub const RUN_FILES: &[&str] = &[
@@ -611,39 +572,6 @@ pub const RUN_FILES: &[&str] = &[
     "discriminator.png",
     "validation.png",
 ];
-
-/// Make `out` ready for a run: create it (an error says why it cannot be), remove temporary files
-/// that a killed or failed write left, and refuse to start a new run over an existing one unless
-/// `overwrite` (which deletes the old run's files) or `resume`.
-pub fn prepare_run_folder(out: &Path, resume: bool, overwrite: bool) -> Result<()> {
-    if out.exists() && !out.is_dir() {
-        return Err(Error::file(out, "the output folder (--out) is a file, not a folder"));
-    }
-    std::fs::create_dir_all(out)
-        .map_err(|e| Error::file(out, format!("the output folder (--out) could not be created: {e}")))?;
-    for f in RUN_FILES {
-        minmax_engine::io::clean_stale_temp_files(out, f)?;
-    }
-    let existing: Vec<&str> = RUN_FILES.iter().copied().filter(|f| out.join(f).exists()).collect();
-    if existing.is_empty() || resume {
-        return Ok(());
-    }
-    if !overwrite {
-        return Err(Error::file(
-            out,
-            format!(
-                "the output folder already holds a run ({}); pass --resume to continue it, --overwrite to \
-                 replace it, or --out to choose another folder",
-                existing.join(", ")
-            ),
-        ));
-    }
-    for f in existing {
-        std::fs::remove_file(out.join(f)).map_err(|e| Error::Io { path: out.join(f), source: e })?;
-    }
-    eprintln!("--overwrite: removed the earlier run's files from {}", out.display());
-    Ok(())
-}
 
 /// Seed of epoch `e`'s shuffling, noise and dropout: a resumed run draws exactly what an
 /// uninterrupted one would have.
@@ -838,7 +766,7 @@ pub fn train(gan: &mut Gan, train: &Dataset, opts: &TrainOptions) -> Result<Vec<
 /// `train`, calling `after_epoch(gan, record)` at the end of every complete epoch (before its
 /// checkpoint): the place for validation and model selection.
 ///
-/// A run stopped inside an epoch — by `max_steps` or by Ctrl-C ([`crate::interrupt`]) — writes a
+/// A run stopped inside an epoch — by `max_steps` or by Ctrl-C ([`crate::train::interrupt`]) — writes a
 /// checkpoint that records how far into the epoch it got (batches done, the epoch's random
 /// generator, the partial statistics), and `--resume` continues that epoch exactly where it
 /// stopped: interrupted and resumed training is bit-identical to uninterrupted training.
@@ -848,7 +776,7 @@ pub fn train_with(
     opts: &TrainOptions,
     mut after_epoch: impl FnMut(&Gan, &EpochRecord) -> Result<()>,
 ) -> Result<Vec<EpochRecord>> {
-    prepare_run_folder(&opts.out, opts.resume, opts.overwrite)?;
+    crate::train::run_folder::prepare(&opts.out, RUN_FILES, opts.resume, opts.overwrite)?;
     let mut history = Vec::new();
     let mut first_epoch = 1;
     let mut partial: Option<Partial> = None;
@@ -889,7 +817,7 @@ pub fn train_with(
     }
     let steps_per_epoch = train.len().div_ceil(gan.cfg.batch_size) as u64;
     let total = opts.max_steps.unwrap_or(gan.cfg.epochs as u64 * steps_per_epoch);
-    let progress = crate::progress::Progress::new(total, gan.step, opts.progress);
+    let progress = crate::train::progress::Progress::new(total, gan.step, opts.progress);
     let t0 = Instant::now();
     let mut last_good = if opts.resume { Some(first_epoch.saturating_sub(1)) } else { None };
     let mut stopped: Option<(usize, Partial, &'static str)> = None;
@@ -908,7 +836,7 @@ pub fn train_with(
         for (b, batch) in train.batches(gan.cfg.batch_size, &mut shuffle, true)?.enumerate().skip(skip) {
             let why = if opts.max_steps.is_some_and(|m| gan.step >= m) {
                 Some("--iterations")
-            } else if crate::interrupt::requested() {
+            } else if crate::train::interrupt::requested() {
                 Some("interrupt")
             } else {
                 None
