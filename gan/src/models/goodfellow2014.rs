@@ -14,7 +14,7 @@
 //! function, computed without overflow.
 //!
 //! Here: config, generator, discriminator, noise, the training step, the training loop with
-//! checkpoints and resume. Left out: the evaluation, pictures and report (see `reproduce.rs`).
+//! checkpoints and resume. Left out: the evaluation, pictures and report (see `experiments/goodfellow2014.rs`).
 //!
 //! Shapes: B = batch (100), Z = noise dim (100), D = pixels (784 = 28·28).
 

@@ -7,7 +7,7 @@
 //! - one readable file per GAN: [`vanilla`] (non-saturating and saturating G losses),
 //!   [`wgan_gp`], [`pacgan`], [`unrolled`]
 //!
-//! Every model implements [`ToyGan`], which is all the lab (`lab::mode_collapse`) needs: one
+//! Every model implements [`ToyGan`], which is all the lab (`experiments::mode_collapse`) needs: one
 //! training iteration, samples, and D's value at any point (for the heat maps).
 //!
 //! Shapes: B = batch, Z = noise dim (2), X = data dim (2, or 1 for the 1-D mixture).
