@@ -25,7 +25,7 @@ pub mod wgan_gp;
 pub use crate::data::mixtures::Mixture;
 pub use crate::metrics::modes::{mode_stats, ModeStats};
 
-use minmax_engine::optim::Optimizer;
+use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{grad, Device, Generator as Rng, Result, Tensor};
 
 /// Means over one training iteration, for logs.
@@ -39,21 +39,49 @@ pub struct StepStats {
 pub trait ToyGan: Send {
     /// One training iteration: the model's D update(s), then one G update.
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats>;
-    /// `n` samples of G, [n, X], without recording a graph.
-    fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor>;
-    /// D's value at single points x [N, X] → [N]: the probability D(x) ∈ (0, 1) for the GANs, the
-    /// raw score for a critic (see `surface_is_probability`). PacGAN's D reads m packed points;
-    /// its surface is D at (x, x, …, x).
-    fn surface(&self, x: &Tensor) -> Result<Tensor>;
+    /// The shared settings and both nets (what the provided methods below work on).
+    fn parts(&self) -> Parts<'_>;
+    /// Both players' optimizers, (G's, D's).
+    fn optimizers(&mut self) -> (&mut Adam, &mut Adam);
+    /// The model's settings, for the report.
+    fn describe(&self) -> serde_json::Value;
+
+    /// `n` samples of G, [n, X], without recording a graph (on the CPU).
+    fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
+        let p = self.parts();
+        sample_generator(p.g, p.cfg.z_dim, n, rng)
+    }
+    /// D's value at single points x [N, X] → [N] (on the CPU): the probability D(x) ∈ (0, 1) for
+    /// the GANs, the raw score for a critic (see `surface_is_probability`). PacGAN's D reads m
+    /// packed points; its surface is D at (x, x, …, x).
+    fn surface(&self, x: &Tensor) -> Result<Tensor> {
+        let p = self.parts();
+        let x = &x.to_device(&p.cfg.device)?;
+        minmax_engine::no_grad(|| {
+            let score = p.d.forward(x)?; // [N, 1]
+            let s = if self.surface_is_probability() { score.sigmoid()? } else { score };
+            s.flatten(0, -1)?.to_device(&Device::Cpu)
+        })
+    }
     /// Whether `surface` is a probability (else a critic's unbounded score).
     fn surface_is_probability(&self) -> bool {
         true
     }
     /// Multiply both learning rates by `scale` relative to their configured values (the lab
     /// decays them linearly over the last part of training).
-    fn set_lr_scale(&mut self, scale: f64);
-    /// The model's settings, for the report.
-    fn describe(&self) -> serde_json::Value;
+    fn set_lr_scale(&mut self, scale: f64) {
+        let (lr_g, lr_d) = (self.parts().cfg.lr_g, self.parts().cfg.lr_d);
+        let (opt_g, opt_d) = self.optimizers();
+        opt_g.set_lr(lr_g * scale);
+        opt_d.set_lr(lr_d * scale);
+    }
+}
+
+/// A toy GAN's shared settings and nets, borrowed.
+pub struct Parts<'a> {
+    pub cfg: &'a Common,
+    pub g: &'a nets::Mlp,
+    pub d: &'a nets::Mlp,
 }
 
 /// Settings every toy GAN shares: the nets' sizes and the optimizers. Model files add their own

@@ -21,7 +21,7 @@ use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, step_on, Common, Mixture, StepStats, ToyGan};
+use super::{step_on, Common, Mixture, Parts, StepStats, ToyGan};
 
 pub struct PacGan {
     pub cfg: Common,
@@ -76,8 +76,12 @@ impl ToyGan for PacGan {
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }
 
-    fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
-        sample_generator(&self.g, self.cfg.z_dim, n, rng)
+    fn parts(&self) -> Parts<'_> {
+        Parts { cfg: &self.cfg, g: &self.g, d: &self.d }
+    }
+
+    fn optimizers(&mut self) -> (&mut Adam, &mut Adam) {
+        (&mut self.opt_g, &mut self.opt_d)
     }
 
     /// D at the pack (x, x, …, x): where a pack of m copies of one point would be judged real.
@@ -88,11 +92,6 @@ impl ToyGan for PacGan {
             let packed = Tensor::cat(&copies, 1)?; // [N, m·X]
             self.d.forward(&packed)?.sigmoid()?.flatten(0, -1)?.to_device(&Device::Cpu)
         })
-    }
-
-    fn set_lr_scale(&mut self, scale: f64) {
-        self.opt_g.set_lr(self.cfg.lr_g * scale);
-        self.opt_d.set_lr(self.cfg.lr_d * scale);
     }
 
     fn describe(&self) -> serde_json::Value {

@@ -31,10 +31,10 @@
 //! ```
 
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{grad, no_grad, Device, Generator as Rng, Result, Tensor};
+use minmax_engine::{grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{sample_generator, step_on, Common, Mixture, StepStats, ToyGan};
+use super::{step_on, Common, Mixture, Parts, StepStats, ToyGan};
 
 pub struct UnrolledGan {
     pub cfg: Common,
@@ -102,18 +102,12 @@ impl ToyGan for UnrolledGan {
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }
 
-    fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
-        sample_generator(&self.g, self.cfg.z_dim, n, rng)
+    fn parts(&self) -> Parts<'_> {
+        Parts { cfg: &self.cfg, g: &self.g, d: &self.d }
     }
 
-    fn surface(&self, x: &Tensor) -> Result<Tensor> {
-        let x = &x.to_device(&self.cfg.device)?;
-        no_grad(|| self.d.forward(x)?.sigmoid()?.flatten(0, -1)?.to_device(&Device::Cpu))
-    }
-
-    fn set_lr_scale(&mut self, scale: f64) {
-        self.opt_g.set_lr(self.cfg.lr_g * scale);
-        self.opt_d.set_lr(self.cfg.lr_d * scale);
+    fn optimizers(&mut self) -> (&mut Adam, &mut Adam) {
+        (&mut self.opt_g, &mut self.opt_d)
     }
 
     fn describe(&self) -> serde_json::Value {
