@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use minmax_engine::Result;
-use minmax_gan::experiments::{generalization, image_gans};
+use minmax_gan::experiments::{generalization, image_gans, CommonArgs};
 use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {
@@ -54,12 +54,10 @@ fn images_lab_writes_its_report() -> Result<()> {
         steps: Some(12),
         eval_every: Some(6),
         samples: Some(100),
-        seed: 3,
-        device: "cpu".into(),
+        common: CommonArgs { seed: 3, device: "cpu".into(), no_progress: true },
         out: out.clone(),
         quick: true,
         classifier_epochs: Some(1),
-        no_progress: true,
     };
     let o = image_gans::options(&args)?;
     assert_eq!((o.steps, o.eval_every, o.samples, o.classifier_epochs), (12, 6, 100, 1));
@@ -124,8 +122,7 @@ fn generalization_lab_writes_its_report() -> Result<()> {
         dataset: "mnist".into(),
         sizes: Some("40,100".into()),
         steps: Some(10),
-        seed: 1,
-        device: "cpu".into(),
+        common: CommonArgs { seed: 1, device: "cpu".into(), no_progress: true },
         out: out.clone(),
         quick: true,
         mre_images: Some(12),
@@ -133,7 +130,6 @@ fn generalization_lab_writes_its_report() -> Result<()> {
         mre_restarts: Some(1),
         memo_samples: 100,
         no_fid: true,
-        no_progress: true,
     };
     let o = generalization::options(&args)?;
     let r = generalization::run(&o)?;
@@ -191,12 +187,10 @@ fn images_lab_flags_are_checked() {
         steps: None,
         eval_every: None,
         samples: None,
-        seed: 0,
-        device: "cpu".into(),
+        common: CommonArgs { seed: 0, device: "cpu".into(), no_progress: true },
         out: PathBuf::from("unused"),
         quick: false,
         classifier_epochs: None,
-        no_progress: true,
     };
     let o = image_gans::options(&base).unwrap();
     assert_eq!((o.steps, o.eval_every, o.samples, o.datasets.len()), (3000, 600, 2000, 2));
@@ -207,7 +201,12 @@ fn images_lab_flags_are_checked() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("--dataset") && e.contains("svhn"), "{e}");
-    let e = image_gans::options(&image_gans::Args { device: "tpu".into(), ..base.clone() }).unwrap_err().to_string();
+    let e = image_gans::options(&image_gans::Args {
+        common: CommonArgs { device: "tpu".into(), ..base.common.clone() },
+        ..base.clone()
+    })
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("--device tpu"), "{e}");
     let e = image_gans::options(&image_gans::Args { samples: Some(5), ..base }).unwrap_err().to_string();
     assert!(e.contains("--samples 5"), "{e}");

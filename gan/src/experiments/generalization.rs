@@ -36,7 +36,7 @@ use image::{Rgb, RgbImage};
 use minmax_engine::nn::Module;
 use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
 
-use super::image_gans::{self, derive_seed, first_images, parse_device, DataChoice};
+use super::image_gans::{self, derive_seed, first_images, DataChoice};
 use super::mode_collapse::{cpu_seconds, load_average};
 use crate::data::Dataset;
 use crate::metrics::stats::mean_se;
@@ -640,12 +640,8 @@ pub struct Args {
     /// DCGAN steps for every size (default 2000, or 150 with --quick).
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Seed of every random draw (subsets, initialisation, batches, noise, latent searches).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub common: super::CommonArgs,
     /// Output folder.
     #[arg(long, default_value = "runs/lab-generalization")]
     pub out: PathBuf,
@@ -668,9 +664,6 @@ pub struct Args {
     /// Leave out the FID against the test set (no classifier needed).
     #[arg(long)]
     pub no_fid: bool,
-    /// No progress lines.
-    #[arg(long)]
-    pub no_progress: bool,
 }
 
 /// The options of `a`, with the defaults filled in and every flag checked.
@@ -692,8 +685,8 @@ pub fn options(a: &Args) -> Result<Options> {
         dataset: DataChoice::parse(&a.dataset)?,
         sizes,
         steps: positive("--steps", a.steps.unwrap_or(if q { 150 } else { 2000 }))?,
-        seed: a.seed,
-        device: parse_device(&a.device)?,
+        seed: a.common.seed,
+        device: a.common.device()?,
         out: a.out.clone(),
         mre_images: positive("--mre-images", a.mre_images.unwrap_or(if q { 50 } else { 200 }))?,
         reconstruct: ReconstructOptions {
@@ -704,7 +697,7 @@ pub fn options(a: &Args) -> Result<Options> {
         memo_samples,
         fid: !a.no_fid && !q,
         classifier_epochs: crate::metrics::classifier::ClassifierConfig::default().epochs,
-        progress: !a.no_progress,
+        progress: !a.common.no_progress,
         quick: q,
     })
 }

@@ -128,11 +128,6 @@ pub fn parse_models(s: &str) -> Result<Vec<Model>> {
     Ok(v)
 }
 
-/// `--device`: cpu, gpu, gpu:NAME or auto.
-pub fn parse_device(s: &str) -> Result<Device> {
-    Device::parse(s).map_err(|e| Error::msg(format!("--device {s}: {e}")))
-}
-
 /// A seed for one purpose (`tag`), derived from the run's `--seed`: distinct per tag, stable
 /// across runs.
 pub fn derive_seed(seed: u64, tag: &str) -> u64 {
@@ -728,12 +723,8 @@ pub struct Args {
     /// Images per evaluation on each side (default 2000, or 500 with --quick; capped at the test split).
     #[arg(long)]
     pub samples: Option<usize>,
-    /// Seed of every random draw (initialisation, batches, noise).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub common: super::CommonArgs,
     /// Output folder.
     #[arg(long, default_value = "runs/lab-images")]
     pub out: PathBuf,
@@ -743,9 +734,6 @@ pub struct Args {
     /// Epochs of the classifier (default 8, or 2 with --quick).
     #[arg(long)]
     pub classifier_epochs: Option<usize>,
-    /// No progress lines.
-    #[arg(long)]
-    pub no_progress: bool,
 }
 
 /// The options of `a`, with the defaults filled in and every flag checked.
@@ -776,12 +764,12 @@ pub fn options(a: &Args) -> Result<Options> {
         steps,
         eval_every,
         samples,
-        seed: a.seed,
-        device: parse_device(&a.device)?,
+        seed: a.common.seed,
+        device: a.common.device()?,
         out: a.out.clone(),
         classifier_epochs,
         log_every: 100.min(steps),
-        progress: !a.no_progress,
+        progress: !a.common.no_progress,
         quick: a.quick,
     })
 }

@@ -17,3 +17,31 @@ pub mod generalization;
 pub mod goodfellow2014;
 pub mod image_gans;
 pub mod mode_collapse;
+
+use minmax_engine::{Device, Error, Result};
+
+/// The flags every image lab takes (`#[command(flatten)]` in each lab's `Args`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct CommonArgs {
+    /// Seed of every random draw (data subsets, initialisation, batches, noise, searches).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// No progress lines.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl CommonArgs {
+    /// `--device`, parsed; the error names the flag.
+    pub fn device(&self) -> Result<Device> {
+        parse_device(&self.device)
+    }
+}
+
+/// `--device`: cpu, gpu, gpu:NAME or auto; the error names the flag.
+pub fn parse_device(s: &str) -> Result<Device> {
+    Device::parse(s).map_err(|e| Error::msg(format!("--device {s}: {e}")))
+}

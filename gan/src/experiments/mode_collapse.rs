@@ -742,7 +742,7 @@ pub fn main(a: Args) -> Result<()> {
         snapshots: a.snapshots,
         workers: a.workers,
         progress: !a.no_progress,
-        device: super::image_gans::parse_device(&a.device)?,
+        device: super::parse_device(&a.device)?,
     };
     if o.device.is_gpu() {
         eprintln!("device: {}", o.device);
