@@ -323,8 +323,14 @@ fn train_both(name: &str, dcgan: bool, steps: usize, dev: &Device) {
     let mut losses: Vec<Vec<(f64, f64)>> = Vec::new();
     for d in [Device::Cpu, dev.clone()] {
         let mut g = Generator::new(0);
-        let (gen, disc) =
-            if dcgan { minmax_gan::bench::dcgan(&mut g).unwrap() } else { minmax_gan::bench::mlp_gan(&mut g).unwrap() };
+        // The constructors the GANs train with (as `minmax bench` times them).
+        let (gen, disc): (Box<dyn Module>, Box<dyn Module>) = if dcgan {
+            let (g, d) = minmax_gan::bench::dcgan(&mut g).unwrap();
+            (Box::new(g), Box::new(d))
+        } else {
+            let (g, d) = minmax_gan::bench::mlp_gan(&mut g).unwrap();
+            (Box::new(g), Box::new(d))
+        };
         gen.to_device(&d).unwrap();
         disc.to_device(&d).unwrap();
         let mut og = Adam::new(gen.parameters(), 2e-4, (0.5, 0.999)).unwrap();

@@ -16,9 +16,12 @@
 
 use std::time::Instant;
 
-use minmax_engine::nn::{self, Module};
+use minmax_engine::nn::Module;
 use minmax_engine::optim::{Adam, Optimizer, Sgd};
 use minmax_engine::{Conv2dOpts, Device, Generator, Result, Tensor};
+
+use crate::models::goodfellow2014 as gf;
+use crate::models::images::dcgan::{DcDiscriminator, DcGenerator};
 
 pub struct BenchOpts {
     pub reps: usize,
@@ -151,60 +154,45 @@ fn bench_gemm(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<(
     Ok(())
 }
 
-/// The Goodfellow 2014 MNIST networks as in the peer script (D returns a logit).
-pub fn mlp_gan(g: &mut Generator) -> Result<(nn::Sequential, nn::Sequential)> {
-    let gen = nn::Sequential::new()
-        .add(nn::Linear::new(100, 1200, g)?)
-        .add(nn::relu())
-        .add(nn::Linear::new(1200, 1200, g)?)
-        .add(nn::relu())
-        .add(nn::Linear::new(1200, 784, g)?)
-        .add(nn::sigmoid());
-    let disc = nn::Sequential::new()
-        .add(nn::Dropout::new(0.2, g)?)
-        .add(nn::Maxout::new(784, 240, 5, g)?)
-        .add(nn::Dropout::new(0.5, g)?)
-        .add(nn::Maxout::new(240, 240, 5, g)?)
-        .add(nn::Dropout::new(0.5, g)?)
-        .add(nn::Linear::new(240, 1, g)?);
-    Ok((gen, disc))
+/// The Goodfellow 2014 MNIST networks, built by the constructors `reproduce` trains
+/// (`models::goodfellow2014`, the paper's initialisation), as in the peer script: D with dropout
+/// on its input and hidden layers, returning a logit.
+pub fn mlp_gan(g: &mut Generator) -> Result<(gf::Generator, TrainingD)> {
+    let cfg = gf::Config::paper();
+    let gen = gf::Generator::new(&cfg, &[0.5; 784], g)?;
+    let disc = gf::Discriminator::new(&cfg, 784, g)?;
+    Ok((gen, TrainingD { d: disc, rng: std::sync::Mutex::new(g.fork()) }))
 }
 
-/// The small 28×28 DCGAN of the peer script.
-pub fn dcgan(g: &mut Generator) -> Result<(nn::Sequential, nn::Sequential)> {
-    let gen = nn::Sequential::new()
-        .add(nn::Linear::with_init(
-            100,
-            128 * 7 * 7,
-            false,
-            nn::init::Init::KaimingUniform(5f64.sqrt()),
-            nn::init::Init::Constant(0.0),
-            g,
-        )?)
-        .add(nn::unflatten(vec![128, 7, 7])) // [B, 128, 7, 7]
-        .add(nn::BatchNorm2d::new(128))
-        .add(nn::relu())
-        .add(nn::ConvTranspose2d::new(128, 64, 4, 2, 1, 0, false, g)?) // [B, 64, 14, 14]
-        .add(nn::BatchNorm2d::new(64))
-        .add(nn::relu())
-        .add(nn::ConvTranspose2d::new(64, 1, 4, 2, 1, 0, true, g)?) // [B, 1, 28, 28]
-        .add(nn::tanh());
-    let disc = nn::Sequential::new()
-        .add(nn::Conv2d::new(1, 64, 4, 2, 1, true, g)?) // [B, 64, 14, 14]
-        .add(nn::leaky_relu(0.2))
-        .add(nn::Conv2d::new(64, 128, 4, 2, 1, false, g)?) // [B, 128, 7, 7]
-        .add(nn::BatchNorm2d::new(128))
-        .add(nn::leaky_relu(0.2))
-        .add(nn::flatten()) // [B, 6272]
-        .add(nn::Linear::new(128 * 7 * 7, 1, g)?);
-    Ok((gen, disc))
+/// The 2014 discriminator in training mode as a `Module`: `forward` gives its logits with
+/// dropout (keep 0.8 on the image, 0.5 on hidden units), drawing from its own generator.
+pub struct TrainingD {
+    pub d: gf::Discriminator,
+    rng: std::sync::Mutex<Generator>,
+}
+
+impl Module for TrainingD {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut rng =
+            self.rng.lock().map_err(|_| minmax_engine::Error::msg("TrainingD: the dropout generator is poisoned"))?;
+        self.d.logits(x, Some(&mut rng))
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.d.named_parameters()
+    }
+}
+
+/// The 28×28 DCGAN of the image lab (`models::images::dcgan`, N(0, 0.02) initialisation): the
+/// same layers as the peer script's.
+pub fn dcgan(g: &mut Generator) -> Result<(DcGenerator, DcDiscriminator)> {
+    Ok((DcGenerator::new(100, 0, g)?, DcDiscriminator::new(0, true, g)?))
 }
 
 /// One D step and one G step of the peer protocol.
 #[allow(clippy::too_many_arguments)]
 fn gan_step(
-    gen: &nn::Sequential,
-    disc: &nn::Sequential,
+    gen: &dyn Module,
+    disc: &dyn Module,
     opt_g: &mut dyn Optimizer,
     opt_d: &mut dyn Optimizer,
     x_real: &Tensor,
@@ -254,7 +242,7 @@ fn bench_mlp(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()
 #[allow(clippy::too_many_arguments)]
 fn time_gan(
     name: &str,
-    (gen, disc): (&nn::Sequential, &nn::Sequential),
+    (gen, disc): (&dyn Module, &dyn Module),
     (opt_g, opt_d): (&mut dyn Optimizer, &mut dyn Optimizer),
     x_real: &Tensor,
     mut z: impl FnMut() -> Tensor,
