@@ -34,7 +34,9 @@
 //! across data scalings (Theis, van den Oord and Bethge, 2016, "A note on the evaluation of
 //! generative models"). Use it to reproduce Table 1, not to rank models.
 
-use minmax_engine::{no_grad, DType, Error, Result, Tensor};
+use minmax_engine::{no_grad, Error, Result, Tensor};
+
+use super::linalg::rows_f64;
 
 /// Distances computed per batch (batch rows × samples); 4M f64 = 32 MiB per matrix.
 const BATCH_ELEMS: usize = 1 << 22;
@@ -60,7 +62,7 @@ fn log_likelihoods_batched(samples: &Tensor, x: &Tensor, sigmas: &[f64], batch_e
     check_sigmas(sigmas)?;
     super::ensure_finite(samples, "parzen: generated samples")?;
     super::ensure_finite(x, "parzen: scored images")?;
-    let (mu, x) = (rows_f64(samples, "samples")?, rows_f64(x, "x")?);
+    let (mu, x) = (rows_f64(samples, "parzen", "samples")?, rows_f64(x, "parzen", "x")?);
     let (n, d) = (mu.shape()[0], mu.shape()[1]);
     let m = x.shape()[0];
     if x.shape()[1] != d {
@@ -182,23 +184,10 @@ fn check_sigmas(sigmas: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// `t` as a non-empty [rows, D] f64 tensor (rank > 2 flattened after the first axis).
-fn rows_f64(t: &Tensor, what: &str) -> Result<Tensor> {
-    let shape = t.shape();
-    if shape.len() < 2 {
-        return Err(Error::msg(format!("parzen: {what} must be [rows, D] (or [rows, C, H, W]), got shape {shape:?}")));
-    }
-    let (rows, d) = (shape[0], shape[1..].iter().product::<usize>());
-    if rows == 0 || d == 0 {
-        return Err(Error::msg(format!("parzen: {what} is empty (shape {shape:?})")));
-    }
-    t.to_dtype(DType::F64)?.contiguous()?.view(&[rows, d])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minmax_engine::Generator;
+    use minmax_engine::{DType, Generator};
 
     const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_7; // ln √(2π)
 

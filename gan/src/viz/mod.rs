@@ -33,6 +33,8 @@ use minmax_engine::io::write_atomic;
 use minmax_engine::{no_grad, DType, Error, Result, Tensor};
 use plotters::prelude::*;
 
+use crate::metrics::linalg::rows_f64;
+
 /// Border and empty-cell colour of image grids: mid grey, distinct from the black background
 /// and white ink of MNIST digits.
 pub const BACKGROUND: u8 = 128;
@@ -198,26 +200,13 @@ pub fn nearest_neighbours(samples: &Tensor, train: &Tensor) -> Result<Vec<usize>
     nearest_neighbours_blocked(samples, train, NN_BLOCK_ELEMS)
 }
 
-/// `t` as a [rows, D] f64 tensor, rank > 2 flattened, non-empty.
-fn rows_f64(t: &Tensor, what: &str) -> Result<Tensor> {
-    let s = t.shape();
-    let (rows, d) = match s {
-        [r, rest @ ..] if !rest.is_empty() => (*r, rest.iter().product::<usize>()),
-        _ => return Err(Error::msg(format!("nearest_neighbours: {what} must be [rows, D], got shape {s:?}"))),
-    };
-    if rows == 0 || d == 0 {
-        return Err(Error::msg(format!("nearest_neighbours: {what} is empty (shape {s:?})")));
-    }
-    t.to_dtype(DType::F64)?.contiguous()?.view(&[rows, d])
-}
-
 /// [`nearest_neighbours`] with the block size as a parameter. The training set goes through in
 /// blocks of rows (converted to f64 one block at a time, so a 50,000-image set never exists in
 /// f64 whole), the samples in batches; a running (distance, index) minimum per sample carries
 /// across blocks. ‖s − t‖² = ‖s‖² + ‖t‖² − 2 s·t, and ‖s‖² is the same for every t, so only
 /// ‖t‖² − 2 s·t is compared.
 fn nearest_neighbours_blocked(samples: &Tensor, train: &Tensor, block_elems: usize) -> Result<Vec<usize>> {
-    let s = rows_f64(samples, "samples")?;
+    let s = rows_f64(samples, "nearest_neighbours", "samples")?;
     let (n, d) = (s.shape()[0], s.shape()[1]);
     let ts = train.shape();
     let t_rows = ts.first().copied().unwrap_or(0);
