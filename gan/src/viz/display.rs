@@ -112,26 +112,10 @@ where
     ImageBuffer::from_fn(w * k, h * k, |x, y| *img.get_pixel(x / k, y / k))
 }
 
-// ---- base64 (RFC 4648, with padding) -------------------------------------------------------------
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with `=` padding, on one line.
+/// Standard base64 (RFC 4648) with `=` padding, on one line: what the notebook protocol carries.
 pub fn base64(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        // Three bytes → 24 bits → four 6-bit digits; a short last chunk is padded with '='.
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]
