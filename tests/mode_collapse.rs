@@ -209,3 +209,28 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
     let _ = std::fs::remove_dir_all(&out);
     Ok(())
 }
+
+#[test]
+fn the_lab_gives_the_same_numbers_with_any_number_of_workers() -> Result<()> {
+    use minmax_gan::experiments::mode_collapse::{run_all, Options};
+    let o = |workers| Options {
+        datasets: vec!["ring8".into()],
+        models: vec!["vanilla".into(), "pacgan2".into()],
+        seeds: 2,
+        steps: Some(5),
+        quick: false,
+        out: std::env::temp_dir().join("unused"),
+        snapshots: 0,
+        workers: Some(workers),
+        progress: false,
+        device: minmax_engine::Device::Cpu,
+    };
+    let key = |r: &minmax_gan::experiments::mode_collapse::RunResult| {
+        (r.model.clone(), r.seed, r.stats.modes_covered, r.stats.hq_percent.to_bits(), r.stats.kl.to_bits())
+    };
+    let one: Vec<_> = run_all(&o(1))?.iter().map(key).collect();
+    let two: Vec<_> = run_all(&o(2))?.iter().map(key).collect();
+    assert_eq!(one.len(), 4);
+    assert_eq!(one, two, "--workers changed the results");
+    Ok(())
+}

@@ -15,8 +15,6 @@
 //! `<model>-<dataset>.png` strips.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use image::RgbImage;
@@ -267,53 +265,40 @@ pub fn run_all(o: &Options) -> Result<Vec<RunResult>> {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .clamp(1, jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<RunResult>> = Mutex::new(Vec::new());
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    // A rayon pool of `workers` threads takes the jobs, slowest first, one task each (so a free
+    // thread picks the next job, as from a queue). Each job runs on a one-thread pool of its own:
+    // the engine's kernels then split their work the same way whatever --workers is, so a seed
+    // gives the same bits.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|e| Error::msg(format!("--workers {workers}: the thread pool could not be started: {e}")))?;
     let t0 = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let pool = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-                    Ok(p) => p,
-                    Err(e) => {
-                        *first_error.lock().unwrap() = Some(Error::msg(format!("thread pool: {e}")));
-                        return;
-                    }
-                };
-                loop {
-                    if first_error.lock().unwrap().is_some() {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((d, m, s, _)) = jobs.get(i) else { return };
-                    match pool.install(|| run_one(d, m, *s, o)) {
-                        Ok(r) => {
-                            if o.progress {
-                                eprintln!(
-                                    "[{:>4.0} s] {m} on {d}, seed {s}: {} / {} modes, {:.1} % HQ ({:.1} s)",
-                                    t0.elapsed().as_secs_f64(),
-                                    r.stats.modes_covered,
-                                    r.stats.modes_total,
-                                    r.stats.hq_percent,
-                                    r.seconds
-                                );
-                            }
-                            results.lock().unwrap().push(r);
-                        }
-                        Err(e) => {
-                            first_error.lock().unwrap().get_or_insert(e);
-                            return;
-                        }
-                    }
+    let results: Vec<RunResult> = pool.install(|| {
+        use rayon::prelude::*;
+        jobs.par_iter()
+            .with_max_len(1)
+            .map(|(d, m, s, _)| {
+                let single = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .map_err(|e| Error::msg(format!("thread pool: {e}")))?;
+                let r = single.install(|| run_one(d, m, *s, o))?;
+                if o.progress {
+                    eprintln!(
+                        "[{:>4.0} s] {m} on {d}, seed {s}: {} / {} modes, {:.1} % HQ ({:.1} s)",
+                        t0.elapsed().as_secs_f64(),
+                        r.stats.modes_covered,
+                        r.stats.modes_total,
+                        r.stats.hq_percent,
+                        r.seconds
+                    );
                 }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap() {
-        return Err(e);
-    }
-    let mut r = results.into_inner().unwrap();
+                Ok(r)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let mut r = results;
     let order = |x: &RunResult| {
         (o.datasets.iter().position(|d| *d == x.dataset), o.models.iter().position(|m| *m == x.model), x.seed)
     };
