@@ -1,0 +1,80 @@
+//! `minmax lab mode-collapse`: the flags, checked and turned into [`Options`](super::Options), and
+//! the entry point.
+
+use super::*;
+
+/// `minmax lab mode-collapse`
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Data sets: ring8 (radius 2, σ 0.02), ring8-pac (radius 1, σ 0.01), grid25, mix1d, a
+    /// comma-separated list, or all (= ring8,grid25).
+    #[arg(long, default_value = "all")]
+    pub dataset: String,
+    /// Models: a comma-separated list of vanilla, vanilla-sat, wgan-gp, pacgan2, pacgan3,
+    /// pacgan4, unrolled5, unrolled10, or all.
+    #[arg(long, default_value = "all")]
+    pub model: String,
+    /// Seeds per configuration (default 5, or 2 with --quick).
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// Training iterations for every model (default: each model's own; a fifth with --quick).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Output folder.
+    #[arg(long, default_value = "runs/mode-collapse")]
+    pub out: PathBuf,
+    /// A short run (a fifth of the iterations, 2 seeds) for smoke tests.
+    #[arg(long)]
+    pub quick: bool,
+    /// Snapshots per seed-0 picture strip (0: no pictures).
+    #[arg(long, default_value_t = 6)]
+    pub snapshots: usize,
+    /// Runs trained at once (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// No progress lines.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Entry point of `minmax lab mode-collapse`.
+pub fn main(a: Args) -> Result<()> {
+    let seeds = a.seeds.unwrap_or(if a.quick { 2 } else { 5 });
+    if seeds == 0 {
+        return Err(Error::msg("--seeds must be at least 1"));
+    }
+    if a.steps == Some(0) {
+        return Err(Error::msg("--steps must be at least 1"));
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if let Some(w) = a.workers {
+        if w == 0 || w > 8 * cores {
+            return Err(Error::msg(format!(
+                "--workers {w}: expected 1 to {} (8 per core; this machine has {cores} cores, and each worker is a thread)",
+                8 * cores
+            )));
+        }
+    }
+    let o = Options {
+        datasets: parse_datasets(&a.dataset)?,
+        models: parse_models(&a.model)?,
+        seeds,
+        steps: a.steps,
+        quick: a.quick,
+        out: a.out,
+        snapshots: a.snapshots,
+        workers: a.workers,
+        progress: !a.no_progress,
+        device: crate::experiments::parse_device(&a.device)?,
+    };
+    if o.device.is_gpu() {
+        eprintln!("device: {}", o.device);
+    }
+    let md = run(&o)?;
+    println!("{md}");
+    println!("report and pictures: {}", o.out.display());
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! The mode-collapse lab: the vanilla GAN and its remedies on 2-D mixtures of Gaussians, scored
+//! with the published metrics (VEEGAN, PacGAN), with pictures of the game as it is played.
+//!
+//! For every (data set, model, seed) the lab trains one toy GAN from `toy/`, draws 2,500 samples
+//! and counts modes covered, % high-quality samples and the KLs to the uniform mode distribution
+//! (`toy::metrics`). Seeds are averaged (mean ± standard error). For seed 0 it also keeps
+//! snapshots during training — real and generated samples over D's decision surface, and the
+//! histogram of samples over modes — drawn as one PNG strip per (model, data set).
+//!
+//! Runs are independent, so they go to a pool of worker threads (one per core); each worker runs
+//! its jobs inside a one-thread rayon pool, so the engine's own threading stays out of the way
+//! (these nets are too small to gain from it). Every random draw of a run comes from its seed.
+//!
+//! Written to `--out` (default `runs/mode-collapse`): `report.md`, `report.json`, and
+//! `<model>-<dataset>.png` strips.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use image::RgbImage;
+use minmax_engine::{Error, Generator as Rng, Result};
+
+use crate::metrics::modes::{mode_stats, ModeStats};
+use crate::metrics::stats::mean_se;
+use crate::models::toy::{pacgan, unrolled, vanilla, wgan_gp, Common, Mixture, ToyGan};
+
+mod published;
+pub use published::*;
+mod report;
+pub use report::*;
+mod args;
+pub use args::*;
+
+/// The models the lab knows, in table order.
+pub const MODELS: [&str; 8] =
+    ["vanilla", "vanilla-sat", "wgan-gp", "pacgan2", "pacgan3", "pacgan4", "unrolled5", "unrolled10"];
+
+/// Data sets of `--dataset all`.
+pub const DEFAULT_DATASETS: [&str; 2] = ["ring8", "grid25"];
+
+/// Samples per evaluation (VEEGAN, PacGAN).
+pub const EVAL_SAMPLES: usize = 2500;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub datasets: Vec<String>,
+    pub models: Vec<String>,
+    pub seeds: usize,
+    /// Training iterations for every model (default: each model's own, see [`plan`]).
+    pub steps: Option<usize>,
+    /// A short run: a fifth of the default iterations.
+    pub quick: bool,
+    pub out: PathBuf,
+    /// Snapshots in each seed-0 picture strip (including the end).
+    pub snapshots: usize,
+    /// Worker threads (default: the number of cores).
+    pub workers: Option<usize>,
+    pub progress: bool,
+    /// Where every model trains (each run's nets are moved there; data and noise are drawn on
+    /// the CPU, so a seed gives the same draws on every device).
+    pub device: minmax_engine::Device,
+}
+
+/// How one model is trained on one data set: its iterations and settings.
+pub struct Plan {
+    pub steps: usize,
+    pub common: Common,
+    /// Fraction of training after which both learning rates decay linearly to `lr_floor`.
+    pub decay_from: f64,
+    pub lr_floor: f64,
+    /// Learning rate η of the unrolled GAN's inner SGD steps.
+    pub unroll_lr: f64,
+    /// WGAN-GP: penalty weight λ and critic steps per G step.
+    pub gp_lambda: f64,
+    pub n_critic: usize,
+}
+
+/// Parse a comma-separated `--model` list (or `all`).
+pub fn parse_models(s: &str) -> Result<Vec<String>> {
+    if s == "all" {
+        return Ok(MODELS.iter().map(|m| m.to_string()).collect());
+    }
+    let v: Vec<String> = s.split(',').map(|m| m.trim().to_string()).collect();
+    for m in &v {
+        if !MODELS.contains(&m.as_str()) {
+            return Err(Error::msg(format!(
+                "--model: unknown model '{m}' (expected all or a comma-separated list of {})",
+                MODELS.join(", ")
+            )));
+        }
+    }
+    Ok(v)
+}
+
+/// Parse a comma-separated `--dataset` list (or `all` = ring8, grid25).
+pub fn parse_datasets(s: &str) -> Result<Vec<String>> {
+    if s == "all" {
+        return Ok(DEFAULT_DATASETS.iter().map(|m| m.to_string()).collect());
+    }
+    let v: Vec<String> = s.split(',').map(|m| m.trim().to_string()).collect();
+    for d in &v {
+        Mixture::by_name(d)?;
+    }
+    Ok(v)
+}
+
+/// The training settings of `model` on `mix` (`steps` overrides the iterations).
+///
+/// Every model shares the nets and optimizers of [`Common::default`] (G: 2 → 128 → 128 → X ReLU,
+/// D: X → 128 → 128 → 1 LeakyReLU(0.2), batch 256, Adam lr 3·10⁻³ and β = (0.5, 0.9) for both,
+/// both learning rates decayed linearly to 5 % over the second half of training). Iterations were
+/// chosen so that the whole comparison (2 data sets × 8 models × 5 seeds) costs about 17
+/// CPU-minutes, i.e. 8–10 minutes of wall time on two cores:
+///
+/// | model | ring8, ring8-pac, mix1d | grid25 | one iteration |
+/// |---|---:|---:|---|
+/// | vanilla, vanilla-sat, pacgan2–4 | 4,000 | 16,000 | 1 D step + 1 G step (PacGAN: m× the samples) |
+/// | wgan-gp | 1,000 | 1,000 | 5 critic steps with double backward + 1 G step |
+/// | unrolled5 / unrolled10 | 600 / 300 | 600 / 300 | 1 D step + k differentiable D steps + 1 G step |
+///
+/// The grid needs about four times the ring's iterations before most samples land within 3σ (and
+/// PacGAN, whose D judges packs, needs more than the vanilla GAN). WGAN-GP and the unrolled GAN
+/// cost 5–25 times more per iteration and get fewer iterations: the report gives iterations and
+/// CPU seconds beside every row, so read it as a comparison at a budget, not per step.
+pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool) -> Plan {
+    let base = match model {
+        "wgan-gp" => 1000,
+        "unrolled5" => 600,
+        "unrolled10" => 300,
+        _ if mix.name == "grid25" => 16_000,
+        _ => 4000,
+    };
+    Plan {
+        steps: steps.unwrap_or(if quick { base / 5 } else { base }).max(1),
+        common: Common::default(),
+        decay_from: 0.5,
+        lr_floor: 0.05,
+        unroll_lr: 0.01,
+        gp_lambda: 10.0,
+        n_critic: 5,
+    }
+}
+
+/// Build `model` for data of dimension `x_dim` with the settings of `p`, initialised from `rng`.
+pub fn build(model: &str, p: &Plan, x_dim: usize, rng: &mut Rng) -> Result<Box<dyn ToyGan>> {
+    use crate::models::GeneratorLoss::*;
+    let c = p.common.clone();
+    Ok(match model {
+        "vanilla" => Box::new(vanilla::VanillaGan::new(c, NonSaturating, x_dim, rng)?),
+        "vanilla-sat" => Box::new(vanilla::VanillaGan::new(c, Saturating, x_dim, rng)?),
+        "wgan-gp" => Box::new(wgan_gp::WganGp::new(c, p.gp_lambda, p.n_critic, x_dim, rng)?),
+        "pacgan2" => Box::new(pacgan::PacGan::new(c, 2, x_dim, rng)?),
+        "pacgan3" => Box::new(pacgan::PacGan::new(c, 3, x_dim, rng)?),
+        "pacgan4" => Box::new(pacgan::PacGan::new(c, 4, x_dim, rng)?),
+        "unrolled5" => Box::new(unrolled::UnrolledGan::new(c, 5, p.unroll_lr, x_dim, rng)?),
+        "unrolled10" => Box::new(unrolled::UnrolledGan::new(c, 10, p.unroll_lr, x_dim, rng)?),
+        _ => return Err(Error::msg(format!("unknown model '{model}'"))),
+    })
+}
+
+/// One training run's outcome.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub dataset: String,
+    pub model: String,
+    pub seed: u64,
+    pub steps: usize,
+    pub stats: ModeStats,
+    pub seconds: f64,
+    /// CPU time of the run (its worker thread), if the platform tells.
+    pub cpu_seconds: Option<f64>,
+    pub settings: serde_json::Value,
+    /// Seed 0 only: (iteration, picture panel).
+    pub panels: Vec<(usize, RgbImage)>,
+}
+
+/// The seed of every draw of one run: distinct per (data set, model, seed), stable across runs.
+fn run_seed(dataset: &str, model: &str, seed: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
+    for b in dataset.bytes().chain([b'/']).chain(model.bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Train and evaluate one (data set, model, seed).
+pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<RunResult> {
+    let t0 = Instant::now();
+    let cpu0 = thread_cpu_seconds();
+    let mix = Mixture::by_name(dataset)?;
+    let mut p = plan(model, &mix, o.steps, o.quick);
+    p.common.device = o.device.clone();
+    let mut rng = Rng::new(run_seed(dataset, model, seed));
+    let mut init = rng.fork();
+    let mut eval_rng = rng.fork();
+    let mut gan = build(model, &p, mix.dim, &mut init)?;
+    let snaps: Vec<usize> =
+        if seed == 0 && o.snapshots > 0 { snapshot_steps(p.steps, o.snapshots) } else { Vec::new() };
+    let mut panels = Vec::new();
+    let decay_start = (p.decay_from * p.steps as f64) as usize;
+    for step in 0..p.steps {
+        if snaps.contains(&step) {
+            panels.push((step, crate::viz::mode_collapse::panel(gan.as_ref(), &mix, step, &mut eval_rng.fork())?));
+        }
+        if step >= decay_start {
+            let f = (step - decay_start) as f64 / (p.steps - decay_start).max(1) as f64;
+            gan.set_lr_scale(1.0 - f * (1.0 - p.lr_floor));
+        }
+        let s = gan.train_step(&mix, &mut rng)?;
+        if !(s.d_loss.is_finite() && s.g_loss.is_finite()) {
+            return Err(Error::msg(format!(
+                "{model} on {dataset}, seed {seed}: training diverged at iteration {step} (D loss {}, G loss {})",
+                s.d_loss, s.g_loss
+            )));
+        }
+    }
+    if seed == 0 && o.snapshots > 0 {
+        panels.push((p.steps, crate::viz::mode_collapse::panel(gan.as_ref(), &mix, p.steps, &mut eval_rng.fork())?));
+    }
+    let samples = gan.sample(EVAL_SAMPLES, &mut eval_rng)?;
+    let stats = mode_stats(&samples, &mix)?;
+    let mut settings = gan.describe();
+    settings["iterations"] = p.steps.into();
+    settings["lr_decay"] = serde_json::json!({"from": p.decay_from, "to_fraction": p.lr_floor});
+    Ok(RunResult {
+        dataset: dataset.to_string(),
+        model: model.to_string(),
+        seed,
+        steps: p.steps,
+        stats,
+        seconds: t0.elapsed().as_secs_f64(),
+        cpu_seconds: thread_cpu_seconds().zip(cpu0).map(|(b, a)| b - a),
+        settings,
+        panels,
+    })
+}
+
+/// `n` snapshot iterations before the end (0 and evenly spaced); the end is added after training.
+fn snapshot_steps(steps: usize, n: usize) -> Vec<usize> {
+    let n = n.max(2) - 1;
+    (0..n).map(|i| i * steps / n).collect()
+}
+
+/// Relative cost of one run, to start the slow ones first.
+fn cost(model: &str, mix: &Mixture, o: &Options) -> f64 {
+    let p = plan(model, mix, o.steps, o.quick);
+    let per = match model {
+        "wgan-gp" => 4.0,
+        "pacgan2" => 1.5,
+        "pacgan3" => 2.0,
+        "pacgan4" => 2.4,
+        "unrolled5" => 8.0,
+        "unrolled10" => 24.0,
+        _ => 1.0,
+    };
+    per * p.steps as f64
+}
+
+/// Run every (data set, model, seed) of `o` on a pool of workers; results in table order.
+pub fn run_all(o: &Options) -> Result<Vec<RunResult>> {
+    let mut jobs: Vec<(String, String, u64, f64)> = Vec::new();
+    for d in &o.datasets {
+        let mix = Mixture::by_name(d)?;
+        for m in &o.models {
+            for s in 0..o.seeds as u64 {
+                jobs.push((d.clone(), m.clone(), s, cost(m, &mix, o)));
+            }
+        }
+    }
+    jobs.sort_by(|a, b| b.3.total_cmp(&a.3));
+    let workers = o
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .clamp(1, jobs.len().max(1));
+    // A rayon pool of `workers` threads takes the jobs, slowest first, one task each (so a free
+    // thread picks the next job, as from a queue). Each job runs on a one-thread pool of its own:
+    // the engine's kernels then split their work the same way whatever --workers is, so a seed
+    // gives the same bits.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|e| Error::msg(format!("--workers {workers}: the thread pool could not be started: {e}")))?;
+    let t0 = Instant::now();
+    let results: Vec<RunResult> = pool.install(|| {
+        use rayon::prelude::*;
+        jobs.par_iter()
+            .with_max_len(1)
+            .map(|(d, m, s, _)| {
+                let single = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .map_err(|e| Error::msg(format!("thread pool: {e}")))?;
+                let r = single.install(|| run_one(d, m, *s, o))?;
+                if o.progress {
+                    eprintln!(
+                        "[{:>4.0} s] {m} on {d}, seed {s}: {} / {} modes, {:.1} % HQ ({:.1} s)",
+                        t0.elapsed().as_secs_f64(),
+                        r.stats.modes_covered,
+                        r.stats.modes_total,
+                        r.stats.hq_percent,
+                        r.seconds
+                    );
+                }
+                Ok(r)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let mut r = results;
+    let order = |x: &RunResult| {
+        (o.datasets.iter().position(|d| *d == x.dataset), o.models.iter().position(|m| *m == x.model), x.seed)
+    };
+    r.sort_by_key(order);
+    Ok(r)
+}
+
+/// Mean ± standard error over seeds of one (data set, model).
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub dataset: String,
+    pub model: String,
+    pub seeds: usize,
+    pub steps: usize,
+    pub modes: (f64, f64),
+    pub modes_total: usize,
+    pub hq: (f64, f64),
+    pub kl: (f64, f64),
+    pub kl_forward: (f64, f64),
+    /// Wall seconds of all seeds together.
+    pub seconds: f64,
+    /// Mean CPU seconds per run.
+    pub cpu_per_run: Option<f64>,
+}
+
+pub fn summarise(results: &[RunResult], o: &Options) -> Vec<Summary> {
+    let mut out = Vec::new();
+    for d in &o.datasets {
+        for m in &o.models {
+            let rs: Vec<&RunResult> = results.iter().filter(|r| &r.dataset == d && &r.model == m).collect();
+            if rs.is_empty() {
+                continue;
+            }
+            let f = |g: &dyn Fn(&ModeStats) -> f64| mean_se(&rs.iter().map(|r| g(&r.stats)).collect::<Vec<_>>());
+            out.push(Summary {
+                dataset: d.clone(),
+                model: m.clone(),
+                seeds: rs.len(),
+                steps: rs[0].steps,
+                modes: f(&|s| s.modes_covered as f64),
+                modes_total: rs[0].stats.modes_total,
+                hq: f(&|s| s.hq_percent),
+                kl: f(&|s| s.kl),
+                kl_forward: f(&|s| s.kl_forward),
+                seconds: rs.iter().map(|r| r.seconds).sum(),
+                cpu_per_run: rs.iter().map(|r| r.cpu_seconds).sum::<Option<f64>>().map(|c| c / rs.len() as f64),
+            });
+        }
+    }
+    out
+}
