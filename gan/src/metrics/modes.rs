@@ -26,6 +26,9 @@ use minmax_engine::{Error, Result, Tensor};
 
 use crate::data::mixtures::Mixture;
 
+/// Samples per evaluation, as VEEGAN and PacGAN score their generators.
+pub const EVAL_SAMPLES: usize = 2500;
+
 /// The floor on histogram probabilities before the KLs (see the module docs).
 pub const KL_EPSILON: f64 = 1e-4;
 

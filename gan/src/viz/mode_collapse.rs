@@ -90,7 +90,7 @@ fn normalise(v: &[f32], probability: bool) -> Vec<f64> {
 
 /// One snapshot of `gan` on `mix` at iteration `step`.
 pub fn panel(gan: &dyn ToyGan, mix: &Mixture, step: usize, rng: &mut Rng) -> Result<RgbImage> {
-    let fake = gan.sample(crate::experiments::mode_collapse::EVAL_SAMPLES, rng)?;
+    let fake = gan.sample(crate::metrics::modes::EVAL_SAMPLES, rng)?;
     let stats = mode_stats(&fake, mix)?;
     let real = mix.sample(500, rng).to_vec::<f64>()?;
     let fake_v = fake.to_vec::<f64>()?;

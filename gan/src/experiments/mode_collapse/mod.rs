@@ -38,8 +38,7 @@ pub const MODELS: [&str; 8] =
 /// Data sets of `--dataset all`.
 pub const DEFAULT_DATASETS: [&str; 2] = ["ring8", "grid25"];
 
-/// Samples per evaluation (VEEGAN, PacGAN).
-pub const EVAL_SAMPLES: usize = 2500;
+pub use crate::metrics::modes::EVAL_SAMPLES;
 
 #[derive(Clone, Debug)]
 pub struct Options {
