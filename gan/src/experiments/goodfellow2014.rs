@@ -1,5 +1,5 @@
 //! `minmax reproduce goodfellow2014`: the paper's MNIST experiment end to end — data, training
-//! (`models/goodfellow2014.rs`), Parzen-window evaluation, pictures and a report next to Table 1.
+//! (`models/goodfellow2014/`), Parzen-window evaluation, pictures and a report next to Table 1.
 //!
 //! Output folder: samples.png (random samples), nearest.png (Figure 2: samples beside their
 //! nearest training image), interpolation.png (Figure 3: walks in z-space), losses.png and
