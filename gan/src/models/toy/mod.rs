@@ -77,6 +77,20 @@ pub trait ToyGan: Send {
     }
 }
 
+/// The two accessors of a `ToyGan` impl for a model with fields `cfg`, `g`, `d`, `opt_g` and
+/// `opt_d` (every model here): write `toy_parts!();` inside the impl.
+macro_rules! toy_parts {
+    () => {
+        fn parts(&self) -> $crate::models::toy::Parts<'_> {
+            $crate::models::toy::Parts { cfg: &self.cfg, g: &self.g, d: &self.d }
+        }
+        fn optimizers(&mut self) -> (&mut minmax_engine::optim::Adam, &mut minmax_engine::optim::Adam) {
+            (&mut self.opt_g, &mut self.opt_d)
+        }
+    };
+}
+pub(crate) use toy_parts;
+
 /// A toy GAN's shared settings and nets, borrowed.
 pub struct Parts<'a> {
     pub cfg: &'a Common,

@@ -21,7 +21,7 @@ use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{step_on, Common, Mixture, Parts, StepStats, ToyGan};
+use super::{step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct PacGan {
     pub cfg: Common,
@@ -76,13 +76,7 @@ impl ToyGan for PacGan {
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }
 
-    fn parts(&self) -> Parts<'_> {
-        Parts { cfg: &self.cfg, g: &self.g, d: &self.d }
-    }
-
-    fn optimizers(&mut self) -> (&mut Adam, &mut Adam) {
-        (&mut self.opt_g, &mut self.opt_d)
-    }
+    super::toy_parts!();
 
     /// D at the pack (x, x, …, x): where a pack of m copies of one point would be judged real.
     fn surface(&self, x: &Tensor) -> Result<Tensor> {

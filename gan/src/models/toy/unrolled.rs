@@ -34,7 +34,7 @@ use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{step_on, Common, Mixture, Parts, StepStats, ToyGan};
+use super::{step_on, Common, Mixture, StepStats, ToyGan};
 
 pub struct UnrolledGan {
     pub cfg: Common,
@@ -102,13 +102,7 @@ impl ToyGan for UnrolledGan {
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }
 
-    fn parts(&self) -> Parts<'_> {
-        Parts { cfg: &self.cfg, g: &self.g, d: &self.d }
-    }
-
-    fn optimizers(&mut self) -> (&mut Adam, &mut Adam) {
-        (&mut self.opt_g, &mut self.opt_d)
-    }
+    super::toy_parts!();
 
     fn describe(&self) -> serde_json::Value {
         serde_json::json!({

@@ -23,7 +23,7 @@ use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{Generator as Rng, Result};
 
 use super::nets::Mlp;
-use super::{step_on, Common, Mixture, Parts, StepStats, ToyGan};
+use super::{step_on, Common, Mixture, StepStats, ToyGan};
 use crate::models::GeneratorLoss;
 
 pub struct VanillaGan {
@@ -78,13 +78,7 @@ impl ToyGan for VanillaGan {
         Ok(StepStats { d_loss: loss_d.item()?, g_loss })
     }
 
-    fn parts(&self) -> Parts<'_> {
-        Parts { cfg: &self.cfg, g: &self.g, d: &self.d }
-    }
-
-    fn optimizers(&mut self) -> (&mut Adam, &mut Adam) {
-        (&mut self.opt_g, &mut self.opt_d)
-    }
+    super::toy_parts!();
 
     fn describe(&self) -> serde_json::Value {
         serde_json::json!({
