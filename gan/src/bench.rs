@@ -9,6 +9,7 @@
 //! (b) one training iteration (D step + G step, batch 100) of the Goodfellow 2014 MNIST MLP GAN
 //! (c) one training iteration (D step + G step, batch 64) of a small 28×28 DCGAN
 //! (d) conv2d forward and forward+backward, x [64, 64, 14, 14], w [128, 64, 4, 4], stride 2, pad 1
+//! (e) one training iteration (D step + G step, batch 256) of the mode-collapse lab's 2-D toy GAN
 //!
 //! Iteration protocol: D step: z ~ U[−1, 1] (MLP) / N(0, 1) (DCGAN), fake = G(z).detach(),
 //! loss_D = BCEwithLogits(D(x), 1) + BCEwithLogits(D(fake), 0) (two D passes), backward, step;
@@ -314,6 +315,32 @@ fn bench_conv(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<(
 }
 
 /// Run the selected workloads and print one row each, then a `JSON {...}` line.
+/// (e) one iteration of the mode-collapse lab's 2-D toy GAN, built by the lab's own constructors
+/// (`models::toy::Common`: G 2 → 128 → 128 → 2 ReLU, D 2 → 128 → 128 → 1 LeakyReLU(0.2)), batch
+/// 256, Adam 1e-3 (0.5, 0.9) as in the peer script. Tiny matrices: this row measures what every
+/// op costs around its arithmetic. Each sample is the mean of 10 iterations, as the peer's.
+fn bench_toy(o: &BenchOpts, threads: usize, json: &mut Vec<String>) -> Result<()> {
+    let mut g = Generator::new(0);
+    let cfg = crate::models::toy::Common { device: o.device.clone(), ..Default::default() };
+    let (gen, disc) = (cfg.generator(2, &mut g)?, cfg.discriminator(2, &mut g)?);
+    let mut opt_g = Adam::new(gen.params.clone(), 1e-3, (0.5, 0.9))?;
+    let mut opt_d = Adam::new(disc.params.clone(), 1e-3, (0.5, 0.9))?;
+    let b = 256;
+    let x_real = o.on(Tensor::randn(&[b, 2], &mut g))?;
+    let (ones, zeros) = (x_real.full_like(&[b, 1], 1.0)?, x_real.full_like(&[b, 1], 0.0)?);
+    let mut zg = g.fork();
+    let dev = o.device.clone();
+    let mut z = move || Tensor::randn(&[b, 2], &mut zg).to_device(&dev).expect("noise reaches the device");
+    let st = time_ms(
+        || gan_step(&gen, &disc, &mut opt_g, &mut opt_d, &x_real, &ones, &zeros, &mut z),
+        &o.device,
+        (o.warmup, o.reps, 10),
+        o.max_seconds,
+    )?;
+    row(&format!("toy_gan_iter_b{b}_{}", tag(o, threads)), &st, "(per-op overhead regime)", json);
+    Ok(())
+}
+
 pub fn run(o: &BenchOpts) -> Result<()> {
     let threads = rayon::current_num_threads();
     println!(
@@ -336,6 +363,9 @@ pub fn run(o: &BenchOpts) -> Result<()> {
     }
     if want("conv") {
         bench_conv(o, threads, &mut json)?;
+    }
+    if want("toy") {
+        bench_toy(o, threads, &mut json)?;
     }
     println!(
         "JSON {{\"framework\": \"minmax-{}\", \"device\": {:?}, \"threads\": {threads}, {}}}",

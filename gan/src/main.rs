@@ -107,8 +107,8 @@ enum Cmd {
     },
     /// Time the reference workloads (matmul, MLP-GAN and DCGAN iterations, conv) on the CPU or a GPU.
     Bench {
-        /// Comma-separated subset of gemm,mlp,dcgan,conv.
-        #[arg(long, default_value = "gemm,mlp,dcgan,conv")]
+        /// Comma-separated subset of gemm,mlp,dcgan,conv,toy.
+        #[arg(long, default_value = "gemm,mlp,dcgan,conv,toy")]
         only: String,
         #[arg(long, default_value_t = 30)]
         reps: usize,
@@ -277,8 +277,8 @@ fn main() {
         Cmd::Bench { only, reps, warmup, max_seconds, device, gemm_sizes, tiny } => {
             let only: Vec<String> = only.split(',').map(|s| s.trim().to_string()).collect();
             for k in &only {
-                if !["gemm", "mlp", "dcgan", "conv"].contains(&k.as_str()) {
-                    eprintln!("error: --only: unknown workload '{k}' (expected gemm, mlp, dcgan or conv)");
+                if !["gemm", "mlp", "dcgan", "conv", "toy"].contains(&k.as_str()) {
+                    eprintln!("error: --only: unknown workload '{k}' (expected gemm, mlp, dcgan, conv or toy)");
                     std::process::exit(2);
                 }
             }

@@ -351,3 +351,12 @@ fn gpu_runs_the_main_job_and_every_lab() {
     }
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn bench_times_the_toy_gan_and_refuses_unknown_workloads() {
+    let o = run(bin().args(["bench", "--only", "toy", "--reps", "2", "--warmup", "1"]));
+    ok(&o, "bench --only toy");
+    let out = stdout(&o);
+    assert!(out.contains("toy_gan_iter_b256_t1") && out.contains("\"toy_gan_iter_b256_t1\": {\"median_ms\""), "{out}");
+    fails_with(&run(bin().args(["bench", "--only", "toy,gan"])), "bench --only gan", &["unknown workload 'gan'"]);
+}

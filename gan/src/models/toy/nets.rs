@@ -85,3 +85,17 @@ impl Mlp {
         self.params.iter().map(|p| p.numel()).sum()
     }
 }
+
+/// As a `Module` (what the benchmark and generic code take): the weights are `w0, b0, w1, b1, …`.
+impl minmax_engine::nn::Module for Mlp {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Mlp::forward(self, x)
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("{}{}", if i % 2 == 0 { "w" } else { "b" }, i / 2), p.clone()))
+            .collect()
+    }
+}
