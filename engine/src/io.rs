@@ -189,6 +189,13 @@ pub fn load_safetensors(path: impl AsRef<Path>) -> Result<(Vec<(String, Tensor)>
 pub fn load_into(path: impl AsRef<Path>, dst: &[(String, Tensor)]) -> Result<HashMap<String, String>> {
     let path = path.as_ref();
     let (src, meta) = load_safetensors(path)?;
+    copy_named(path, &src, dst)?;
+    Ok(meta)
+}
+
+/// [`load_into`] for tensors already loaded from `path` (named in errors): every name of `dst`
+/// must be in `src` with the same shape; dtypes and devices are converted.
+pub fn copy_named(path: &Path, src: &[(String, Tensor)], dst: &[(String, Tensor)]) -> Result<()> {
     let map: HashMap<&str, &Tensor> = src.iter().map(|(n, t)| (n.as_str(), t)).collect();
     for (name, t) in dst {
         let s = map.get(name.as_str()).ok_or_else(|| {
@@ -203,7 +210,7 @@ pub fn load_into(path: impl AsRef<Path>, dst: &[(String, Tensor)]) -> Result<Has
         }
         t.copy_from(&s.to_dtype(t.dtype())?.to_device(&t.device())?)?;
     }
-    Ok(meta)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -151,79 +151,94 @@ pub fn checkpoint_config(path: &Path, meta: &std::collections::HashMap<String, S
 /// A GAN with the configuration a checkpoint was trained with, its weights and optimizer state
 /// loaded (for `eval` and anything else that scores a saved run). Returns it with the epoch.
 pub fn from_checkpoint(path: &Path, pixel_means: &[f32]) -> Result<(Gan, usize)> {
-    let (_, meta) = minmax_engine::io::load_safetensors(path)?;
-    let cfg = checkpoint_config(path, &meta)?;
-    let mut gan = Gan::new(cfg, pixel_means, 0)?;
-    let (epoch, _) = load_checkpoint(&mut gan, path)?;
+    let ck = Checkpoint::read(path)?;
+    let mut gan = Gan::new(checkpoint_config(path, &ck.meta)?, pixel_means, 0)?;
+    let (epoch, _) = ck.restore(&mut gan)?;
     Ok((gan, epoch))
 }
 
 /// Restore a GAN saved by `save_checkpoint`; returns the epoch it got to and the history. Every
 /// tensor must be finite (a NaN weight would give fake scores downstream).
 pub fn load_checkpoint(gan: &mut Gan, path: &Path) -> Result<(usize, Vec<EpochRecord>)> {
-    let (tensors, meta) = minmax_engine::io::load_safetensors(path)?;
-    if meta.get("model").map(|s| s.as_str()) != Some("goodfellow2014") {
-        return Err(Error::file(path, "not a goodfellow2014 checkpoint (metadata 'model' is missing or different)"));
+    Checkpoint::read(path)?.restore(gan)
+}
+
+/// A goodfellow2014 checkpoint read once from disk: its tensors and metadata.
+struct Checkpoint<'a> {
+    path: &'a Path,
+    tensors: Vec<(String, Tensor)>,
+    meta: std::collections::HashMap<String, String>,
+}
+
+impl<'a> Checkpoint<'a> {
+    fn read(path: &'a Path) -> Result<Checkpoint<'a>> {
+        let (tensors, meta) = minmax_engine::io::load_safetensors(path)?;
+        if meta.get("model").map(|s| s.as_str()) != Some("goodfellow2014") {
+            return Err(Error::file(
+                path,
+                "not a goodfellow2014 checkpoint (metadata 'model' is missing or different)",
+            ));
+        }
+        Ok(Checkpoint { path, tensors, meta })
     }
-    crate::metrics::ensure_finite_tensors(path, &tensors)?;
-    let saved = checkpoint_config(path, &meta)?;
-    if saved.optimizer != gan.cfg.optimizer {
-        return Err(Error::file(
-            path,
-            format!(
-                "the checkpoint was trained with optimizer {}, this model is set up for {}",
-                saved.optimizer.to_json(),
-                gan.cfg.optimizer.to_json()
-            ),
-        ));
+
+    /// Copy the checkpoint into `gan`; returns the epoch it got to and the history.
+    fn restore(&self, gan: &mut Gan) -> Result<(usize, Vec<EpochRecord>)> {
+        let (path, tensors, meta) = (self.path, &self.tensors, &self.meta);
+        crate::metrics::ensure_finite_tensors(path, tensors)?;
+        let saved = checkpoint_config(path, meta)?;
+        if saved.optimizer != gan.cfg.optimizer {
+            return Err(Error::file(
+                path,
+                format!(
+                    "the checkpoint was trained with optimizer {}, this model is set up for {}",
+                    saved.optimizer.to_json(),
+                    gan.cfg.optimizer.to_json()
+                ),
+            ));
+        }
+        if (saved.g_ema > 0.0) != gan.g_avg.is_some() {
+            return Err(Error::file(
+                path,
+                format!("the checkpoint has --ema {}, this model has --ema {}", saved.g_ema, gan.cfg.g_ema),
+            ));
+        }
+        let nets: Vec<(String, Tensor)> = minmax_engine::nn::prefixed("generator", gan.g.named_parameters())
+            .into_iter()
+            .chain(minmax_engine::nn::prefixed("discriminator", gan.d.named_parameters()))
+            .chain(gan.g_avg.iter().flat_map(|a| minmax_engine::nn::prefixed("generator_avg", a.named_parameters())))
+            .collect();
+        minmax_engine::io::copy_named(path, tensors, &nets)?;
+        let pick = |prefix: &str| -> Vec<(String, Tensor)> {
+            tensors.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone()))).collect()
+        };
+        gan.opt_g.load_state(&pick("opt_g.")).map_err(|e| Error::file(path, format!("G's optimizer state: {e}")))?;
+        gan.opt_d.load_state(&pick("opt_d.")).map_err(|e| Error::file(path, format!("D's optimizer state: {e}")))?;
+        let num = |k: &str| -> Result<u64> {
+            meta.get(k)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| Error::file(path, format!("metadata '{k}' is missing or not a number")))
+        };
+        gan.step = num("step")?;
+        let epoch = num("epoch")? as usize;
+        let history = match meta.get("history") {
+            None => Vec::new(),
+            Some(h) => serde_json::from_str::<serde_json::Value>(h)
+                .ok()
+                .and_then(|v| v.as_array().map(|a| a.iter().map(EpochRecord::from_json).collect::<Option<Vec<_>>>()))
+                .flatten()
+                .ok_or_else(|| Error::file(path, "the 'history' metadata is malformed"))?,
+        };
+        Ok((epoch, history))
     }
-    if (saved.g_ema > 0.0) != gan.g_avg.is_some() {
-        return Err(Error::file(
-            path,
-            format!("the checkpoint has --ema {}, this model has --ema {}", saved.g_ema, gan.cfg.g_ema),
-        ));
-    }
-    let nets: Vec<(String, Tensor)> = minmax_engine::nn::prefixed("generator", gan.g.named_parameters())
-        .into_iter()
-        .chain(minmax_engine::nn::prefixed("discriminator", gan.d.named_parameters()))
-        .chain(gan.g_avg.iter().flat_map(|a| minmax_engine::nn::prefixed("generator_avg", a.named_parameters())))
-        .collect();
-    minmax_engine::io::load_into(path, &nets)?;
-    let pick = |prefix: &str| -> Vec<(String, Tensor)> {
-        tensors.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone()))).collect()
-    };
-    gan.opt_g.load_state(&pick("opt_g.")).map_err(|e| Error::file(path, format!("G's optimizer state: {e}")))?;
-    gan.opt_d.load_state(&pick("opt_d.")).map_err(|e| Error::file(path, format!("D's optimizer state: {e}")))?;
-    let num = |k: &str| -> Result<u64> {
-        meta.get(k)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| Error::file(path, format!("metadata '{k}' is missing or not a number")))
-    };
-    gan.step = num("step")?;
-    let epoch = num("epoch")? as usize;
-    let history = match meta.get("history") {
-        None => Vec::new(),
-        Some(h) => serde_json::from_str::<serde_json::Value>(h)
-            .ok()
-            .and_then(|v| v.as_array().map(|a| a.iter().map(EpochRecord::from_json).collect::<Option<Vec<_>>>()))
-            .flatten()
-            .ok_or_else(|| Error::file(path, "the 'history' metadata is malformed"))?,
-    };
-    Ok((epoch, history))
 }
 
 /// Refuse `--resume` from a checkpoint whose run differs from this one: the error names the
 /// checkpoint and every setting that differs (changing them mid-run would silently mix two
 /// experiments). A longer run (`--epochs`) is allowed: it extends the checkpoint's.
-fn check_resume(path: &Path, gan: &Gan, opts: &TrainOptions) -> Result<()> {
-    let (_, meta) = minmax_engine::io::load_safetensors(path)?;
-    if meta.get("model").map(|s| s.as_str()) != Some("goodfellow2014") {
-        return Err(Error::file(
-            path,
-            "--resume: not a goodfellow2014 checkpoint (metadata 'model' is missing or different)",
-        ));
-    }
-    let saved = checkpoint_config(path, &meta)?;
+fn check_resume(ck: &Checkpoint, gan: &Gan, opts: &TrainOptions) -> Result<()> {
+    let (path, meta) = (ck.path, &ck.meta);
+    let saved = checkpoint_config(path, meta)?;
     let mut diffs = Vec::new();
     for ((name, was), (_, now)) in saved.resume_settings().into_iter().zip(gan.cfg.resume_settings()) {
         if was != now {
@@ -288,11 +303,11 @@ pub fn train_with(
                 "--resume: there is no checkpoint to continue (drop --resume to start a new run in this folder)",
             ));
         }
-        check_resume(&ck, gan, opts)?;
-        let (done, h) = load_checkpoint(gan, &ck)?;
+        let saved = Checkpoint::read(&ck)?;
+        check_resume(&saved, gan, opts)?;
+        let (done, h) = saved.restore(gan)?;
         history = h;
-        let (_, meta) = minmax_engine::io::load_safetensors(&ck)?;
-        partial = match meta.get("partial_epoch") {
+        partial = match saved.meta.get("partial_epoch") {
             None => None,
             Some(p) => Some(
                 serde_json::from_str::<serde_json::Value>(p)
