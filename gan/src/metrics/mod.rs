@@ -44,20 +44,20 @@ use minmax_engine::{DType, Error, Result, Tensor};
 /// Parzen window over NaN samples, FID over NaN features). `what` names the input in the error,
 /// e.g. "parzen: samples".
 pub fn ensure_finite(t: &Tensor, what: &str) -> Result<()> {
-    let v = match t.dtype() {
-        DType::I64 => return Ok(()),
-        DType::F32 => t.to_vec::<f32>()?.iter().map(|&x| x as f64).collect::<Vec<_>>(),
-        DType::F64 => t.to_vec::<f64>()?,
-    };
-    let bad = v.iter().filter(|x| !x.is_finite()).count();
-    if bad == 0 {
-        return Ok(());
+    match t.dtype() {
+        DType::I64 => Ok(()),
+        DType::F32 => first_non_finite(&t.to_vec::<f32>()?, what),
+        DType::F64 => first_non_finite(&t.to_vec::<f64>()?, what),
     }
-    let first = v.iter().position(|x| !x.is_finite()).unwrap_or(0);
+}
+
+fn first_non_finite<T: Copy + Into<f64>>(v: &[T], what: &str) -> Result<()> {
+    let Some(first) = v.iter().position(|&x| !x.into().is_finite()) else { return Ok(()) };
+    let bad = v[first..].iter().filter(|&&x| !x.into().is_finite()).count();
     Err(Error::msg(format!(
-        "{what}: {bad} of {} values are not finite (the first, at flat index {first}, is {}); refusing to score it",
+        "{what}: {bad} of {} values are not finite (the first, at flat index {first}, is {})",
         v.len(),
-        v[first]
+        v[first].into()
     )))
 }
 
@@ -68,4 +68,30 @@ pub fn ensure_finite_tensors(path: &std::path::Path, tensors: &[(String, Tensor)
             .map_err(|e| Error::file(path, format!("{e}: the checkpoint holds non-finite weights")))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_refuse_non_finite_inputs_instead_of_scoring_them() {
+        let ok = Tensor::new((0..40).map(|i| (i % 7) as f32 / 7.0).collect::<Vec<f32>>(), &[10, 4]).unwrap();
+        let mut v = ok.to_vec::<f32>().unwrap();
+        v[13] = f32::NAN;
+        v[30] = f32::INFINITY;
+        let bad = Tensor::new(v, &[10, 4]).unwrap();
+        let e = ensure_finite(&bad, "x").unwrap_err().to_string();
+        assert!(e.contains("2 of 40") && e.contains("flat index 13") && e.contains("NaN"), "{e}");
+        ensure_finite(&ok, "x").unwrap();
+        // Each metric refuses the NaN set and names what it was given.
+        let sig = parzen::sigma_grid();
+        let e = parzen::evaluate(&bad, &ok, &ok, &sig).unwrap_err().to_string();
+        assert!(e.contains("parzen: generated samples"), "{e}");
+        assert!(fid(&ok, &bad).unwrap_err().to_string().contains("not finite"));
+        assert!(precision_recall(&ok, &bad, 3).unwrap_err().to_string().contains("not finite"));
+        let probs = Tensor::new(vec![0.5f32, f32::NAN, 0.2, 0.8], &[2, 2]).unwrap();
+        assert!(inception_score(&probs, 1).unwrap_err().to_string().contains("not finite"));
+        assert!(predicted_labels(&probs).unwrap_err().to_string().contains("not finite"));
+    }
 }
