@@ -126,3 +126,14 @@ fn the_map_names_every_folder_of_the_gan_crate() {
         assert!(map.contains(&entry), "ARCHITECTURE.md does not mention gan/src/{name} (as {entry})");
     }
 }
+
+#[test]
+fn every_model_updates_its_players_one_way() {
+    // Each player's step goes through `train::update` (its loss differentiated with respect to
+    // its own parameters only), never through `backward()` + `zero_grad()` bookkeeping.
+    let v = violations(&rust_files("gan/src/models"), &[".backward()", "zero_grad()", "set_grad("]);
+    assert!(v.is_empty(), "a model updates a player another way than train::update:\n{}", v.join("\n"));
+    // The training interface knows no model.
+    let v = violations(&rust_files("gan/src/train"), &["crate::models"]);
+    assert!(v.is_empty(), "train/ imports a model:\n{}", v.join("\n"));
+}

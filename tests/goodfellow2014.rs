@@ -9,6 +9,7 @@ use minmax_engine::Result;
 use minmax_gan::data::Dataset;
 use minmax_gan::models::goodfellow2014::{self as gf, Config, Gan, TrainOptions};
 use minmax_gan::models::GeneratorLoss;
+use minmax_gan::train::Gan as _;
 use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {

@@ -17,6 +17,7 @@ use crate::metrics::parzen::{self, ParzenResult};
 use crate::models::goodfellow2014::{self as gf, Config, EpochRecord, Gan, TrainOptions};
 use crate::models::GeneratorLoss;
 use crate::viz;
+use crate::train::Gan as _;
 
 /// Table 1 of the paper: Parzen-window log-likelihood on MNIST (mean ± standard error).
 pub const PAPER_TABLE1: &[(&str, f64, f64)] = &[

@@ -7,25 +7,14 @@
 //! - [`toy`]: small MLP GANs on 2-D mixtures — the vanilla GAN and the mode-collapse remedies
 //!   (WGAN-GP, PacGAN, unrolled GAN)
 //!
-//! This file holds the types every model uses: [`StepStats`] and [`GeneratorLoss`].
+//! Every model implements [`crate::train::Gan`], the one training interface. This file holds
+//! [`GeneratorLoss`], the choice of G's loss that several models share.
 
 pub mod goodfellow2014;
 pub mod images;
 pub mod toy;
 
 use minmax_engine::{Error, Result};
-
-/// Means over one minibatch. For WGAN-GP and the Loss-Sensitive GAN, `d_real`/`d_fake` are the
-/// critic's scores / the loss function's values, not probabilities.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StepStats {
-    pub d_loss: f64,
-    pub g_loss: f64,
-    /// mean D(x) on training images
-    pub d_real: f64,
-    /// mean D(G(z)) on generated images
-    pub d_fake: f64,
-}
 
 /// Which loss G minimises. The 2014 paper's analysis uses the minimax (saturating) form; its
 /// experiments use the non-saturating one because log(1 − D(G(z))) has almost no gradient early

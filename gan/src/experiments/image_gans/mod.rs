@@ -376,7 +376,7 @@ pub fn rebin(log: &[LogPoint], every: usize) -> Vec<LogPoint> {
             let mean = |f: fn(&LogPoint) -> f64| c.iter().map(f).sum::<f64>() / k;
             LogPoint {
                 step: c[c.len() - 1].step,
-                stats: images::StepStats {
+                stats: crate::train::StepStats {
                     d_loss: mean(|p| p.stats.d_loss),
                     g_loss: mean(|p| p.stats.g_loss),
                     d_real: mean(|p| p.stats.d_real),

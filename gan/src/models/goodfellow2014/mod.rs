@@ -26,9 +26,10 @@ use minmax_engine::nn::init::Init;
 use minmax_engine::nn::{Linear, Maxout, Module};
 use minmax_engine::optim::schedule::{ExponentialDecay, MomentumRamp};
 use minmax_engine::optim::{Adam, Optimizer, Sgd};
-use minmax_engine::{grad, no_grad, Device, Error, Generator as Rng, Result, Tensor};
+use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
 
-use super::{GeneratorLoss, StepStats};
+use super::GeneratorLoss;
+use crate::train::{apply, gradients, StepStats};
 use crate::data::Dataset;
 
 mod training;
@@ -408,8 +409,24 @@ impl Gan {
         self.opt_d.set_momentum(m);
     }
 
+    /// `n` images from G's weights as trained (no averaging), [n, D].
+    pub fn sample_raw(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
+        sample_from(&self.g, self.cfg.z_dim, n, rng)
+    }
+
+    /// The generator that is sampled and evaluated: the weight average if there is one.
+    pub fn eval_generator(&self) -> &Generator {
+        self.g_avg.as_ref().unwrap_or(&self.g)
+    }
+
+}
+
+/// The training interface: a minibatch of pixels [B, 784] is the data.
+impl crate::train::Gan for Gan {
+    type Data = Tensor;
+
     /// One minibatch: one D update and one G update, from the same forward pass.
-    pub fn train_step(&mut self, x: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+    fn train_step(&mut self, x: &Tensor, rng: &mut Rng) -> Result<StepStats> {
         let b = x.shape()[0];
         let x = &x.to_device(&self.device)?; // a no-op on the CPU
         let z = sample_z(b, self.cfg.z_dim, rng).to_device(&self.device)?; // [B, Z]
@@ -433,18 +450,16 @@ impl Gan {
         // Each player's gradient with respect to its own parameters only: D's loss does not
         // move G, G's loss does not move D.
         let (dp, gp) = (self.d.parameters(), self.g.parameters());
-        let gd = grad(&[loss_d.clone()], None, &dp, false)?;
-        let gg = grad(&[loss_g.clone()], None, &gp, false)?;
-        let lr = self.cfg.lr_schedule().at(self.step);
-        for (p, g) in dp.iter().zip(gd).chain(gp.iter().zip(gg)) {
-            p.set_grad(Some(g));
-        }
+        // Both gradients first, then both steps: a simultaneous update (see `train::gan`).
+        let gd = gradients(&loss_d, &dp)?;
+        let gg = gradients(&loss_g, &gp)?;
         if self.cfg.optimizer == OptimizerKind::Sgd {
+            let lr = self.cfg.lr_schedule().at(self.step);
             self.opt_d.set_lr(lr);
             self.opt_g.set_lr(lr);
         }
-        self.opt_d.step()?;
-        self.opt_g.step()?;
+        apply(&dp, gd, self.opt_d.as_mut())?;
+        apply(&gp, gg, self.opt_g.as_mut())?;
         self.step += 1;
         // The averaged generator trails the trained one: avg ← ema·avg + (1 − ema)·G.
         if let Some(avg) = &self.g_avg {
@@ -462,22 +477,12 @@ impl Gan {
     }
 
     /// `n` images from G, [n, D], drawn in batches without recording a graph.
-    pub fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
+    fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
         sample_from(self.eval_generator(), self.cfg.z_dim, n, rng)
     }
 
-    /// `n` images from G's weights as trained (no averaging), [n, D].
-    pub fn sample_raw(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
-        sample_from(&self.g, self.cfg.z_dim, n, rng)
-    }
-
-    /// The generator that is sampled and evaluated: the weight average if there is one.
-    pub fn eval_generator(&self) -> &Generator {
-        self.g_avg.as_ref().unwrap_or(&self.g)
-    }
-
     /// Everything a checkpoint holds: both networks and both optimizers' momentum buffers.
-    pub fn state_dict(&self) -> Vec<(String, Tensor)> {
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
         let mut v = minmax_engine::nn::prefixed("generator", self.g.named_parameters());
         v.extend(minmax_engine::nn::prefixed("discriminator", self.d.named_parameters()));
         if let Some(avg) = &self.g_avg {

@@ -4,6 +4,7 @@
 //! checkpoint.
 
 use super::*;
+use crate::train::Gan as _;
 
 /// One line of the training history (means over an epoch).
 #[derive(Clone, Debug)]

@@ -17,7 +17,8 @@ use minmax_engine::optim::Adam;
 use minmax_engine::{Device, Generator as Rng, Result, Tensor};
 
 use super::dcgan::{bce_step, players, DcDiscriminator, DcGenerator};
-use super::{ImageGan, StepStats};
+use super::{ImageBatch, ImageGan};
+use crate::train::{Gan, StepStats};
 
 pub struct ConditionalDcgan {
     pub g: DcGenerator,
@@ -53,7 +54,13 @@ impl ImageGan for ConditionalDcgan {
     fn classes(&self) -> usize {
         self.classes
     }
-    fn train_step(&mut self, x: &Tensor, labels: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+}
+
+impl Gan for ConditionalDcgan {
+    super::image_gan!();
+
+    fn train_step(&mut self, batch: &ImageBatch, rng: &mut Rng) -> Result<StepStats> {
+        let (x, labels) = (&batch.x, &batch.labels);
         let b = x.shape()[0];
         let dev = x.device();
         let z = super::noise(b, self.g.z_dim, rng, &dev)?;

@@ -27,10 +27,11 @@
 
 use minmax_engine::nn::init::{init_, Init};
 use minmax_engine::nn::{prefixed, BatchNorm2d, Conv2d, ConvTranspose2d, Linear, Module};
-use minmax_engine::optim::{Adam, Optimizer};
+use minmax_engine::optim::Adam;
 use minmax_engine::{Device, Generator as Rng, Result, Tensor};
 
-use super::{ImageGan, StepStats};
+use super::{ImageBatch, ImageGan};
+use crate::train::{update, Gan, StepStats};
 
 /// N(0, 0.02) for every conv and linear weight, N(1, 0.02) for batch-norm scales, 0 for biases.
 pub fn dcgan_init(m: &dyn Module, rng: &mut Rng) -> Result<()> {
@@ -237,23 +238,18 @@ pub(crate) fn bce_step(
 
     // (1) D: real images toward 1, generated ones (G frozen: detached) toward 0.
     let fake = g.generate(z, y_fake)?; // [B, 1, 28, 28]
-    opt_d.zero_grad();
     let d_real = d.score(x, y_real)?; // [B, 1]
     let d_fake = d.score(&fake.detach(), y_fake)?;
     let loss_d = d_real.bce_with_logits(&ones)?.add(&d_fake.bce_with_logits(&zeros)?)?;
-    loss_d.backward()?;
-    opt_d.step()?;
+    let d_loss = update(&loss_d, &d.parameters(), opt_d)?;
 
-    // (2) G: make D call the same fakes real (the non-saturating loss −log D(G(z))).
-    opt_g.zero_grad();
+    // (2) G: make D call the same fakes real (the non-saturating loss −log D(G(z))); D frozen.
     let loss_g = d.score(&fake, y_fake)?.bce_with_logits(&ones)?;
-    loss_g.backward()?;
-    opt_g.step()?;
-    d.zero_grad(); // G's backward also reached D's parameters; D's next step starts clean
+    let g_loss = update(&loss_g, &g.parameters(), opt_g)?;
 
     Ok(StepStats {
-        d_loss: loss_d.item()?,
-        g_loss: loss_g.item()?,
+        d_loss,
+        g_loss,
         d_real: d_real.sigmoid()?.mean_all()?.item()?,
         d_fake: d_fake.sigmoid()?.mean_all()?.item()?,
     })
@@ -269,7 +265,13 @@ impl ImageGan for Dcgan {
     fn discriminator(&self) -> &DcDiscriminator {
         &self.d
     }
-    fn train_step(&mut self, x: &Tensor, _labels: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+}
+
+impl Gan for Dcgan {
+    super::image_gan!();
+
+    fn train_step(&mut self, batch: &ImageBatch, rng: &mut Rng) -> Result<StepStats> {
+        let x = &batch.x;
         let z = super::noise(x.shape()[0], self.g.z_dim, rng, &x.device())?;
         bce_step(&self.g, &self.d, &mut self.opt_g, &mut self.opt_d, x, None, None, &z)
     }

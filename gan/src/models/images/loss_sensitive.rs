@@ -18,11 +18,12 @@
 //! generalization the paper discusses (minimum reconstruction error on held-out images).
 
 use minmax_engine::nn::Module;
-use minmax_engine::optim::{Adam, Optimizer};
+use minmax_engine::optim::Adam;
 use minmax_engine::{Device, Generator as Rng, Result, Tensor};
 
 use super::dcgan::{players, DcDiscriminator, DcGenerator};
-use super::{ImageGan, StepStats};
+use super::{ImageBatch, ImageGan};
+use crate::train::{update, Gan, StepStats};
 
 pub struct LossSensitiveGan {
     pub g: DcGenerator,
@@ -55,31 +56,32 @@ impl ImageGan for LossSensitiveGan {
     fn discriminator(&self) -> &DcDiscriminator {
         &self.d
     }
-    fn train_step(&mut self, x: &Tensor, _labels: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+}
+
+impl Gan for LossSensitiveGan {
+    super::image_gan!();
+
+    fn train_step(&mut self, batch: &ImageBatch, rng: &mut Rng) -> Result<StepStats> {
+        let x = &batch.x;
         let b = x.shape()[0];
         let z = super::noise(b, self.g.z_dim, rng, &x.device())?;
         let fake = self.g.generate(&z, None)?; // [B, 1, 28, 28]
 
         // (1) the loss function: low on x, at least Δ higher on G(z).
-        self.opt_d.zero_grad();
         let l_real = self.loss_of(x)?; // [B, 1]
         let l_fake = self.loss_of(&fake.detach())?; // [B, 1]
         let delta = x.sub(&fake.detach())?.abs()?.mean(&[1, 2, 3], false)?.view(&[b, 1])?; // Δ, [B, 1]
         let margin = delta.add(&l_real)?.sub(&l_fake)?.relu()?; // (Δ + L(x) − L(G(z)))₊
         let loss_d = l_real.mean_all()?.add(&margin.mean_all()?.mul_scalar(self.lambda)?)?;
-        loss_d.backward()?;
-        self.opt_d.step()?;
+        let d_loss = update(&loss_d, &self.d.parameters(), &mut self.opt_d)?;
 
-        // (2) G: make its images cheap under L.
-        self.opt_g.zero_grad();
+        // (2) G: make its images cheap under L (D frozen).
         let loss_g = self.loss_of(&fake)?.mean_all()?;
-        loss_g.backward()?;
-        self.opt_g.step()?;
-        self.d.zero_grad();
+        let g_loss = update(&loss_g, &self.g.parameters(), &mut self.opt_g)?;
 
         Ok(StepStats {
-            d_loss: loss_d.item()?,
-            g_loss: loss_g.item()?,
+            d_loss,
+            g_loss,
             d_real: l_real.mean_all()?.item()?,
             d_fake: l_fake.mean_all()?.item()?,
         })

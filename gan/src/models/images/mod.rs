@@ -6,9 +6,10 @@
 //!   confused with the Least-Squares GAN, LSGAN)
 //! - [`wgan_gp`]: WGAN-GP (Gulrajani et al. 2017)
 //!
-//! This file holds what they share: the [`ImageGan`] interface, the noise, the conversion between
-//! the data sets' pixels ([n, 784] in [0, 1]) and the models' images ([n, 1, 28, 28] in [−1, 1]),
-//! sampling, the training loop and checkpoints.
+//! Every model implements the training interface [`crate::train::Gan`] with an [`ImageBatch`] as
+//! its data, and [`ImageGan`] (its name and nets). This file holds what they share: the noise, the
+//! conversion between the data sets' pixels ([n, 784] in [0, 1]) and the models' images
+//! ([n, 1, 28, 28] in [−1, 1]), sampling, the training loop and checkpoints.
 
 pub mod conditional;
 pub mod dcgan;
@@ -21,12 +22,17 @@ use minmax_engine::nn::{prefixed, Module};
 use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
 
 use crate::data::Dataset;
+use crate::train::{Gan, StepStats};
 use dcgan::{DcDiscriminator, DcGenerator};
 
-pub use super::StepStats;
+/// One training minibatch: real images x [B, 1, 28, 28] in [−1, 1] and their labels [B] (i64).
+pub struct ImageBatch {
+    pub x: Tensor,
+    pub labels: Tensor,
+}
 
-/// What every image GAN offers the training loop, the metrics and the labs.
-pub trait ImageGan {
+/// What every image GAN offers besides the training interface: its name and its two nets.
+pub trait ImageGan: Gan<Data = ImageBatch> {
     fn name(&self) -> &'static str;
     fn generator(&self) -> &DcGenerator;
     fn discriminator(&self) -> &DcDiscriminator;
@@ -34,13 +40,24 @@ pub trait ImageGan {
     fn classes(&self) -> usize {
         0
     }
-    /// One training step on real images x [B, 1, 28, 28] in [−1, 1] with labels [B] (i64).
-    fn train_step(&mut self, x: &Tensor, labels: &Tensor, rng: &mut Rng) -> Result<StepStats>;
-    /// D (critic) updates per G update: 1 for a step that updates both, n_critic for WGAN-GP.
-    fn d_steps_per_g_step(&self) -> usize {
-        1
-    }
 }
+
+/// The parts of an image model's `Gan` impl that every image model shares (data, samples,
+/// state): write `image_gan!();` inside the impl, beside `train_step`.
+macro_rules! image_gan {
+    () => {
+        type Data = $crate::models::images::ImageBatch;
+        /// `n` images as pixels [n, 784] in [0, 1] on the CPU (a conditional G draws the classes
+        /// 0, 1, 2, … in turn).
+        fn sample(&self, n: usize, rng: &mut minmax_engine::Generator) -> minmax_engine::Result<minmax_engine::Tensor> {
+            $crate::models::images::sample_classes_in_turn(self, n, rng)
+        }
+        fn state_dict(&self) -> Vec<(String, minmax_engine::Tensor)> {
+            $crate::models::images::state_dict(self)
+        }
+    };
+}
+pub(crate) use image_gan;
 
 /// Updates of (D, G) in `steps` training steps of `gan` (G is updated on every
 /// `d_steps_per_g_step`-th step): what a report must say beside the step count.
@@ -135,6 +152,16 @@ pub fn sample(gan: &dyn ImageGan, n: usize, labels: Option<&Tensor>, rng: &mut R
     out
 }
 
+/// `n` generated images as pixels [n, 784] in [0, 1]; a conditional G is given the classes
+/// 0, 1, …, classes − 1, 0, 1, … in turn.
+pub fn sample_classes_in_turn(gan: &dyn ImageGan, n: usize, rng: &mut Rng) -> Result<Tensor> {
+    let labels = match gan.classes() {
+        0 => None,
+        c => Some(Tensor::new((0..n).map(|i| (i % c) as i64).collect::<Vec<_>>(), &[n])?),
+    };
+    sample(gan, n, labels.as_ref(), rng)
+}
+
 /// Options of [`train`].
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -183,9 +210,9 @@ pub fn train(
             if step >= o.steps {
                 break;
             }
-            let (x, y) = batch?;
+            let (x, labels) = batch?;
             let x = to_model_space(&x.to_device(&o.device)?)?;
-            let s = gan.train_step(&x, &y, &mut rng)?;
+            let s = gan.train_step(&ImageBatch { x, labels }, &mut rng)?;
             if !(s.d_loss.is_finite() && s.g_loss.is_finite()) {
                 return Err(Error::msg(format!(
                     "{}: training diverged at step {step}: D loss {}, G loss {}",

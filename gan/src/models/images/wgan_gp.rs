@@ -15,11 +15,12 @@
 //! `n_critic`-th call also updates G.
 
 use minmax_engine::nn::Module;
-use minmax_engine::optim::{Adam, Optimizer};
+use minmax_engine::optim::Adam;
 use minmax_engine::{grad, Device, Generator as Rng, Result, Tensor};
 
 use super::dcgan::{players, DcDiscriminator, DcGenerator};
-use super::{ImageGan, StepStats};
+use super::{ImageBatch, ImageGan};
+use crate::train::{update, Gan, StepStats};
 
 pub struct WganGp {
     pub g: DcGenerator,
@@ -55,41 +56,42 @@ impl ImageGan for WganGp {
     fn name(&self) -> &'static str {
         "wgan-gp"
     }
-    fn d_steps_per_g_step(&self) -> usize {
-        self.n_critic
-    }
     fn generator(&self) -> &DcGenerator {
         &self.g
     }
     fn discriminator(&self) -> &DcDiscriminator {
         &self.d
     }
-    fn train_step(&mut self, x: &Tensor, _labels: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+}
+
+impl Gan for WganGp {
+    super::image_gan!();
+
+    fn d_steps_per_g_step(&self) -> usize {
+        self.n_critic
+    }
+
+    fn train_step(&mut self, batch: &ImageBatch, rng: &mut Rng) -> Result<StepStats> {
+        let x = &batch.x;
         let b = x.shape()[0];
         let dev = x.device();
         // Critic step: E[D(fake)] − E[D(x)] + penalty.
         let fake = self.g.generate(&super::noise(b, self.g.z_dim, rng, &dev)?, None)?.detach();
-        self.opt_d.zero_grad();
         let d_real = self.d.score(x, None)?.mean_all()?;
         let d_fake = self.d.score(&fake, None)?.mean_all()?;
         let gp = self.gradient_penalty(x, &fake, rng)?;
         let loss_d = d_fake.sub(&d_real)?.add(&gp)?;
-        loss_d.backward()?;
-        self.opt_d.step()?;
+        let d_loss = update(&loss_d, &self.d.parameters(), &mut self.opt_d)?; // double backward
         self.critic_steps += 1;
 
         // Every n_critic-th call: one G step, −E[D(G(z))].
         if self.critic_steps % self.n_critic == 0 {
-            self.opt_g.zero_grad();
             let z = super::noise(b, self.g.z_dim, rng, &dev)?;
             let loss_g = self.d.score(&self.g.generate(&z, None)?, None)?.mean_all()?.neg()?;
-            loss_g.backward()?;
-            self.opt_g.step()?;
-            self.d.zero_grad();
-            self.last_g_loss = loss_g.item()?;
+            self.last_g_loss = update(&loss_g, &self.g.parameters(), &mut self.opt_g)?; // D frozen
         }
         Ok(StepStats {
-            d_loss: loss_d.item()?,
+            d_loss,
             g_loss: self.last_g_loss,
             // For a critic these are scores, not probabilities: their gap estimates W₁.
             d_real: d_real.item()?,

@@ -1,14 +1,16 @@
 //! Toy GANs on low-dimensional mixtures of Gaussians: the classic setting for watching mode
 //! collapse happen, and for testing the remedies against it.
 //!
-//! - [`data`]: the mixtures (ring of 8, grid of 25, a 1-D mixture), sampled from a seeded generator
-//! - [`metrics`]: modes covered, % high-quality samples, KL to the uniform mode distribution
+//! - the mixtures (ring of 8, grid of 25, a 1-D mixture) are in `data::mixtures`, and modes
+//!   covered, % high-quality samples and KL to the uniform mode distribution in `metrics::modes`
 //! - [`nets`]: the small MLPs, with parameters as plain tensors
 //! - one readable file per GAN: [`vanilla`] (non-saturating and saturating G losses),
 //!   [`wgan_gp`], [`pacgan`], [`unrolled`]
 //!
-//! Every model implements [`ToyGan`], which is all the lab (`experiments::mode_collapse`) needs: one
-//! training iteration, samples, and D's value at any point (for the heat maps).
+//! Every model implements the training interface [`crate::train::Gan`] (one training iteration,
+//! samples, state) with the mixture as its data, and [`ToyGan`], which adds what the lab
+//! (`experiments::mode_collapse`) needs besides: the nets, the optimizers (for the learning-rate
+//! decay), a description for the report, and D's value at any point (for the heat maps).
 //!
 //! Shapes: B = batch, Z = noise dim (2), X = data dim (2, or 1 for the 1-D mixture).
 //!
@@ -25,20 +27,14 @@ pub mod wgan_gp;
 pub use crate::data::mixtures::Mixture;
 pub use crate::metrics::modes::{mode_stats, ModeStats};
 
+use minmax_engine::nn::{prefixed, Module};
 use minmax_engine::optim::{Adam, Optimizer};
-use minmax_engine::{grad, Device, Generator as Rng, Result, Tensor};
+use minmax_engine::{Device, Generator as Rng, Result, Tensor};
 
-/// Means over one training iteration, for logs.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StepStats {
-    pub d_loss: f64,
-    pub g_loss: f64,
-}
+use crate::train::Gan;
 
-/// What the mode-collapse lab needs from a toy GAN.
-pub trait ToyGan: Send {
-    /// One training iteration: the model's D update(s), then one G update.
-    fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats>;
+/// What the mode-collapse lab needs from a toy GAN besides the training interface.
+pub trait ToyGan: Gan<Data = Mixture> + Send {
     /// The shared settings and both nets (what the provided methods below work on).
     fn parts(&self) -> Parts<'_>;
     /// Both players' optimizers, (G's, D's).
@@ -46,11 +42,6 @@ pub trait ToyGan: Send {
     /// The model's settings, for the report.
     fn describe(&self) -> serde_json::Value;
 
-    /// `n` samples of G, [n, X], without recording a graph (on the CPU).
-    fn sample(&self, n: usize, rng: &mut Rng) -> Result<Tensor> {
-        let p = self.parts();
-        sample_generator(p.g, p.cfg.z_dim, n, rng)
-    }
     /// D's value at single points x [N, X] → [N] (on the CPU): the probability D(x) ∈ (0, 1) for
     /// the GANs, the raw score for a critic (see `surface_is_probability`). PacGAN's D reads m
     /// packed points; its surface is D at (x, x, …, x).
@@ -90,6 +81,22 @@ macro_rules! toy_parts {
     };
 }
 pub(crate) use toy_parts;
+
+/// The parts of a toy model's `Gan` impl that every toy model shares (data, samples, state): write
+/// `toy_gan!();` inside the impl, beside `train_step`.
+macro_rules! toy_gan {
+    () => {
+        type Data = $crate::models::toy::Mixture;
+        /// `n` samples of G, [n, X], on the CPU.
+        fn sample(&self, n: usize, rng: &mut minmax_engine::Generator) -> minmax_engine::Result<minmax_engine::Tensor> {
+            $crate::models::toy::sample_generator(&self.g, self.cfg.z_dim, n, rng)
+        }
+        fn state_dict(&self) -> Vec<(String, minmax_engine::Tensor)> {
+            $crate::models::toy::state_dict(&self.g, &self.d)
+        }
+    };
+}
+pub(crate) use toy_gan;
 
 /// A toy GAN's shared settings and nets, borrowed.
 pub struct Parts<'a> {
@@ -177,16 +184,16 @@ impl Common {
     }
 }
 
-/// One optimizer step on `loss` with respect to `params` only: the gradient goes into those
-/// parameters' `.grad` and nowhere else (the other player's `.grad` is left alone). Returns the
-/// loss value.
-pub fn step_on(loss: &Tensor, params: &[Tensor], opt: &mut dyn Optimizer) -> Result<f64> {
-    let value = loss.item()?;
-    for (p, g) in params.iter().zip(grad(std::slice::from_ref(loss), None, params, false)?) {
-        p.set_grad(Some(g));
-    }
-    opt.step()?;
-    Ok(value)
+/// Both nets' parameters, named `generator.*` and `discriminator.*`.
+pub fn state_dict(g: &nets::Mlp, d: &nets::Mlp) -> Vec<(String, Tensor)> {
+    let mut v = prefixed("generator", g.named_parameters());
+    v.extend(prefixed("discriminator", d.named_parameters()));
+    v
+}
+
+/// The mean of σ(logits): D's mean probability that its inputs are real, for the logs.
+pub fn mean_prob(logits: &Tensor) -> Result<f64> {
+    logits.sigmoid()?.mean_all()?.item()
 }
 
 /// z ~ N(0, I) [n, z_dim].

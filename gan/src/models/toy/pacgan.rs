@@ -17,11 +17,12 @@
 //! D: packs [B, m·X] → Linear → LeakyReLU(0.2) [B, H] → Linear → LeakyReLU(0.2) [B, H] → Linear → logit [B, 1]
 //! ```
 
-use minmax_engine::optim::{Adam, Optimizer};
+use minmax_engine::optim::Adam;
 use minmax_engine::{no_grad, Device, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{step_on, Common, Mixture, StepStats, ToyGan};
+use super::{Common, Mixture, ToyGan};
+use crate::train::{update, Gan, StepStats};
 
 pub struct PacGan {
     pub cfg: Common,
@@ -50,7 +51,9 @@ impl PacGan {
     }
 }
 
-impl ToyGan for PacGan {
+impl Gan for PacGan {
+    super::toy_gan!();
+
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
         let m = self.m;
         let b = self.cfg.batch_size; // packs per batch
@@ -60,22 +63,20 @@ impl ToyGan for PacGan {
         let fake = pack(&self.g.forward(&self.cfg.noise(b * m, rng)?)?, m)?; // [B, m·X]
 
         // (1) update D: maximise log D(x₁…x_m) + log(1 − D(G(z₁)…G(z_m)))
-        let loss_d = self
-            .d
-            .forward(&x)? // [B, 1]
-            .bce_with_logits(&ones)?
-            .add(&self.d.forward(&fake.detach())?.bce_with_logits(&zeros)?)?;
-        self.opt_d.zero_grad();
-        loss_d.backward()?;
-        self.opt_d.step()?;
+        let d_real = self.d.forward(&x)?; // [B, 1]
+        let d_fake = self.d.forward(&fake.detach())?; // [B, 1]
+        let loss_d = d_real.bce_with_logits(&ones)?.add(&d_fake.bce_with_logits(&zeros)?)?;
+        let d_loss = update(&loss_d, &self.d.params, &mut self.opt_d)?;
 
         // (2) update G: non-saturating, minimise −log D(pack of G(z)) at the updated D
         let loss_g = self.d.forward(&fake)?.bce_with_logits(&ones)?;
-        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?;
+        let g_loss = update(&loss_g, &self.g.params, &mut self.opt_g)?; // D frozen
 
-        Ok(StepStats { d_loss: loss_d.item()?, g_loss })
+        Ok(StepStats { d_loss, g_loss, d_real: super::mean_prob(&d_real)?, d_fake: super::mean_prob(&d_fake)? })
     }
+}
 
+impl ToyGan for PacGan {
     super::toy_parts!();
 
     /// D at the pack (x, x, …, x): where a pack of m copies of one point would be judged real.

@@ -30,11 +30,12 @@
 //! D(·; θ): x [B, X] → Linear → LeakyReLU(0.2) [B, H] → Linear → LeakyReLU(0.2) [B, H] → Linear → logit [B, 1]
 //! ```
 
-use minmax_engine::optim::{Adam, Optimizer};
+use minmax_engine::optim::Adam;
 use minmax_engine::{grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{step_on, Common, Mixture, StepStats, ToyGan};
+use super::{Common, Mixture, ToyGan};
+use crate::train::{update, Gan, StepStats};
 
 pub struct UnrolledGan {
     pub cfg: Common,
@@ -57,11 +58,13 @@ impl UnrolledGan {
         Ok(UnrolledGan { cfg, k, unroll_lr, g, d, opt_g, opt_d })
     }
 
-    /// D's loss −f = BCE(D(x; θ), 1) + BCE(D(fake; θ), 0) at parameters θ.
-    fn d_loss(&self, theta: &[Tensor], x: &Tensor, fake: &Tensor) -> Result<Tensor> {
+    /// D's loss −f = BCE(D(x; θ), 1) + BCE(D(fake; θ), 0) at parameters θ, and D's logits on
+    /// the real and the generated batch ([B, 1] each).
+    fn d_loss(&self, theta: &[Tensor], x: &Tensor, fake: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         let real = self.d.forward_with(theta, x)?; // [B, 1]
         let gen = self.d.forward_with(theta, fake)?; // [B, 1]
-        real.bce_with_logits(&real.ones_like()?)?.add(&gen.bce_with_logits(&gen.zeros_like()?)?)
+        let loss = real.bce_with_logits(&real.ones_like()?)?.add(&gen.bce_with_logits(&gen.zeros_like()?)?)?;
+        Ok((loss, real, gen))
     }
 
     /// G's loss against D unrolled k steps: −mean log D(fake; θᵏ), where θ⁰ = D's current
@@ -71,7 +74,7 @@ impl UnrolledGan {
         // θ⁰ = θ, as constants: G's gradient must not reach D's leaves.
         let mut theta: Vec<Tensor> = self.d.params.iter().map(|p| p.detach().requires_grad_()).collect();
         for _ in 0..self.k {
-            let l = self.d_loss(&theta, x, fake)?;
+            let (l, _, _) = self.d_loss(&theta, x, fake)?;
             let g = grad(&[l], None, &theta, true)?; // ∇_θ L_D, a graph in θⁱ and in `fake`
             theta =
                 theta.iter().zip(&g).map(|(t, gt)| t.sub(&gt.mul_scalar(self.unroll_lr)?)).collect::<Result<_>>()?;
@@ -82,7 +85,9 @@ impl UnrolledGan {
     }
 }
 
-impl ToyGan for UnrolledGan {
+impl Gan for UnrolledGan {
+    super::toy_gan!();
+
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
         let b = self.cfg.batch_size;
 
@@ -90,18 +95,18 @@ impl ToyGan for UnrolledGan {
         let fake = self.g.forward(&self.cfg.noise(b, rng)?)?; // [B, X], in the graph of θ_G
 
         // (1) update D: one ordinary Adam step on BCE(D(x), 1) + BCE(D(G(z)), 0)
-        let loss_d = self.d_loss(&self.d.params, &x, &fake.detach())?;
-        self.opt_d.zero_grad();
-        loss_d.backward()?;
-        self.opt_d.step()?;
+        let (loss_d, d_real, d_fake) = self.d_loss(&self.d.params, &x, &fake.detach())?;
+        let d_loss = update(&loss_d, &self.d.params, &mut self.opt_d)?;
 
         // (2) update G against D unrolled k steps ahead of its updated parameters, on the same batch
         let loss_g = self.surrogate_g_loss(&x, &fake)?;
-        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?; // through all k steps
+        let g_loss = update(&loss_g, &self.g.params, &mut self.opt_g)?; // through all k steps
 
-        Ok(StepStats { d_loss: loss_d.item()?, g_loss })
+        Ok(StepStats { d_loss, g_loss, d_real: super::mean_prob(&d_real)?, d_fake: super::mean_prob(&d_fake)? })
     }
+}
 
+impl ToyGan for UnrolledGan {
     super::toy_parts!();
 
     fn describe(&self) -> serde_json::Value {

@@ -19,12 +19,13 @@
 //! D: x [B, X] → Linear → LeakyReLU(0.2) [B, H] → Linear → LeakyReLU(0.2) [B, H] → Linear → logit [B, 1]
 //! ```
 
-use minmax_engine::optim::{Adam, Optimizer};
+use minmax_engine::optim::Adam;
 use minmax_engine::{Generator as Rng, Result};
 
 use super::nets::Mlp;
-use super::{step_on, Common, Mixture, StepStats, ToyGan};
+use super::{Common, Mixture, ToyGan};
 use crate::models::GeneratorLoss;
+use crate::train::{update, Gan, StepStats};
 
 pub struct VanillaGan {
     pub cfg: Common,
@@ -45,7 +46,9 @@ impl VanillaGan {
     }
 }
 
-impl ToyGan for VanillaGan {
+impl Gan for VanillaGan {
+    super::toy_gan!();
+
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
         let b = self.cfg.batch_size;
         let ones = self.cfg.target(b, 1.0)?;
@@ -55,14 +58,10 @@ impl ToyGan for VanillaGan {
 
         // (1) update D: maximise log D(x) + log(1 − D(G(z)))
         //     ⇔ minimise BCE(D(x), 1) + BCE(D(G(z)), 0); G's samples detached: this moves D only
-        let loss_d = self
-            .d
-            .forward(&x)? // [B, 1]
-            .bce_with_logits(&ones)?
-            .add(&self.d.forward(&fake.detach())?.bce_with_logits(&zeros)?)?;
-        self.opt_d.zero_grad();
-        loss_d.backward()?;
-        self.opt_d.step()?;
+        let d_real = self.d.forward(&x)?; // [B, 1]
+        let d_fake = self.d.forward(&fake.detach())?; // [B, 1]
+        let loss_d = d_real.bce_with_logits(&ones)?.add(&d_fake.bce_with_logits(&zeros)?)?;
+        let d_loss = update(&loss_d, &self.d.params, &mut self.opt_d)?;
 
         // (2) update G on the same samples, judged by the updated D:
         //     non-saturating: minimise −log D(G(z)) = BCE(D(G(z)), 1);
@@ -72,12 +71,13 @@ impl ToyGan for VanillaGan {
             GeneratorLoss::NonSaturating => logits.bce_with_logits(&ones)?,
             GeneratorLoss::Saturating => logits.bce_with_logits(&zeros)?.neg()?,
         };
-        // Only G's parameters: the gradient does not flow into D's `.grad`.
-        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?;
+        let g_loss = update(&loss_g, &self.g.params, &mut self.opt_g)?; // D frozen
 
-        Ok(StepStats { d_loss: loss_d.item()?, g_loss })
+        Ok(StepStats { d_loss, g_loss, d_real: super::mean_prob(&d_real)?, d_fake: super::mean_prob(&d_fake)? })
     }
+}
 
+impl ToyGan for VanillaGan {
     super::toy_parts!();
 
     fn describe(&self) -> serde_json::Value {

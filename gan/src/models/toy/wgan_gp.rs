@@ -21,11 +21,12 @@
 //! D: x [B, X] → Linear → LeakyReLU(0.2) [B, H] → Linear → LeakyReLU(0.2) [B, H] → Linear → score [B, 1]
 //! ```
 
-use minmax_engine::optim::{Adam, Optimizer};
+use minmax_engine::optim::Adam;
 use minmax_engine::{grad, no_grad, Generator as Rng, Result, Tensor};
 
 use super::nets::Mlp;
-use super::{step_on, Common, Mixture, StepStats, ToyGan};
+use super::{Common, Mixture, ToyGan};
+use crate::train::{update, Gan, StepStats};
 
 pub struct WganGp {
     pub cfg: Common,
@@ -66,34 +67,40 @@ impl WganGp {
     }
 }
 
-impl ToyGan for WganGp {
+impl Gan for WganGp {
+    super::toy_gan!();
+
+    fn d_steps_per_g_step(&self) -> usize {
+        self.n_critic
+    }
+
     fn train_step(&mut self, data: &Mixture, rng: &mut Rng) -> Result<StepStats> {
         let b = self.cfg.batch_size;
 
         // (1) update D, n_critic times: minimise E[D(G(z))] − E[D(x)] + λ·GP
-        let mut loss_d = Tensor::scalar(0.0);
+        let (mut d_loss, mut d_real, mut d_fake) = (0.0, 0.0, 0.0);
         for _ in 0..self.n_critic {
             let x = self.cfg.batch(data, b, rng)?; // [B, X]
             let fake = no_grad(|| self.g.forward(&self.cfg.noise(b, rng)?))?; // [B, X], detached
-            let wasserstein = self
-                .d
-                .forward(&fake)? // [B, 1]
-                .mean_all()?
-                .sub(&self.d.forward(&x)?.mean_all()?)?;
-            loss_d = wasserstein.add(&self.gradient_penalty(&x, &fake, rng)?)?;
-            self.opt_d.zero_grad();
-            loss_d.backward()?; // through the penalty's gradient graph: double backward
-            self.opt_d.step()?;
+            let score_fake = self.d.forward(&fake)?.mean_all()?; // E[D(G(z))]
+            let score_real = self.d.forward(&x)?.mean_all()?; // E[D(x)]
+            let loss_d = score_fake.sub(&score_real)?.add(&self.gradient_penalty(&x, &fake, rng)?)?;
+            // through the penalty's gradient graph: double backward
+            d_loss = update(&loss_d, &self.d.params, &mut self.opt_d)?;
+            (d_real, d_fake) = (score_real.item()?, score_fake.item()?);
         }
 
         // (2) update G: minimise −E[D(G(z))]
         let fake = self.g.forward(&self.cfg.noise(b, rng)?)?; // [B, X]
         let loss_g = self.d.forward(&fake)?.mean_all()?.neg()?;
-        let g_loss = step_on(&loss_g, &self.g.params, &mut self.opt_g)?;
+        let g_loss = update(&loss_g, &self.g.params, &mut self.opt_g)?; // D frozen
 
-        Ok(StepStats { d_loss: loss_d.item()?, g_loss })
+        // The critic's mean scores on the last critic step's batches (scores, not probabilities).
+        Ok(StepStats { d_loss, g_loss, d_real, d_fake })
     }
+}
 
+impl ToyGan for WganGp {
     super::toy_parts!();
 
     fn surface_is_probability(&self) -> bool {
