@@ -288,11 +288,29 @@ fn topo_order(outputs: &[Tensor]) -> Vec<Tensor> {
 
 fn accumulate(store: &mut HashMap<TensorId, Tensor>, id: TensorId, g: Tensor) -> Result<()> {
     let new = match store.remove(&id) {
+        Some(old) if sole_owner(&old) && old.shape() == g.shape() && g.layout().is_contiguous() && old.dtype() == g.dtype() && old.device() == g.device() => {
+            // Nothing else sees `old`'s memory (no other handle, no graph), so the sum is written
+            // into it instead of a fresh tensor: old ← 1·old + 1·g, the same bits as old + g.
+            old.storage_mut().axpby_(1.0, &g.storage(), g.layout(), 1.0)?;
+            old
+        }
         Some(old) => old.add(&g)?,
         None => g,
     };
     store.insert(id, new);
     Ok(())
+}
+
+/// Whether `t` is the only handle on its memory and is not part of a graph (so writing into it in
+/// place can change nothing anyone else reads): a gradient made inside this backward pass.
+fn sole_owner(t: &Tensor) -> bool {
+    !is_grad_enabled()
+        && t.0.node.is_none()
+        && std::sync::Arc::strong_count(&t.0) == 1
+        && std::sync::Arc::strong_count(&t.0.storage) == 1
+        && t.layout().is_contiguous()
+        && t.layout().offset == 0
+        && t.numel() == t.storage().len()
 }
 
 /// The backward driver. With `targets = None` (from `backward()`), leaf gradients are added into

@@ -16,10 +16,12 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
     let (m, k, n) = (al.shape[r - 2], al.shape[r - 1], bl.shape[r - 1]);
     let batch_shape = &al.shape[..r - 2];
     let batch: usize = batch_shape.iter().product();
-    let mut out = vec![T::default(); batch * m * n];
     if m * n == 0 {
-        return out;
+        return vec![T::default(); batch * m * n];
     }
+    // Every element of the output is written by gemm (read_dst = false: dst = A·B, never read),
+    // so the buffer is not zeroed first.
+    let mut out: Vec<T> = Vec::with_capacity(batch * m * n);
     let ab = Layout { shape: batch_shape.to_vec(), strides: al.strides[..r - 2].to_vec(), offset: al.offset };
     let bb = Layout { shape: batch_shape.to_vec(), strides: bl.strides[..r - 2].to_vec(), offset: bl.offset };
     let (a_rs, a_cs) = (al.strides[r - 2] as isize, al.strides[r - 1] as isize);
@@ -31,15 +33,16 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
         gemm::Parallelism::None
     };
     for (bi, (ao, bo)) in ab.iter().zip(bb.iter()).enumerate() {
-        let dst = &mut out[bi * m * n..(bi + 1) * m * n];
         // SAFETY: the offsets and strides come from layouts that were validated against the
-        // storages' lengths when the views were made; dst is an exclusively borrowed m×n block.
+        // storages' lengths when the views were made; dst is the bi-th m×n block of `out`'s
+        // allocation, written in full by gemm before `set_len` below makes it readable.
+        let dst = unsafe { out.as_mut_ptr().add(bi * m * n) };
         unsafe {
             gemm::gemm(
                 m,
                 n,
                 k,
-                dst.as_mut_ptr(),
+                dst,
                 1,
                 n as isize,
                 false,
@@ -58,6 +61,9 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
             );
         }
     }
+    // SAFETY: every one of the batch·m·n elements was written above (for k = 0 too: with
+    // read_dst = false gemm writes zeros).
+    unsafe { out.set_len(batch * m * n) };
     out
 }
 

@@ -41,11 +41,29 @@ impl Tensor {
             let [a, b] = c.inputs else { unreachable!() };
             Ok(vec![
                 if c.needs[0] { Some(c.grad.matmul(&b.transpose(-1, -2)?)?) } else { None },
-                if c.needs[1] { Some(a.transpose(-1, -2)?.matmul(c.grad)?) } else { None },
+                if c.needs[1] { Some(grad_rhs(a, b, c.grad)?) } else { None },
             ])
         }))
     }
 
+}
+
+/// d/db of `a @ b` = aᵀ @ grad, written in `b`'s own memory order. A Linear layer's `b` is the
+/// transposed view wᵀ of a weight stored [out, in]: for it the product is computed as
+/// (gradᵀ @ a)ᵀ, so the gradient that reaches w (through the transpose's backward) is already
+/// contiguous [out, in] and the optimizer step reads it without a copy. Same products and sums,
+/// only the output's memory order differs.
+fn grad_rhs(a: &Tensor, b: &Tensor, grad: &Tensor) -> Result<Tensor> {
+    let (r, st) = (b.rank(), b.layout().strides.clone());
+    let column_major = r == 2 && st[0] == 1 && st[1] == b.shape()[0] && b.shape()[0] > 1 && b.shape()[1] > 1;
+    if column_major {
+        grad.transpose(-1, -2)?.matmul(a)?.transpose(-1, -2) // [n, m] @ [m, k] = [n, k], viewed [k, n]
+    } else {
+        a.transpose(-1, -2)?.matmul(grad)
+    }
+}
+
+impl Tensor {
     /// `x @ wᵀ + b` with PyTorch's weight layout `w: [out, in]` (x: [.., in] → [.., out]).
     pub fn linear(&self, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
         if w.rank() != 2 || self.rank() == 0 || self.shape()[self.rank() - 1] != w.shape()[1] {
