@@ -87,6 +87,7 @@ fn ew_params(op: &'static str, ls: &[(usize, &Layout)], scalars: &[u32]) -> Resu
     Ok((n, p))
 }
 
+/// OP codes of elementwise.wgsl.
 fn unary_code(op: UnaryOp) -> (u32, [u32; 2]) {
     match op {
         UnaryOp::Neg => (0, [0, 0]),
@@ -94,38 +95,29 @@ fn unary_code(op: UnaryOp) -> (u32, [u32; 2]) {
         UnaryOp::Log => (2, [0, 0]),
         UnaryOp::Sqrt => (3, [0, 0]),
         UnaryOp::Recip => (4, [0, 0]),
-        UnaryOp::Abs => (5, [0, 0]),
-        UnaryOp::Sign => (6, [0, 0]),
+        UnaryOp::Affine { mul, add } => (5, [f(mul), f(add)]),
+        UnaryOp::PowScalar(p) => (6, [f(p), 0]),
         UnaryOp::Relu => (7, [0, 0]),
-        UnaryOp::Sigmoid => (8, [0, 0]),
-        UnaryOp::Tanh => (9, [0, 0]),
-        UnaryOp::Affine { mul, add } => (10, [f(mul), f(add)]),
-        UnaryOp::PowScalar(p) => (11, [f(p), 0]),
-        UnaryOp::LeakyMask(s) => (12, [f(s), 0]),
-        UnaryOp::LeakyRelu(s) => (13, [f(s), 0]),
+        UnaryOp::LeakyRelu(s) => (8, [f(s), 0]),
+        UnaryOp::Sigmoid => (9, [0, 0]),
+        UnaryOp::Tanh => (10, [0, 0]),
     }
 }
 
 fn binary_code(op: BinaryOp) -> u32 {
     match op {
         BinaryOp::Add => 0,
-        BinaryOp::Sub => 1,
-        BinaryOp::Mul => 2,
-        BinaryOp::Div => 3,
-        BinaryOp::Pow => 4,
-        BinaryOp::Maximum => 5,
-        BinaryOp::Minimum => 6,
+        BinaryOp::Mul => 1,
+        BinaryOp::Div => 2,
+        BinaryOp::Pow => 3,
+        BinaryOp::Maximum => 4,
     }
 }
 
 fn cmp_code(op: CmpOp) -> u32 {
     match op {
         CmpOp::Eq => 0,
-        CmpOp::Ne => 1,
-        CmpOp::Lt => 2,
-        CmpOp::Le => 3,
-        CmpOp::Gt => 4,
-        CmpOp::Ge => 5,
+        CmpOp::Gt => 1,
     }
 }
 
@@ -432,7 +424,7 @@ impl GpuStorage {
         check_rank("reduce", &r)?;
         let n_out = k.numel();
         let r_n = r.numel();
-        let arg = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
+        let arg = op == ReduceOp::ArgMax;
         let out = Self::empty(&self.ctx, n_out, if arg { DType::I64 } else { DType::F32 })?;
         if r_n == 0 {
             return Err(Error::msg("reduce: cannot reduce over an empty set of elements on the GPU"));
@@ -454,9 +446,7 @@ impl GpuStorage {
         let code = match op {
             ReduceOp::Sum => 0.0,
             ReduceOp::Max => 1.0,
-            ReduceOp::Min => 2.0,
-            ReduceOp::ArgMax => 3.0,
-            ReduceOp::ArgMin => 4.0,
+            ReduceOp::ArgMax => 2.0,
         };
         let bufs = [(1, self.buffer()), (2, out.buffer())];
         self.ctx.launch(Kernel::with(Shader::Reduce, "reduce", &[("OP", code)]), &bufs, &p, Grid::Groups(n_out));
