@@ -5,7 +5,7 @@
 // and the switch folds away):
 //   unary:  out[i] = f(a[i])                      bindings: 1 a, 4 out
 //   binary: out[i] = f(a[i], b[i])                 bindings: 1 a, 2 b, 4 out
-//   cmp:    out[i] = a[i] (<, <=, ...) b[i] ? 1 : 0 bindings: 1 a, 2 b (f32, or i32 when DT = 1), 4 out
+//   cmp:    out[i] = a[i] (==, >) b[i] ? 1 : 0       bindings: 1 a, 2 b (f32, or i32 when DT = 1), 4 out
 // Broadcasting is done by the host: a broadcast dim has stride 0, so no copy is made.
 //
 // params: [0] n, [1] rank, [2..10] output shape, [10..19] a: offset + 8 strides,
@@ -53,6 +53,7 @@ fn sigmoid(x: f32) -> f32 {
     return e / (1.0 + e);
 }
 
+// OP codes follow `unary_code`, `binary_code` and `cmp_code` in engine/src/gpu/elementwise.rs.
 fn unary_op(x: f32) -> f32 {
     let p0 = param_f32(P0);
     let p1 = param_f32(P1);
@@ -62,16 +63,13 @@ fn unary_op(x: f32) -> f32 {
         case 2u: { return log(x); }
         case 3u: { return sqrt(x); }
         case 4u: { return 1.0 / x; }
-        case 5u: { return abs(x); }
-        case 6u: { return sign(x); }
+        case 5u: { return x * p0 + p1; }
+        case 6u: { return power(x, p0); }
         case 7u: { return max(x, 0.0); }
-        case 8u: { return sigmoid(x); }
+        case 8u: { return select(p0 * x, x, x > 0.0); }
+        case 9u: { return sigmoid(x); }
         // tanh is ±1 in f32 beyond |x| = 15; clamping avoids exp overflow in some drivers.
-        case 9u: { return tanh(clamp(x, -15.0, 15.0)); }
-        case 10u: { return x * p0 + p1; }
-        case 11u: { return power(x, p0); }
-        case 12u: { return select(p0, 1.0, x > 0.0); }
-        case 13u: { return select(p0 * x, x, x > 0.0); }
+        case 10u: { return tanh(clamp(x, -15.0, 15.0)); }
         default: { return x; }
     }
 }
@@ -79,37 +77,28 @@ fn unary_op(x: f32) -> f32 {
 fn binary_op(x: f32, y: f32) -> f32 {
     switch OP {
         case 0u: { return x + y; }
-        case 1u: { return x - y; }
-        case 2u: { return x * y; }
-        case 3u: { return x / y; }
-        case 4u: { return power(x, y); }
+        case 1u: { return x * y; }
+        case 2u: { return x / y; }
+        case 3u: { return power(x, y); }
         // NaN wins, like the CPU kernels.
-        case 5u: { return select(y, x, x >= y || x != x); }
-        case 6u: { return select(y, x, x <= y || x != x); }
+        case 4u: { return select(y, x, x >= y || x != x); }
         default: { return x; }
     }
 }
 
+// Eq (0) or Gt (1); the other comparisons are compositions of these.
 fn compare(x: f32, y: f32) -> bool {
-    switch OP {
-        case 0u: { return x == y; }
-        case 1u: { return x != y; }
-        case 2u: { return x < y; }
-        case 3u: { return x <= y; }
-        case 4u: { return x > y; }
-        default: { return x >= y; }
+    if (OP == 0u) {
+        return x == y;
     }
+    return x > y;
 }
 
 fn compare_i(x: i32, y: i32) -> bool {
-    switch OP {
-        case 0u: { return x == y; }
-        case 1u: { return x != y; }
-        case 2u: { return x < y; }
-        case 3u: { return x <= y; }
-        case 4u: { return x > y; }
-        default: { return x >= y; }
+    if (OP == 0u) {
+        return x == y;
     }
+    return x > y;
 }
 
 @compute @workgroup_size(256)

@@ -9,7 +9,7 @@
 // multiplies out its own block of C from shared memory (register blocking). Each input element is
 // thus read from global memory once per tile instead of once per output.
 //
-// One kernel, two tile sizes, set per pipeline through the `TILE` override (engine/src/gpu/ops.rs
+// One kernel, two tile sizes, set per pipeline through the `TILE` override (engine/src/gpu/linalg.rs
 // picks one per product):
 // - TILE = 64, BK = 16: each thread owns a 4 × 4 block of C, rows 4·ty + {0..3} and columns
 //   4·tx + {0..3}; per k it reads 2 vec4s of shared memory and does 16 multiply-adds. For small

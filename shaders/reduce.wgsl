@@ -1,18 +1,19 @@
-// reduce.wgsl — sum, max, min, argmax and argmin of a strided f32 tensor over any set of axes.
+// reduce.wgsl — sum, max and argmax of a strided f32 tensor over any set of axes (min and argmin
+// are −max(−x) and argmax(−x), composed by the engine).
 // Uses prelude.wgsl.
 //
 // The host splits the input's dims into kept dims (one output element per combination) and
 // reduced dims (R elements folded into each output). One workgroup of 128 threads owns one output
 // element: each thread folds every 128th of the R inputs into a register, then the workgroup
 // combines the 128 partial results in shared memory by halving (a tree, so a sum of R terms has
-// O(log R) rounding depth instead of O(R)). Ties in argmax/argmin keep the lowest index, like
+// O(log R) rounding depth instead of O(R)). Ties in argmax keep the lowest index, like
 // the CPU. Output elements are spread over a 2-D grid of workgroups (65,535 per dimension).
 //
 // bindings: 1 x (f32), 2 out (f32 bits, or i32 indices for ARG ops)
 // params: [0] number of outputs, [1] kept rank, [2] reduced rank, [3] R,
 //         [4..12] kept shape, [12..21] x: offset + kept strides,
 //         [21..29] reduced shape, [29..38] reduced strides (offset slot unused, 0).
-// OP: 0 sum, 1 max, 2 min, 3 argmax, 4 argmin.
+// OP: 0 sum, 1 max, 2 argmax.
 
 override OP: u32 = 0u;
 
@@ -25,10 +26,7 @@ var<workgroup> idxs: array<u32, T>;
 
 // Does (v, i) beat the current best (b, j)?
 fn better(v: f32, i: u32, b: f32, j: u32) -> bool {
-    if (OP == 1u || OP == 3u) {
-        return v > b || (v == b && i < j);
-    }
-    return v < b || (v == b && i < j);
+    return v > b || (v == b && i < j);
 }
 
 @compute @workgroup_size(128)
@@ -47,7 +45,7 @@ fn reduce(
     var acc = 0.0;
     var arg = 0xffffffffu;
     if (OP != 0u) {
-        acc = select(infinity(), -infinity(), OP == 1u || OP == 3u);
+        acc = -infinity();
     }
     for (var j = t; j < r_n; j = j + T) {
         let v = x[base + strided(j, params[2], 21u, 29u)];
@@ -73,7 +71,7 @@ fn reduce(
         workgroupBarrier();
     }
     if (t == 0u) {
-        if (OP == 3u || OP == 4u) {
+        if (OP == 2u) {
             out[row] = idxs[0];
         } else {
             out[row] = bitcast<u32>(vals[0]);

@@ -45,16 +45,6 @@ fn unary_kernel<T: Float>(v: &[T], l: &Layout, op: UnaryOp) -> Vec<T> {
         UnaryOp::Log => unary_map(v, l, |x| x.ln()),
         UnaryOp::Sqrt => unary_map(v, l, |x| x.sqrt()),
         UnaryOp::Recip => unary_map(v, l, |x| T::ONE / x),
-        UnaryOp::Abs => unary_map(v, l, |x| x.abs()),
-        UnaryOp::Sign => unary_map(v, l, |x| {
-            if x > T::zero() {
-                T::ONE
-            } else if x < T::zero() {
-                -T::ONE
-            } else {
-                T::zero()
-            }
-        }),
         UnaryOp::Relu => unary_map(v, l, |x| if x > T::zero() { x } else { T::zero() }),
         UnaryOp::Sigmoid => unary_map(v, l, sigmoid),
         UnaryOp::Tanh => unary_map(v, l, |x| x.tanh()),
@@ -75,10 +65,6 @@ fn unary_kernel<T: Float>(v: &[T], l: &Layout, op: UnaryOp) -> Vec<T> {
                 let p = c(p);
                 unary_map(v, l, move |x| x.powf(p))
             }
-        }
-        UnaryOp::LeakyMask(s) => {
-            let s = c(s);
-            unary_map(v, l, move |x| if x > T::zero() { T::ONE } else { s })
         }
         UnaryOp::LeakyRelu(s) => {
             let s = c(s);
@@ -182,12 +168,10 @@ pub(crate) fn binary_map<T: Elem, U: Elem>(
 fn binary_kernel<T: Float>(a: &[T], al: &Layout, b: &[T], bl: &Layout, op: BinaryOp) -> Vec<T> {
     match op {
         BinaryOp::Add => binary_map(a, al, b, bl, |x, y| x + y),
-        BinaryOp::Sub => binary_map(a, al, b, bl, |x, y| x - y),
         BinaryOp::Mul => binary_map(a, al, b, bl, |x, y| x * y),
         BinaryOp::Div => binary_map(a, al, b, bl, |x, y| x / y),
         BinaryOp::Pow => binary_map(a, al, b, bl, |x, y| x.powf(y)),
         BinaryOp::Maximum => binary_map(a, al, b, bl, |x, y| x.maxf(y)),
-        BinaryOp::Minimum => binary_map(a, al, b, bl, |x, y| x.minf(y)),
     }
 }
 
@@ -195,11 +179,7 @@ fn cmp_kernel<T: Elem, U: Float>(a: &[T], al: &Layout, b: &[T], bl: &Layout, op:
     let t = |c: bool| if c { U::ONE } else { U::zero() };
     match op {
         CmpOp::Eq => binary_map(a, al, b, bl, |x, y| t(x == y)),
-        CmpOp::Ne => binary_map(a, al, b, bl, |x, y| t(x != y)),
-        CmpOp::Lt => binary_map(a, al, b, bl, |x, y| t(x < y)),
-        CmpOp::Le => binary_map(a, al, b, bl, |x, y| t(x <= y)),
         CmpOp::Gt => binary_map(a, al, b, bl, |x, y| t(x > y)),
-        CmpOp::Ge => binary_map(a, al, b, bl, |x, y| t(x >= y)),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Reductions (sum, max, min, argmax, argmin) over any set of axes. The reduced axes are moved
+//! Reductions (sum, max, argmax) over any set of axes. The reduced axes are moved
 //! last by a layout permutation (no copy); a contiguous input reducing its trailing axes then
 //! reduces plain slices, and one reducing its leading axes accumulates whole rows.
 
@@ -34,15 +34,13 @@ fn reduce_iter<T: Float>(mut it: impl Iterator<Item = T>, op: ReduceOp) -> T {
     match op {
         ReduceOp::Sum => it.fold(T::zero(), |a, x| a + x),
         ReduceOp::Max => it.fold(T::NEG_INFINITY, |a, x| a.maxf(x)),
-        ReduceOp::Min => it.fold(T::INFINITY, |a, x| a.minf(x)),
-        ReduceOp::ArgMax | ReduceOp::ArgMin => {
+        ReduceOp::ArgMax => {
             let Some(mut best) = it.next() else {
                 return T::zero();
             };
             let mut bi = 0usize;
             for (i, x) in it.enumerate() {
-                let better = if op == ReduceOp::ArgMax { x > best } else { x < best };
-                if better || (x.is_nan() && !best.is_nan()) {
+                if x > best || (x.is_nan() && !best.is_nan()) {
                     best = x;
                     bi = i + 1;
                 }
@@ -80,13 +78,12 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
             }
             return data.chunks(red_n).map(f).collect();
         }
-        if leading && matches!(op, ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min) {
+        if leading && matches!(op, ReduceOp::Sum | ReduceOp::Max) {
             let mut out = data[..out_n].to_vec();
             for row in data.chunks(out_n).skip(1) {
                 match op {
                     ReduceOp::Sum => out.iter_mut().zip(row).for_each(|(o, &x)| *o = *o + x),
-                    ReduceOp::Max => out.iter_mut().zip(row).for_each(|(o, &x)| *o = o.maxf(x)),
-                    _ => out.iter_mut().zip(row).for_each(|(o, &x)| *o = o.minf(x)),
+                    _ => out.iter_mut().zip(row).for_each(|(o, &x)| *o = o.maxf(x)),
                 }
             }
             return out;
@@ -96,25 +93,20 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
     // of [N, C, H, W] over (N, H, W): out[m] reduces data[o, m, i] over o and i.
     let kept_block = kept.windows(2).all(|w| w[1] == w[0] + 1);
     if let (Some((a, _)), true, false) =
-        (l.contiguous_range(), kept_block && !kept.is_empty(), matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin))
+        (l.contiguous_range(), kept_block && !kept.is_empty(), op == ReduceOp::ArgMax)
     {
         let (k0, k1) = (kept[0], kept[kept.len() - 1] + 1);
         let outer: usize = l.shape[..k0].iter().product();
         let inner: usize = l.shape[k1..].iter().product();
         let data = &v[a..a + outer * out_n * inner];
-        let init = match op {
-            ReduceOp::Sum => T::zero(),
-            ReduceOp::Max => T::NEG_INFINITY,
-            _ => T::INFINITY,
-        };
+        let init = if op == ReduceOp::Sum { T::zero() } else { T::NEG_INFINITY };
         let mut out = vec![init; out_n];
         for o in 0..outer {
             for (m, acc) in out.iter_mut().enumerate() {
                 let s = &data[(o * out_n + m) * inner..(o * out_n + m + 1) * inner];
                 *acc = match op {
                     ReduceOp::Sum => *acc + sum_slice(s),
-                    ReduceOp::Max => acc.maxf(reduce_iter(s.iter().copied(), op)),
-                    _ => acc.minf(reduce_iter(s.iter().copied(), op)),
+                    _ => acc.maxf(reduce_iter(s.iter().copied(), op)),
                 };
             }
         }
@@ -136,7 +128,7 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
 
 impl CpuStorage {
     pub fn reduce(&self, l: &Layout, axes: &[usize], op: ReduceOp) -> Result<Self> {
-        let arg = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
+        let arg = op == ReduceOp::ArgMax;
         Ok(match self {
             CpuStorage::F32(v) => {
                 let out = reduce_kernel(v, l, axes, op);

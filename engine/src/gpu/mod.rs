@@ -14,10 +14,16 @@
 //! Adapters are chosen by [`GpuContext::open`]: discrete GPU first, then integrated, virtual, and
 //! CPU (Mesa's lavapipe); `MINMAX_ADAPTER=<part of the name>` forces one, e.g. `llvmpipe`.
 
-mod ops;
+mod elementwise;
+mod index;
+mod launch;
+mod linalg;
+mod optim;
+mod reduce;
 pub mod shaders;
+mod storage;
 
-pub use ops::GpuStorage;
+pub use storage::GpuStorage;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};

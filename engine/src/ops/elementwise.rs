@@ -1,5 +1,7 @@
 //! Arithmetic, powers, exp/log and comparisons. Binary ops broadcast NumPy-style by expanding both
 //! operands first (a view), so broadcasting is undone in one place: `expand`'s backward, `sum_to`.
+//! `sub`, `minimum`, `abs`, `sign` and the comparisons other than `eq` and `gt` are compositions
+//! of the backend's primitives, equal bit for bit to the kernels they replaced.
 
 use crate::storage::{BinaryOp, CmpOp, UnaryOp};
 use crate::{Result, Tensor};
@@ -13,13 +15,10 @@ impl Tensor {
         let out = a.binary_raw(&b, BinaryOp::Add, "add")?;
         Ok(Tensor::record(out, "add", &[&a, &b], |c| Ok(vec![Some(c.grad.clone()), Some(c.grad.clone())])))
     }
-    /// `a − b`. d/da = 1, d/db = −1.
+    /// `a − b`, composed as `a + (−b)` (the same in IEEE arithmetic, bit for bit).
+    /// d/da = 1, d/db = −1.
     pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
-        let (a, b) = self.broadcast_pair(rhs, "sub")?;
-        let out = a.binary_raw(&b, BinaryOp::Sub, "sub")?;
-        Ok(Tensor::record(out, "sub", &[&a, &b], |c| {
-            Ok(vec![Some(c.grad.clone()), if c.needs[1] { Some(c.grad.neg()?) } else { None }])
-        }))
+        self.add(&rhs.neg()?)
     }
     /// `a · b`. d/da = b, d/db = a.
     pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
@@ -57,26 +56,24 @@ impl Tensor {
             ])
         }))
     }
-    /// Elementwise max. The gradient goes to the larger input; on a tie each gets half.
+    /// Elementwise max (a NaN wins). The gradient goes to the larger input; on a tie each gets half.
     pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.extremum(rhs, BinaryOp::Maximum, "maximum", CmpOp::Gt)
-    }
-    /// Elementwise min. The gradient goes to the smaller input; on a tie each gets half.
-    pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.extremum(rhs, BinaryOp::Minimum, "minimum", CmpOp::Lt)
-    }
-    fn extremum(&self, rhs: &Tensor, op: BinaryOp, name: &'static str, wins: CmpOp) -> Result<Tensor> {
-        let (a, b) = self.broadcast_pair(rhs, name)?;
-        let out = a.binary_raw(&b, op, name)?;
-        Ok(Tensor::record(out, name, &[&a, &b], move |c| {
+        let (a, b) = self.broadcast_pair(rhs, "maximum")?;
+        let out = a.binary_raw(&b, BinaryOp::Maximum, "maximum")?;
+        Ok(Tensor::record(out, "maximum", &[&a, &b], move |c| {
             let [a, b] = c.inputs else { unreachable!() };
             // mask = 1 where a wins, ½ on ties, 0 where b wins
-            let mask = a.cmp(b, wins)?.add(&a.cmp(b, CmpOp::Eq)?.mul_scalar(0.5)?)?;
+            let mask = a.gt(b)?.add(&a.eq(b)?.mul_scalar(0.5)?)?;
             Ok(vec![
                 if c.needs[0] { Some(c.grad.mul(&mask)?) } else { None },
                 if c.needs[1] { Some(c.grad.mul(&mask.neg()?.add_scalar(1.0)?)?) } else { None },
             ])
         }))
+    }
+    /// Elementwise min, composed as `−max(−a, −b)` (the same bits, NaN and ties included). The
+    /// gradient goes to the smaller input; on a tie each gets half.
+    pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.neg()?.maximum(&rhs.neg()?)?.neg()
     }
 
     // ---- with a scalar ---------------------------------------------------------------------------
@@ -108,10 +105,18 @@ impl Tensor {
     pub fn sqr(&self) -> Result<Tensor> {
         self.powf(2.0)
     }
-    /// Clamp into [lo, hi] (use ±∞ for a one-sided clamp). d/dx = 1 inside [lo, hi] (boundaries included), else 0.
+    /// Clamp into [lo, hi] (use ±∞ for a one-sided clamp): max(x, lo), then min(·, hi) as
+    /// −max(−·, −hi); an infinite bound is skipped (it would return x unchanged).
+    /// d/dx = 1 inside [lo, hi] (boundaries included), else 0.
     pub fn clamp(&self, lo: f64, hi: f64) -> Result<Tensor> {
-        let (l, h) = (self.scalar_like(lo).expand(self.shape())?, self.scalar_like(hi).expand(self.shape())?);
-        let out = self.binary_raw(&l, BinaryOp::Maximum, "clamp")?.binary_raw(&h, BinaryOp::Minimum, "clamp")?;
+        let mut out = self.detach();
+        if lo > f64::NEG_INFINITY {
+            out = out.binary_raw(&self.scalar_like(lo).expand(self.shape())?, BinaryOp::Maximum, "clamp")?;
+        }
+        if hi < f64::INFINITY {
+            let neg_hi = self.scalar_like(-hi).expand(self.shape())?;
+            out = out.unary_raw(UnaryOp::Neg)?.binary_raw(&neg_hi, BinaryOp::Maximum, "clamp")?.unary_raw(UnaryOp::Neg)?;
+        }
         Ok(Tensor::record(out, "clamp", &[self], move |c| {
             let x = &c.inputs[0];
             let inside = x.ge_scalar(lo)?.mul(&x.le_scalar(hi)?)?;
@@ -146,19 +151,26 @@ impl Tensor {
         let out = self.unary_raw(UnaryOp::Recip)?;
         Ok(Tensor::record(out, "recip", &[self], |c| Ok(vec![Some(c.grad.mul(&c.out.sqr()?)?.neg()?)])))
     }
-    /// `|x|`. d/dx = sign(x), 0 at 0.
+    /// `|x|`, composed as `max(x, −x) + 0` (the `+ 0` turns −0 into +0; a NaN stays NaN).
+    /// d/dx = sign(x), 0 at 0.
     pub fn abs(&self) -> Result<Tensor> {
-        let out = self.unary_raw(UnaryOp::Abs)?;
+        let out = self
+            .detach()
+            .binary_raw(&self.unary_raw(UnaryOp::Neg)?, BinaryOp::Maximum, "abs")?
+            .unary_raw(UnaryOp::Affine { mul: 1.0, add: 0.0 })?;
         Ok(Tensor::record(out, "abs", &[self], |c| Ok(vec![Some(c.grad.mul(&c.inputs[0].sign()?)?)])))
     }
-    /// −1, 0 or 1 (no gradient: piecewise constant).
+    /// −1, 0 or 1, composed as `[x > 0] − [0 > x]` (0 for a NaN; no gradient: piecewise constant).
     pub fn sign(&self) -> Result<Tensor> {
-        self.unary_raw(UnaryOp::Sign)
+        let zero = self.scalar_like(0.0);
+        self.gt(&zero)?.sub(&zero.gt(self)?)
     }
 
     // ---- comparisons: 0/1 results, not differentiable --------------------------------------------
+    // Primitives: eq and gt. The others, bit for bit (a NaN compares false, so `ne` is true):
+    // lt(a, b) = gt(b, a), ge = gt + eq, le(a, b) = ge(b, a), ne = 1 − eq.
 
-    pub(crate) fn cmp(&self, rhs: &Tensor, op: CmpOp) -> Result<Tensor> {
+    fn cmp(&self, rhs: &Tensor, op: CmpOp) -> Result<Tensor> {
         self.check_same(rhs, "comparison")?;
         let shape = crate::layout::broadcast_shape("comparison", self.shape(), rhs.shape())?;
         let (al, bl) = (self.layout().broadcast_to(&shape), rhs.layout().broadcast_to(&shape));
@@ -168,35 +180,36 @@ impl Tensor {
     pub fn eq(&self, rhs: &Tensor) -> Result<Tensor> {
         self.cmp(rhs, CmpOp::Eq)
     }
-    pub fn ne(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.cmp(rhs, CmpOp::Ne)
-    }
-    pub fn lt(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.cmp(rhs, CmpOp::Lt)
-    }
-    pub fn le(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.cmp(rhs, CmpOp::Le)
-    }
     pub fn gt(&self, rhs: &Tensor) -> Result<Tensor> {
         self.cmp(rhs, CmpOp::Gt)
     }
+    pub fn ne(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.eq(rhs)?.unary_raw(UnaryOp::Affine { mul: -1.0, add: 1.0 })
+    }
+    pub fn lt(&self, rhs: &Tensor) -> Result<Tensor> {
+        rhs.gt(self)
+    }
     pub fn ge(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.cmp(rhs, CmpOp::Ge)
+        let (gt, eq) = (self.gt(rhs)?, self.eq(rhs)?);
+        gt.binary_raw(&eq, BinaryOp::Add, "ge")
+    }
+    pub fn le(&self, rhs: &Tensor) -> Result<Tensor> {
+        rhs.ge(self)
     }
     pub fn gt_scalar(&self, v: f64) -> Result<Tensor> {
-        self.cmp(&self.scalar_like(v), CmpOp::Gt)
+        self.gt(&self.scalar_like(v))
     }
     pub fn ge_scalar(&self, v: f64) -> Result<Tensor> {
-        self.cmp(&self.scalar_like(v), CmpOp::Ge)
+        self.ge(&self.scalar_like(v))
     }
     pub fn lt_scalar(&self, v: f64) -> Result<Tensor> {
-        self.cmp(&self.scalar_like(v), CmpOp::Lt)
+        self.lt(&self.scalar_like(v))
     }
     pub fn le_scalar(&self, v: f64) -> Result<Tensor> {
-        self.cmp(&self.scalar_like(v), CmpOp::Le)
+        self.le(&self.scalar_like(v))
     }
     pub fn eq_scalar(&self, v: f64) -> Result<Tensor> {
-        self.cmp(&self.scalar_like(v), CmpOp::Eq)
+        self.eq(&self.scalar_like(v))
     }
 
     /// `cond ? a : b` elementwise, broadcasting all three (PyTorch's `torch.where`).

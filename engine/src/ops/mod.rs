@@ -21,12 +21,10 @@ use crate::{Error, Result, Tensor};
 /// Names of every op that records its own backward rule (through `Tensor::record`).
 pub const PRIMITIVE_OPS: &[&str] = &[
     "add",
-    "sub",
     "mul",
     "div",
     "pow",
     "maximum",
-    "minimum",
     "affine",
     "powf",
     "clamp",
@@ -46,7 +44,6 @@ pub const PRIMITIVE_OPS: &[&str] = &[
     "cat",
     "sum",
     "max",
-    "min",
     "matmul",
     "relu",
     "leaky_relu",

@@ -1,7 +1,9 @@
 //! Reductions along any axes, with `keepdim` as in PyTorch. An empty axis list means all axes.
+//! The backend reduces with sum, max and argmax; min and argmin are −max(−x) and argmax(−x),
+//! the same bits (ties keep the first index, a NaN wins as before).
 
 use crate::layout::Layout;
-use crate::storage::{CmpOp, ReduceOp};
+use crate::storage::{ReduceOp, UnaryOp};
 use crate::{Error, Result, Tensor};
 
 use super::norm_axes;
@@ -54,11 +56,24 @@ impl Tensor {
     }
     /// Max over `axes`. The gradient goes to the maximal entries, split evenly among ties.
     pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
-        self.extreme(axes, keepdim, ReduceOp::Max, "max")
+        let ax = self.extreme_axes(axes, "max")?;
+        let out = self.reduce_raw(&ax, ReduceOp::Max)?;
+        let kshape = self.keepdim_shape(&ax);
+        let out = if keepdim { out.with_layout(Layout::contiguous(&kshape)) } else { out };
+        let axes_i: Vec<isize> = ax.iter().map(|&a| a as isize).collect();
+        Ok(Tensor::record(out, "max", &[self], move |c| {
+            let x = &c.inputs[0];
+            let m = c.out.detach().view(&kshape)?;
+            let mask = x.eq(&m)?;
+            let count = mask.sum(&axes_i, true)?;
+            Ok(vec![Some(c.grad.view(&kshape)?.mul(&mask.div(&count)?)?)])
+        }))
     }
-    /// Min over `axes`. The gradient goes to the minimal entries, split evenly among ties.
+    /// Min over `axes`, composed as −max(−x). The gradient goes to the minimal entries, split
+    /// evenly among ties.
     pub fn min(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
-        self.extreme(axes, keepdim, ReduceOp::Min, "min")
+        self.extreme_axes(axes, "min")?;
+        self.neg()?.max(axes, keepdim)?.neg()
     }
     pub fn max_all(&self) -> Result<Tensor> {
         self.max(&[], false)
@@ -66,22 +81,12 @@ impl Tensor {
     pub fn min_all(&self) -> Result<Tensor> {
         self.min(&[], false)
     }
-    fn extreme(&self, axes: &[isize], keepdim: bool, op: ReduceOp, name: &'static str) -> Result<Tensor> {
+    fn extreme_axes(&self, axes: &[isize], name: &'static str) -> Result<Vec<usize>> {
         let ax = norm_axes(name, axes, self.rank())?;
         if ax.iter().any(|&d| self.shape()[d] == 0) {
             return Err(Error::bad_shape(name, self.shape(), "cannot reduce over an empty dim"));
         }
-        let out = self.reduce_raw(&ax, op)?;
-        let kshape = self.keepdim_shape(&ax);
-        let out = if keepdim { out.with_layout(Layout::contiguous(&kshape)) } else { out };
-        let axes_i: Vec<isize> = ax.iter().map(|&a| a as isize).collect();
-        Ok(Tensor::record(out, name, &[self], move |c| {
-            let x = &c.inputs[0];
-            let m = c.out.detach().view(&kshape)?;
-            let mask = x.cmp(&m, CmpOp::Eq)?;
-            let count = mask.sum(&axes_i, true)?;
-            Ok(vec![Some(c.grad.view(&kshape)?.mul(&mask.div(&count)?)?)])
-        }))
+        Ok(ax)
     }
     /// Max along one dim, with the (first) index of each maximum as i64 (PyTorch's `max(dim)`).
     pub fn max_dim(&self, dim: isize, keepdim: bool) -> Result<(Tensor, Tensor)> {
@@ -93,14 +98,15 @@ impl Tensor {
     }
     /// Index (i64) of the first maximum along `dim`.
     pub fn argmax(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
-        self.arg_extreme(dim, keepdim, ReduceOp::ArgMax)
+        self.arg_extreme(dim, keepdim, "argmax")
     }
+    /// Index (i64) of the first minimum along `dim`: argmax(−x).
     pub fn argmin(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
-        self.arg_extreme(dim, keepdim, ReduceOp::ArgMin)
+        self.unary_raw(UnaryOp::Neg)?.arg_extreme(dim, keepdim, "argmin")
     }
-    fn arg_extreme(&self, dim: isize, keepdim: bool, op: ReduceOp) -> Result<Tensor> {
-        let d = crate::layout::normalize_dim("argmax", dim, self.rank())?;
-        let out = self.reduce_raw(&[d], op)?;
+    fn arg_extreme(&self, dim: isize, keepdim: bool, name: &'static str) -> Result<Tensor> {
+        let d = crate::layout::normalize_dim(name, dim, self.rank())?;
+        let out = self.reduce_raw(&[d], ReduceOp::ArgMax)?;
         Ok(if keepdim { out.with_layout(Layout::contiguous(&self.keepdim_shape(&[d]))) } else { out })
     }
     /// log Σ exp over `axes`, computed as m + log Σ exp(x − m) with m the (detached) max.
