@@ -8,6 +8,8 @@
 #   libvulkan1, mesa-vulkan-drivers
 #                       the Vulkan loader and Mesa's drivers, including lavapipe (a Vulkan GPU
 #                       emulated on the CPU), so the GPU backend's tests run on machines without a GPU
+#   qemu-user           qemu-x86_64, to run the CPU backend's matrix-product check on emulated older
+#                       CPUs (AVX2 only, no AVX) in tests/cpu_paths.rs
 set -euo pipefail
 
 command -v cargo >/dev/null || {
@@ -22,6 +24,7 @@ command -v node >/dev/null || need+=(nodejs)
 if [ "$(uname -s)" = Linux ]; then
   ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
   compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json' >/dev/null || need+=(mesa-vulkan-drivers)
+  [ "$(uname -m)" = x86_64 ] && { command -v qemu-x86_64 >/dev/null || need+=(qemu-user); }
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

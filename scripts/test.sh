@@ -14,6 +14,7 @@ scripts/get-data.sh
 # the GPU tests run on lavapipe (installed by install-deps.sh); each prints the adapter it used.
 export MINMAX_REQUIRE_DATA=1
 export MINMAX_REQUIRE_GPU=1
+[ "$(uname -m)" = x86_64 ] && export MINMAX_REQUIRE_QEMU=1
 # lavapipe's window-system layer complains when this is unset; compute needs no window system.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --workspace "$@"

@@ -202,6 +202,33 @@ impl CpuStorage {
     pub fn where_cond(&self, l: &Layout, a: &Self, al: &Layout, b: &Self, bl: &Layout) -> Result<Self> {
         fn go<C: Elem, T: Elem>(c: &[C], cl: &Layout, a: &[T], al: &Layout, b: &[T], bl: &Layout) -> Vec<T> {
             let n = cl.numel();
+            // Fast path: each operand contiguous (stride 1) or one broadcast value (stride 0), as
+            // in every mask of the activations' backward rules: a flat loop, split across threads
+            // when large.
+            let flat = |l: &Layout| {
+                if l.is_contiguous() {
+                    Some((l.offset, 1))
+                } else if l.strides.iter().all(|&s| s == 0) {
+                    Some((l.offset, 0))
+                } else {
+                    None
+                }
+            };
+            if let (Some((co, cs)), Some((ao, sa)), Some((bo, sb))) = (flat(cl), flat(al), flat(bl)) {
+                let fill = |start: usize, out: &mut [T]| {
+                    for (j, o) in out.iter_mut().enumerate() {
+                        let i = start + j;
+                        *o = if c[co + i * cs].to_f64() != 0.0 { a[ao + i * sa] } else { b[bo + i * sb] };
+                    }
+                };
+                let mut out = vec![T::zero(); n];
+                if n >= PAR_THRESHOLD {
+                    out.par_chunks_mut(8192).enumerate().for_each(|(k, o)| fill(k * 8192, o));
+                } else {
+                    fill(0, &mut out);
+                }
+                return out;
+            }
             let mut out = Vec::with_capacity(n);
             for ((ci, ai), bi) in cl.iter().zip(al.iter()).zip(bl.iter()) {
                 out.push(if c[ci].to_f64() != 0.0 { a[ai] } else { b[bi] });
