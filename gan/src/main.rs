@@ -249,6 +249,7 @@ fn devices() -> minmax_engine::Result<()> {
 }
 
 fn main() {
+    minmax_engine::cpu::keep_freed_memory(); // reuse freed tensor memory across training steps
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

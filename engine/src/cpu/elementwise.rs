@@ -215,10 +215,30 @@ impl CpuStorage {
                 }
             };
             if let (Some((co, cs)), Some((ao, sa)), Some((bo, sb))) = (flat(cl), flat(al), flat(bl)) {
+                let z = C::zero();
+                // One loop per stride pattern, so each is a plain select the compiler vectorises.
                 let fill = |start: usize, out: &mut [T]| {
-                    for (j, o) in out.iter_mut().enumerate() {
-                        let i = start + j;
-                        *o = if c[co + i * cs].to_f64() != 0.0 { a[ao + i * sa] } else { b[bo + i * sb] };
+                    let len = out.len();
+                    let cc = &c[co + start * cs..];
+                    match (cs, sa, sb) {
+                        (1, 0, 0) => {
+                            let (x, y) = (a[ao], b[bo]);
+                            for (o, &k) in out.iter_mut().zip(&cc[..len]) {
+                                *o = if k != z { x } else { y };
+                            }
+                        }
+                        (1, 1, 1) => {
+                            let (aa, bb) = (&a[ao + start..ao + start + len], &b[bo + start..bo + start + len]);
+                            for (((o, &k), &x), &y) in out.iter_mut().zip(&cc[..len]).zip(aa).zip(bb) {
+                                *o = if k != z { x } else { y };
+                            }
+                        }
+                        _ => {
+                            for (j, o) in out.iter_mut().enumerate() {
+                                let i = start + j;
+                                *o = if c[co + i * cs] != z { a[ao + i * sa] } else { b[bo + i * sb] };
+                            }
+                        }
                     }
                 };
                 let mut out = vec![T::zero(); n];

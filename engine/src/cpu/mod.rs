@@ -4,12 +4,15 @@
 //! `gemm` crate's micro-kernels with the operands' own strides, so transposes cost nothing.
 
 mod conv;
+mod memory;
 mod elementwise;
 mod index;
 mod matmul;
 mod norm;
 mod optim;
 mod reduce;
+
+pub use memory::keep_freed_memory;
 
 use std::borrow::Cow;
 
