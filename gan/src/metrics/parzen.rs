@@ -36,7 +36,7 @@
 
 use minmax_engine::{no_grad, Error, Result, Tensor};
 
-use super::linalg::rows_f64;
+use super::distances::rows_f64;
 
 /// Distances computed per batch (batch rows × samples); 4M f64 = 32 MiB per matrix.
 const BATCH_ELEMS: usize = 1 << 22;
