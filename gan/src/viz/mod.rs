@@ -238,12 +238,12 @@ fn nearest_neighbours_blocked(samples: &Tensor, train: &Tensor, block_elems: usi
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use minmax_engine::Generator;
 
     /// A file in a folder of its own per test (tests run in parallel in one process).
-    fn tmp(test: &str, name: &str) -> std::path::PathBuf {
+    pub(super) fn tmp(test: &str, name: &str) -> std::path::PathBuf {
         std::env::temp_dir().join(format!("minmax-viz-{}-{test}", std::process::id())).join(name)
     }
 

@@ -212,11 +212,7 @@ pub fn line_plot(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A file in a folder of its own per test (tests run in parallel in one process).
-    fn tmp(test: &str, name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("minmax-viz-{}-{test}", std::process::id())).join(name)
-    }
+    use crate::viz::tests::tmp;
 
     #[test]
     fn line_plot_writes_a_png() -> Result<()> {
