@@ -25,6 +25,24 @@ pub fn rows_f64(t: &Tensor, op: &str, what: &str) -> Result<Tensor> {
     t.to_dtype(DType::F64)?.contiguous()?.view(&[rows, d])
 }
 
+/// Two point sets as [rows, D] f64 tensors ([`rows_f64`]) with the same D; the errors name `op`,
+/// each set (`(tensor, what)`) and its shape.
+pub fn rows_f64_same_dim(op: &str, a: (&Tensor, &str), b: (&Tensor, &str)) -> Result<(Tensor, Tensor)> {
+    let (x, y) = (rows_f64(a.0, op, a.1)?, rows_f64(b.0, op, b.1)?);
+    if x.shape()[1] != y.shape()[1] {
+        return Err(Error::msg(format!(
+            "{op}: {} {:?} and {} {:?} have different dimensions ({} vs {})",
+            a.1,
+            a.0.shape(),
+            b.1,
+            b.0.shape(),
+            x.shape()[1],
+            y.shape()[1]
+        )));
+    }
+    Ok((x, y))
+}
+
 /// Squared Euclidean distances between every row of `queries` [M, D] and every row of
 /// `points` [N, D], handed to `visit(first_row, block)` a block of rows at a time: `block` holds
 /// B·N values, row-major, `block[i * N + j] = ‖q_{first_row + i} − p_j‖²`.
@@ -41,16 +59,8 @@ pub fn sq_distances_blocked(
     block_elems: usize,
     mut visit: impl FnMut(usize, &[f64]) -> Result<()>,
 ) -> Result<()> {
-    let (q, p) = (rows_f64(queries, "distances", "queries")?, rows_f64(points, "distances", "points")?);
-    let (m, n, d) = (q.shape()[0], p.shape()[0], p.shape()[1]);
-    if q.shape()[1] != d {
-        return Err(Error::msg(format!(
-            "distances: queries {:?} and points {:?} have different dimensions ({} vs {d})",
-            queries.shape(),
-            points.shape(),
-            q.shape()[1]
-        )));
-    }
+    let (q, p) = rows_f64_same_dim("distances", (queries, "queries"), (points, "points"))?;
+    let (m, n) = (q.shape()[0], p.shape()[0]);
     no_grad(|| {
         let p_t = p.t()?.contiguous()?; // [D, N]
         let p_sq = p.sqr()?.sum(&[1], false)?.to_vec::<f64>()?; // [N]
