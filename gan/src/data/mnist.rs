@@ -198,21 +198,7 @@ pub fn convert_npm_digits(digits_dir: &Path, images_path: &Path, labels_path: &P
 /// One `N.json` of the npm package: `{ "data": [p, p, ...] }`, 784 values in [0, 1] per digit.
 /// Returns the pixels as bytes.
 fn read_npm_digit_file(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let io = |source| Error::Io { path: path.to_path_buf(), source };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    if len > MAX_NPM_JSON_BYTES {
-        return Err(Error::file(
-            path,
-            format!("is {len} bytes, more than the {MAX_NPM_JSON_BYTES}-byte limit; expected one digit class of {NPM_PACKAGE}"),
-        ));
-    }
-    let mut text = Vec::with_capacity(len as usize);
-    (&mut file).take(MAX_NPM_JSON_BYTES + 1).read_to_end(&mut text).map_err(io)?;
-    if text.len() as u64 > MAX_NPM_JSON_BYTES {
-        return Err(Error::file(path, format!("grew past the {MAX_NPM_JSON_BYTES}-byte limit while it was read")));
-    }
+    let text = super::read_bounded(path, MAX_NPM_JSON_BYTES, &format!("one digit class of {NPM_PACKAGE}"))?;
     let json: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| Error::file(path, format!("is not valid JSON ({e})")))?;
     let values = json

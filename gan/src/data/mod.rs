@@ -27,6 +27,28 @@ use minmax_engine::{Error, Generator, Result, Tensor};
 pub use idx::IdxImages;
 pub use mnist::{load_mnist, MnistSource, Splits};
 
+/// The whole of a file of at most `limit` bytes, for readers that parse from memory. A larger
+/// file is refused before it is read, naming the file and `expected` (what it should hold).
+pub(crate) fn read_bounded(path: &std::path::Path, limit: u64, expected: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > limit {
+        return Err(Error::file(
+            path,
+            format!("is {len} bytes, more than the {limit}-byte limit; expected {expected}"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // Bounded even if the file grows while it is read.
+    (&mut file).take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::file(path, format!("grew past the {limit}-byte limit while it was read")));
+    }
+    Ok(bytes)
+}
+
 /// `n` images of `rows x cols` pixels in [0, 1] and their labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {

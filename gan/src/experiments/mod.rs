@@ -26,6 +26,14 @@ pub struct CommonArgs {
     /// Seed of every random draw (data subsets, initialisation, batches, noise, searches).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Where a lab runs and how much it says: the flags of [`CommonArgs`] that the mode-collapse lab
+/// (which takes a number of seeds instead of one) shares too.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunArgs {
     /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -34,11 +42,23 @@ pub struct CommonArgs {
     pub no_progress: bool,
 }
 
-impl CommonArgs {
+impl RunArgs {
     /// `--device`, parsed; the error names the flag.
     pub fn device(&self) -> Result<Device> {
         parse_device(&self.device)
     }
+}
+
+/// A lab's entry point around its run: names a GPU device on stderr, then prints the report
+/// (`run` returns its Markdown) and the folder that holds it and the pictures.
+pub fn run_lab(device: &Device, out: &std::path::Path, run: impl FnOnce() -> Result<String>) -> Result<()> {
+    if device.is_gpu() {
+        eprintln!("device: {device}");
+    }
+    let markdown = run()?;
+    println!("{markdown}");
+    println!("report and pictures: {}", out.display());
+    Ok(())
 }
 
 /// `--device`: cpu, gpu, gpu:NAME or auto; the error names the flag.

@@ -32,7 +32,8 @@
 
 use minmax_engine::{no_grad, Error, Result, Tensor};
 
-use super::linalg::{rows_f64, sqrtm_psd, trace_sqrtm_psd, Matrix};
+use super::distances::rows_f64;
+use super::linalg::{sqrtm_psd, trace_sqrtm_psd, Matrix};
 
 /// Mean and covariance of a set of features.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,23 +1,12 @@
 //! Small dense linear algebra in f64, enough for the metrics: matrix products, the trace, the
 //! eigen-decomposition of a symmetric matrix, and the square root of a symmetric positive
-//! semi-definite (PSD) matrix. Plus pairwise squared distances between two point sets, in blocks,
-//! through the engine's matrix product (the nearest-neighbour metrics share them).
+//! semi-definite (PSD) matrix. (Pairwise distances between point sets are in `distances.rs`.)
 //!
-//! **Eigen-decomposition: cyclic Jacobi.** A symmetric A is driven to diagonal form by plane
-//! rotations J(p, q, θ), each chosen to zero one off-diagonal pair:
-//!
-//! ```text
-//! A ← Jᵀ A J,   V ← V J,   θ from   cot 2θ = (a_qq − a_pp) / (2 a_pq)
-//! t = tan θ = sign(cot 2θ) / (|cot 2θ| + √(cot² 2θ + 1)),   c = 1/√(t² + 1),   s = t·c
-//! ```
-//!
-//! Only rows and columns p and q change, and the matrix stays symmetric, so each rotation reads
-//! two rows and writes the results to both their row and their column places. A sweep visits
-//! every pair p < q once; the off-diagonal mass off(A)² = Σ_{i≠j} a_ij² falls quadratically once
-//! it is small, so about 10–12 sweeps reach rounding level. At the end A = V Λ Vᵀ with the
-//! eigenvalues Λ on the diagonal and the eigenvectors in the columns of V. Cost: about 6n
-//! multiply-adds per rotation and n²/2 rotations per sweep, so a few n³ per sweep; measured on a
-//! 2-core machine: d = 64 in 3 ms, d = 128 in 35 ms, d = 256 in 0.4 s.
+//! **Eigen-decomposition: faer.** A symmetric A = V Λ Vᵀ, eigenvalues Λ ascending, eigenvectors in
+//! the columns of V, comes from the `faer` crate's self-adjoint solver (a reduction to
+//! tridiagonal form, then divide and conquer). This module checks the input (square, finite,
+//! symmetric up to rounding) and symmetrises it; the formulas built on top (square roots below,
+//! the Fréchet distance in `fid.rs`) are ours.
 //!
 //! **Square root.** For a symmetric PSD A = V Λ Vᵀ, the PSD square root is A^½ = V Λ^½ Vᵀ.
 //! Rounding can leave eigenvalues of a singular matrix slightly below zero; those within
@@ -36,13 +25,10 @@
 //! Left out: anything general-purpose (LU, QR, non-symmetric eigenproblems). Matrices here are
 //! covariances of at most a few hundred features.
 
-use minmax_engine::{no_grad, DType, Error, Result, Tensor};
+use minmax_engine::{Error, Result, Tensor};
 
 /// Eigenvalues this far below zero, relative to the largest |λ|, are rounding and are clamped to 0.
 pub const PSD_TOLERANCE: f64 = 1e-9;
-
-/// Sweeps of the Jacobi method before giving up (it converges in ~10 for any symmetric matrix).
-const MAX_SWEEPS: usize = 60;
 
 // ---- the matrix type --------------------------------------------------------------------------------
 
@@ -163,129 +149,42 @@ impl Matrix {
     }
 }
 
-// ---- symmetric eigen-decomposition (cyclic Jacobi) ------------------------------------------------------
+// ---- symmetric eigen-decomposition (faer) --------------------------------------------------------------
 
 /// A = V diag(values) Vᵀ: eigenvalues in ascending order, eigenvectors in the columns of `vectors`.
 #[derive(Clone, Debug)]
 pub struct SymEigen {
     pub values: Vec<f64>,
     pub vectors: Matrix,
-    /// Jacobi sweeps it took.
-    pub sweeps: usize,
 }
 
-/// Eigenvalues and eigenvectors of a symmetric matrix by cyclic Jacobi rotations (module docs).
-/// The input must be square and symmetric up to rounding (|a_ij − a_ji| ≤ 1e-8·max|a|); it is
-/// symmetrised before the rotations.
+/// Eigenvalues and eigenvectors of a symmetric matrix (faer's self-adjoint solver, module docs).
+/// The input must be square, finite and symmetric up to rounding (|a_ij − a_ji| ≤ 1e-8·max|a|);
+/// it is symmetrised first.
 pub fn sym_eigen(a: &Matrix) -> Result<SymEigen> {
-    jacobi(a, true)
-}
-
-/// The eigenvalues of a symmetric matrix, ascending (no eigenvectors, so about a third cheaper).
-pub fn sym_eigenvalues(a: &Matrix) -> Result<Vec<f64>> {
-    Ok(jacobi(a, false)?.values)
-}
-
-fn jacobi(a: &Matrix, want_vectors: bool) -> Result<SymEigen> {
-    check_symmetric(a, "sym_eigen")?;
+    let m = to_faer(a, "sym_eigen")?;
+    let e = m.self_adjoint_eigen(faer::Side::Lower).map_err(|e| not_converged("sym_eigen", a, e))?;
+    let (u, s) = (e.U(), e.S().column_vector());
     let n = a.rows;
-    let mut m = a.symmetrized()?.data;
-    let mut vt = if want_vectors { Matrix::identity(n).data } else { Vec::new() };
-    let norm2: f64 = m.iter().map(|x| x * x).sum();
-    let off2 = |m: &[f64]| -> f64 {
-        let mut s = 0.0;
-        for i in 0..n {
-            for j in 0..n {
-                if i != j {
-                    s += m[i * n + j] * m[i * n + j];
-                }
-            }
-        }
-        s
-    };
+    let values = (0..n).map(|i| s[i]).collect();
+    let vectors = Matrix { rows: n, cols: n, data: (0..n * n).map(|k| u[(k / n, k % n)]).collect() };
+    Ok(SymEigen { values, vectors })
+}
 
-    let mut sweeps = 0;
-    // Stop when the off-diagonal mass is at rounding level of the whole matrix.
-    while off2(&m) > (f64::EPSILON * f64::EPSILON) * norm2 && norm2 > 0.0 {
-        if sweeps == MAX_SWEEPS {
-            return Err(Error::msg(format!(
-                "sym_eigen: Jacobi did not converge in {MAX_SWEEPS} sweeps for a {n}x{n} matrix (NaN or Inf in it?)"
-            )));
-        }
-        sweeps += 1;
-        let mut rotations = 0;
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = m[p * n + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let (app, aqq) = (m[p * n + p], m[q * n + q]);
-                // Negligible next to both diagonal entries: zeroing it changes nothing in f64.
-                if apq.abs() < f64::EPSILON * 1e-3 * (app.abs().min(aqq.abs())) {
-                    m[p * n + q] = 0.0;
-                    m[q * n + p] = 0.0;
-                    continue;
-                }
-                let theta = (aqq - app) / (2.0 * apq);
-                let t = if theta.abs() > 1e150 {
-                    0.5 / theta
-                } else {
-                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
-                };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                rotations += 1;
-                // A ← Jᵀ A J touches rows and columns p and q only. By symmetry a_kp = a_pk, so
-                // read rows p and q (contiguous) and write each new value to both places:
-                // a_kp ← c·a_kp − s·a_kq,  a_kq ← s·a_kp + c·a_kq   (k ≠ p, q)
-                for k in 0..n {
-                    if k == p || k == q {
-                        continue;
-                    }
-                    let (akp, akq) = (m[p * n + k], m[q * n + k]);
-                    let (new_p, new_q) = (c * akp - s * akq, s * akp + c * akq);
-                    m[p * n + k] = new_p;
-                    m[k * n + p] = new_p;
-                    m[q * n + k] = new_q;
-                    m[k * n + q] = new_q;
-                }
-                // The 2×2 block becomes diagonal: a_pp ← a_pp − t·a_pq, a_qq ← a_qq + t·a_pq.
-                m[p * n + p] = app - t * apq;
-                m[q * n + q] = aqq + t * apq;
-                m[p * n + q] = 0.0;
-                m[q * n + p] = 0.0;
-                // V ← V J, kept transposed (eigenvectors as rows of vt) so rows p and q are contiguous.
-                if want_vectors {
-                    for k in 0..n {
-                        let (vp, vq) = (vt[p * n + k], vt[q * n + k]);
-                        vt[p * n + k] = c * vp - s * vq;
-                        vt[q * n + k] = s * vp + c * vq;
-                    }
-                }
-            }
-        }
-        if rotations == 0 {
-            break; // every remaining off-diagonal entry was negligible and is now 0
-        }
-    }
+/// The eigenvalues of a symmetric matrix, ascending (no eigenvectors, so cheaper).
+pub fn sym_eigenvalues(a: &Matrix) -> Result<Vec<f64>> {
+    let m = to_faer(a, "sym_eigenvalues")?;
+    m.self_adjoint_eigenvalues(faer::Side::Lower).map_err(|e| not_converged("sym_eigenvalues", a, e))
+}
 
-    // Sort ascending, carrying the eigenvector columns along.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| m[i * n + i].total_cmp(&m[j * n + j]));
-    let values = order.iter().map(|&i| m[i * n + i]).collect();
-    let vectors = if want_vectors {
-        let mut sorted = Matrix::zeros(n, n);
-        for (new, &old) in order.iter().enumerate() {
-            for k in 0..n {
-                sorted.data[k * n + new] = vt[old * n + k];
-            }
-        }
-        sorted
-    } else {
-        Matrix::zeros(0, 0)
-    };
-    Ok(SymEigen { values, vectors, sweeps })
+/// (A + Aᵀ)/2 as a faer matrix, after the checks every decomposition makes.
+fn to_faer(a: &Matrix, op: &str) -> Result<faer::Mat<f64>> {
+    check_symmetric(a, op)?;
+    Ok(faer::Mat::from_fn(a.rows, a.cols, |i, j| 0.5 * (a.get(i, j) + a.get(j, i))))
+}
+
+fn not_converged(op: &str, a: &Matrix, e: faer::linalg::evd::EvdError) -> Error {
+    Error::msg(format!("{op}: the eigen-solver did not converge for a {}x{} matrix ({e:?})", a.rows, a.cols))
 }
 
 fn check_symmetric(a: &Matrix, op: &str) -> Result<()> {
@@ -376,84 +275,6 @@ pub fn sqrtm_newton_schulz(a: &Matrix, max_iters: usize, tol: f64) -> Result<(Ma
     Ok((y.combine(norm.sqrt(), &y, 0.0)?, iters))
 }
 
-// ---- pairwise squared distances in blocks -------------------------------------------------------------
-
-/// Distances computed per block (block rows × points); 4M f64 = 32 MiB per matrix.
-pub const DISTANCE_BLOCK_ELEMS: usize = 1 << 22;
-
-/// `t` as a non-empty [rows, D] f64 tensor (rank > 2 flattened after the first axis, so
-/// [N, 1, 28, 28] images become [N, 784]).
-pub fn rows_f64(t: &Tensor, op: &str, what: &str) -> Result<Tensor> {
-    let shape = t.shape();
-    if shape.len() < 2 {
-        return Err(Error::msg(format!("{op}: {what} must be [rows, D] (or [rows, C, H, W]), got shape {shape:?}")));
-    }
-    let (rows, d) = (shape[0], shape[1..].iter().product::<usize>());
-    if rows == 0 || d == 0 {
-        return Err(Error::msg(format!("{op}: {what} is empty (shape {shape:?})")));
-    }
-    t.to_dtype(DType::F64)?.contiguous()?.view(&[rows, d])
-}
-
-/// Squared Euclidean distances between every row of `queries` [M, D] and every row of
-/// `points` [N, D], handed to `visit(first_row, block)` a block of rows at a time: `block` holds
-/// B·N values, row-major, `block[i * N + j] = ‖q_{first_row + i} − p_j‖²`.
-///
-/// ```text
-/// ‖q − p‖² = ‖q‖² + ‖p‖² − 2 q·p     (one [B, D] × [D, N] product per block)
-/// ```
-///
-/// The product form cancels digits when q ≈ p: results are clamped at 0, and a result below
-/// 1e-12·(‖q‖² + ‖p‖²) is taken as exactly 0, so that duplicate points are at distance 0.
-pub fn sq_distances_blocked(
-    queries: &Tensor,
-    points: &Tensor,
-    block_elems: usize,
-    mut visit: impl FnMut(usize, &[f64]) -> Result<()>,
-) -> Result<()> {
-    let (q, p) = (rows_f64(queries, "distances", "queries")?, rows_f64(points, "distances", "points")?);
-    let (m, n, d) = (q.shape()[0], p.shape()[0], p.shape()[1]);
-    if q.shape()[1] != d {
-        return Err(Error::msg(format!(
-            "distances: queries {:?} and points {:?} have different dimensions ({} vs {d})",
-            queries.shape(),
-            points.shape(),
-            q.shape()[1]
-        )));
-    }
-    no_grad(|| {
-        let p_t = p.t()?.contiguous()?; // [D, N]
-        let p_sq = p.sqr()?.sum(&[1], false)?.to_vec::<f64>()?; // [N]
-        let rows = (block_elems / n).clamp(1, m);
-        for start in (0..m).step_by(rows) {
-            let b = rows.min(m - start);
-            let qb = q.narrow(0, start, b)?; // [B, D]
-            let q_sq = qb.sqr()?.sum(&[1], false)?.to_vec::<f64>()?; // [B]
-            let mut block = qb.matmul(&p_t)?.to_vec::<f64>()?; // [B, N]: q·p
-            for (i, row) in block.chunks_exact_mut(n).enumerate() {
-                for (j, v) in row.iter_mut().enumerate() {
-                    let scale = q_sq[i] + p_sq[j];
-                    let d2 = scale - 2.0 * *v;
-                    *v = if d2 <= 1e-12 * scale { 0.0 } else { d2 };
-                }
-            }
-            visit(start, &block)?;
-        }
-        Ok(())
-    })
-}
-
-/// For every row of `queries`, the squared distance to its nearest row of `points`.
-pub fn nearest_sq_distances(queries: &Tensor, points: &Tensor) -> Result<Vec<f64>> {
-    let mut out = Vec::with_capacity(queries.shape().first().copied().unwrap_or(0));
-    let n = points.shape().first().copied().unwrap_or(0);
-    sq_distances_blocked(queries, points, DISTANCE_BLOCK_ELEMS, |_, block| {
-        out.extend(block.chunks_exact(n).map(|row| row.iter().copied().fold(f64::INFINITY, f64::min)));
-        Ok(())
-    })?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,9 +313,11 @@ mod tests {
     fn eigen_of_a_diagonal_matrix_is_itself() -> Result<()> {
         let e = sym_eigen(&Matrix::from_diag(&[3.0, -1.0, 2.0]))?;
         assert_eq!(e.values, vec![-1.0, 2.0, 3.0]);
-        // Eigenvectors are the unit vectors, in the sorted order: e₂, e₃, e₁.
-        assert_eq!(e.vectors.data, vec![0., 0., 1., 1., 0., 0., 0., 1., 0.]);
-        assert_eq!(e.sweeps, 0);
+        // Eigenvectors are the unit vectors (up to sign), in the sorted order: e₂, e₃, e₁.
+        assert_eq!(
+            e.vectors.data.iter().map(|v| v.abs()).collect::<Vec<_>>(),
+            vec![0., 0., 1., 1., 0., 0., 0., 1., 0.]
+        );
         Ok(())
     }
 
@@ -542,7 +365,7 @@ mod tests {
         assert!(vl.matmul(&e.vectors.transpose())?.max_abs_diff(&a) < 1e-12);
         assert!(e.vectors.transpose().matmul(&e.vectors)?.max_abs_diff(&Matrix::identity(n)) < 1e-13);
         assert!(e.values.windows(2).all(|w| w[0] <= w[1]));
-        assert!(e.values[0] < 0.0 && e.sweeps < 15, "{} sweeps", e.sweeps);
+        assert!(e.values[0] < 0.0);
         Ok(())
     }
 
@@ -608,40 +431,16 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn blocked_distances_match_the_direct_formula() -> Result<()> {
-        let mut g = Generator::new(8);
-        let q = Tensor::randn(&[23, 5], &mut g);
-        let p = Tensor::randn(&[11, 5], &mut g);
-        let (qv, pv) = (q.to_vec2::<f64>()?, p.to_vec2::<f64>()?);
-        let mut seen = 0;
-        // 3 rows per block: 23 = 7·3 + 2 exercises the remainder.
-        sq_distances_blocked(&q, &p, 3 * 11, |start, block| {
-            for (i, row) in block.chunks_exact(11).enumerate() {
-                for (j, &d) in row.iter().enumerate() {
-                    let want: f64 = qv[start + i].iter().zip(&pv[j]).map(|(a, b)| (a - b) * (a - b)).sum();
-                    assert!((d - want).abs() < 1e-5, "({}, {j}): {d} vs {want}", start + i);
-                }
-                seen += 1;
-            }
-            Ok(())
-        })?;
-        assert_eq!(seen, 23);
-        // A point's distance to itself is exactly 0.
-        assert!(nearest_sq_distances(&p, &p)?.iter().all(|&d| d == 0.0));
-        Ok(())
-    }
-
-    /// `cargo test -p minmax-gan --release jacobi_timing -- --ignored --nocapture`
+    /// `cargo test -p minmax-gan --release eigen_timing -- --ignored --nocapture`
     #[test]
     #[ignore = "timing only; run by hand"]
-    fn jacobi_timing() -> Result<()> {
+    fn eigen_timing() -> Result<()> {
         let mut g = Generator::new(1);
         for n in [64, 128, 256] {
             let a = random_spd(n, 1.0, &mut g);
             let t0 = std::time::Instant::now();
             let e = sym_eigen(&a)?;
-            eprintln!("sym_eigen {n}x{n}: {:.3?}, {} sweeps", t0.elapsed(), e.sweeps);
+            eprintln!("sym_eigen {n}x{n}: {:.3?} ({} eigenvalues)", t0.elapsed(), e.values.len());
         }
         Ok(())
     }

@@ -18,10 +18,11 @@
 //! - [`classifier`]: the small CNN whose features and probabilities FID, IS and coverage use
 //! - [`stats`]: mean ± standard error over seeds
 //! - [`linalg`]: the small f64 linear algebra these need (symmetric eigen-decomposition, matrix
-//!   square roots, blocked pairwise distances).
+//!   square roots); [`distances`]: blocked pairwise distances between point sets.
 
 pub mod classifier;
 pub mod coverage;
+pub mod distances;
 pub mod fid;
 pub mod inception_score;
 pub mod linalg;

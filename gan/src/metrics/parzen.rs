@@ -36,7 +36,7 @@
 
 use minmax_engine::{no_grad, Error, Result, Tensor};
 
-use super::linalg::rows_f64;
+use super::distances::rows_f64_same_dim;
 
 /// Distances computed per batch (batch rows × samples); 4M f64 = 32 MiB per matrix.
 const BATCH_ELEMS: usize = 1 << 22;
@@ -62,17 +62,9 @@ fn log_likelihoods_batched(samples: &Tensor, x: &Tensor, sigmas: &[f64], batch_e
     check_sigmas(sigmas)?;
     super::ensure_finite(samples, "parzen: generated samples")?;
     super::ensure_finite(x, "parzen: scored images")?;
-    let (mu, x) = (rows_f64(samples, "parzen", "samples")?, rows_f64(x, "parzen", "x")?);
+    let (mu, x) = rows_f64_same_dim("parzen", (samples, "samples"), (x, "evaluation points"))?;
     let (n, d) = (mu.shape()[0], mu.shape()[1]);
     let m = x.shape()[0];
-    if x.shape()[1] != d {
-        return Err(Error::msg(format!(
-            "parzen: samples {:?} and evaluation points {:?} have different dimensions ({d} vs {})",
-            samples.shape(),
-            x.shape(),
-            x.shape()[1]
-        )));
-    }
     // log N + D · log(σ √(2π)), per σ.
     let norms: Vec<f64> =
         sigmas.iter().map(|s| (n as f64).ln() + d as f64 * (s * (2.0 * std::f64::consts::PI).sqrt()).ln()).collect();

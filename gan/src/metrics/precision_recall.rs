@@ -14,7 +14,7 @@
 //! Points are rows of [n, D] tensors: features of a classifier, or raw pixels.
 //!
 //! Distances are squared Euclidean from matrix products, ‖a‖² + ‖b‖² − 2 a·b, in f64 and in
-//! blocks of about 4M entries (`linalg::sq_distances_blocked`), so 10,000 × 10,000 points never
+//! blocks of about 4M entries (`distances::sq_distances_blocked`), so 10,000 × 10,000 points never
 //! hold more than a few tens of MiB; comparing squared distances with squared radii gives the same
 //! answers as the distances themselves. The cost is two n×n distance passes per set (radii, then
 //! membership): for 10,000 against 10,000 points of 128 features, about 7 s on two cores.
@@ -23,7 +23,7 @@
 
 use minmax_engine::{Error, Result, Tensor};
 
-use super::linalg::{sq_distances_blocked, DISTANCE_BLOCK_ELEMS};
+use super::distances::{sq_distances_blocked, DISTANCE_BLOCK_ELEMS};
 
 /// The neighbourhood size of the paper.
 pub const DEFAULT_K: usize = 3;

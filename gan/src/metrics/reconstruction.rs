@@ -34,7 +34,7 @@
 use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{grad, no_grad, Error, Generator, Result, Tensor};
 
-use super::linalg::{nearest_sq_distances, rows_f64};
+use super::distances::{nearest_sq_distances, rows_f64};
 
 // ---- inference by optimisation ------------------------------------------------------------------------
 

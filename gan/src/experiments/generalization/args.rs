@@ -62,7 +62,7 @@ pub fn options(a: &Args) -> Result<Options> {
         sizes,
         steps: positive("--steps", a.steps.unwrap_or(if q { 150 } else { 2000 }))?,
         seed: a.common.seed,
-        device: a.common.device()?,
+        device: a.common.run.device()?,
         out: a.out.clone(),
         mre_images: positive("--mre-images", a.mre_images.unwrap_or(if q { 50 } else { 200 }))?,
         reconstruct: ReconstructOptions {
@@ -73,7 +73,7 @@ pub fn options(a: &Args) -> Result<Options> {
         memo_samples,
         fid: !a.no_fid && !q,
         classifier_epochs: crate::metrics::classifier::ClassifierConfig::default().epochs,
-        progress: !a.common.no_progress,
+        progress: !a.common.run.no_progress,
         quick: q,
     })
 }
@@ -81,11 +81,5 @@ pub fn options(a: &Args) -> Result<Options> {
 /// Entry point of `minmax lab generalization`.
 pub fn main(a: Args) -> Result<()> {
     let o = options(&a)?;
-    if o.device.is_gpu() {
-        eprintln!("device: {}", o.device);
-    }
-    let r = run(&o)?;
-    println!("{}", r.markdown);
-    println!("report and pictures: {}", o.out.display());
-    Ok(())
+    crate::experiments::run_lab(&o.device, &o.out, || Ok(run(&o)?.markdown))
 }

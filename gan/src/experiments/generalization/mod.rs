@@ -172,8 +172,11 @@ pub struct Report {
     pub markdown: String,
 }
 
-/// Reconstructions G(ẑ) of codes `z` [n, Z] as pixels [n, 784] on the CPU (G in eval mode).
-fn decode(g: &images::dcgan::DcGenerator, z: &Tensor, device: &Device) -> Result<Tensor> {
+/// G(z) of codes `z` [n, Z] as pixels [n, 784] in [0, 1] on the CPU, with G in eval mode (batch
+/// norm uses its running statistics, so one code's image does not depend on the other codes in
+/// the batch) and no graph: the reconstructions G(ẑ) of [`mre`]'s codes.
+pub fn decode(gan: &dyn ImageGan, z: &Tensor, device: &Device) -> Result<Tensor> {
+    let g = gan.generator();
     g.eval();
     let x = no_grad(|| images::to_pixel_space(&g.generate(&z.to_device(device)?, None)?)?.to_device(&Device::Cpu));
     g.train();
@@ -261,13 +264,12 @@ pub fn run_size(
         &o.out.join(format!("samples-{size}.png")),
     )?;
     let k = STRIP.min(x_test.shape()[0]).min(x_train.shape()[0]);
-    let g = gan.generator();
     let test_k = x_test.narrow(0, 0, k)?;
-    let test_rec = decode(g, &r_test.z.narrow(0, 0, k)?, &o.device)?;
+    let test_rec = decode(gan.as_ref(), &r_test.z.narrow(0, 0, k)?, &o.device)?;
     let nn: Vec<i64> = crate::viz::nearest_neighbours(&test_k, &train_all)?.into_iter().map(|i| i as i64).collect();
     let test_nn = train_all.index_select(0, &Tensor::new(nn, &[k])?)?;
     let train_k = x_train.narrow(0, 0, k)?;
-    let train_rec = decode(g, &r_train.z.narrow(0, 0, k)?, &o.device)?;
+    let train_rec = decode(gan.as_ref(), &r_train.z.narrow(0, 0, k)?, &o.device)?;
     let strip = labelled_rows(
         &format!(
             "{} images of {}, {} steps: MRE train {:.4}, test {:.4}",

@@ -64,11 +64,11 @@ pub fn options(a: &Args) -> Result<Options> {
         eval_every,
         samples,
         seed: a.common.seed,
-        device: a.common.device()?,
+        device: a.common.run.device()?,
         out: a.out.clone(),
         classifier_epochs,
         log_every: 100.min(steps),
-        progress: !a.common.no_progress,
+        progress: !a.common.run.no_progress,
         quick: a.quick,
     })
 }
@@ -76,11 +76,5 @@ pub fn options(a: &Args) -> Result<Options> {
 /// Entry point of `minmax lab images`.
 pub fn main(a: Args) -> Result<()> {
     let o = options(&a)?;
-    if o.device.is_gpu() {
-        eprintln!("device: {}", o.device);
-    }
-    let r = run(&o)?;
-    println!("{}", r.markdown);
-    println!("report and pictures: {}", o.out.display());
-    Ok(())
+    crate::experiments::run_lab(&o.device, &o.out, || Ok(run(&o)?.markdown))
 }

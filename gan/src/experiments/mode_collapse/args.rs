@@ -32,12 +32,8 @@ pub struct Args {
     /// Runs trained at once (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
-    /// Device: cpu, gpu (best adapter), gpu:NAME, or auto.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// No progress lines.
-    #[arg(long)]
-    pub no_progress: bool,
+    #[command(flatten)]
+    pub run: crate::experiments::RunArgs,
 }
 
 /// Entry point of `minmax lab mode-collapse`.
@@ -67,14 +63,8 @@ pub fn main(a: Args) -> Result<()> {
         out: a.out,
         snapshots: a.snapshots,
         workers: a.workers,
-        progress: !a.no_progress,
-        device: crate::experiments::parse_device(&a.device)?,
+        progress: !a.run.no_progress,
+        device: a.run.device()?,
     };
-    if o.device.is_gpu() {
-        eprintln!("device: {}", o.device);
-    }
-    let md = run(&o)?;
-    println!("{md}");
-    println!("report and pictures: {}", o.out.display());
-    Ok(())
+    crate::experiments::run_lab(&o.device, &o.out, || run(&o))
 }

@@ -3,23 +3,15 @@
 
 use super::*;
 
-/// CPU time (user + system) this process has used so far, in seconds (Linux; `None` elsewhere).
+/// CPU time (user + system) this process has used so far, in seconds (`None` where the system
+/// does not tell).
 pub fn cpu_seconds() -> Option<f64> {
-    proc_cpu_seconds("/proc/self/stat")
+    cpu_time::ProcessTime::try_now().ok().map(|t| t.as_duration().as_secs_f64())
 }
 
-/// CPU time of the calling thread, in seconds (Linux; `None` elsewhere).
+/// CPU time of the calling thread, in seconds (`None` where the system does not tell).
 pub fn thread_cpu_seconds() -> Option<f64> {
-    proc_cpu_seconds("/proc/thread-self/stat")
-}
-
-fn proc_cpu_seconds(path: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(path).ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+    cpu_time::ThreadTime::try_now().ok().map(|t| t.as_duration().as_secs_f64())
 }
 
 /// The machine's 1-minute load average (Linux), to record how busy the CPU was.
