@@ -19,7 +19,7 @@
 //! the weights the other player's gradient is computed from.
 
 use minmax_engine::optim::Optimizer;
-use minmax_engine::{grad, Generator as Rng, Result, Tensor};
+use minmax_engine::{grad, no_grad, Device, Generator as Rng, Result, Tensor};
 
 /// Means over one minibatch. For WGAN-GP and the Loss-Sensitive GAN, `d_real`/`d_fake` are the
 /// critic's scores / the loss function's values, not probabilities.
@@ -77,6 +77,22 @@ pub fn update(loss: &Tensor, params: &[Tensor], opt: &mut dyn Optimizer) -> Resu
     let value = loss.item()?;
     apply(params, gradients(loss, params)?, opt)?;
     Ok(value)
+}
+
+/// `n` rows drawn `chunk` at a time by `draw(b)` (b rows each, in order) without recording a
+/// graph, each chunk moved to the CPU, concatenated: how every model's `sample` keeps memory flat
+/// when asked for tens of thousands of samples.
+pub fn sample_in_chunks(n: usize, chunk: usize, mut draw: impl FnMut(usize) -> Result<Tensor>) -> Result<Tensor> {
+    no_grad(|| {
+        let mut parts = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            let b = left.min(chunk);
+            parts.push(draw(b)?.to_device(&Device::Cpu)?);
+            left -= b;
+        }
+        Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
+    })
 }
 
 #[cfg(test)]

@@ -12,4 +12,4 @@ pub mod interrupt;
 pub mod progress;
 pub mod run_folder;
 
-pub use gan::{apply, gradients, update, Gan, StepStats};
+pub use gan::{apply, gradients, sample_in_chunks, update, Gan, StepStats};

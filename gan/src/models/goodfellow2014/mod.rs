@@ -26,7 +26,7 @@ use minmax_engine::nn::init::Init;
 use minmax_engine::nn::{Linear, Maxout, Module};
 use minmax_engine::optim::schedule::{ExponentialDecay, MomentumRamp};
 use minmax_engine::optim::{Adam, Optimizer, Sgd};
-use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
+use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
 
 use super::GeneratorLoss;
 use crate::train::{apply, gradients, StepStats};
@@ -498,14 +498,5 @@ impl crate::train::Gan for Gan {
 /// returned on the CPU (for evaluation and pictures).
 pub fn sample_from(g: &Generator, z_dim: usize, n: usize, rng: &mut Rng) -> Result<Tensor> {
     let device = g.parameters().first().map(|p| p.device()).unwrap_or_default();
-    no_grad(|| {
-        let mut parts = Vec::new();
-        let mut left = n;
-        while left > 0 {
-            let b = left.min(1000);
-            parts.push(g.forward(&sample_z(b, z_dim, rng).to_device(&device)?)?.to_device(&Device::Cpu)?);
-            left -= b;
-        }
-        Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
-    })
+    crate::train::sample_in_chunks(n, 1000, |b| g.forward(&sample_z(b, z_dim, rng).to_device(&device)?))
 }

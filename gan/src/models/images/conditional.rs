@@ -42,15 +42,7 @@ pub fn random_labels(n: usize, classes: usize, rng: &mut Rng, device: &Device) -
 }
 
 impl ImageGan for ConditionalDcgan {
-    fn name(&self) -> &'static str {
-        "conditional-dcgan"
-    }
-    fn generator(&self) -> &DcGenerator {
-        &self.g
-    }
-    fn discriminator(&self) -> &DcDiscriminator {
-        &self.d
-    }
+    super::image_nets!("conditional-dcgan");
     fn classes(&self) -> usize {
         self.classes
     }

@@ -256,15 +256,7 @@ pub(crate) fn bce_step(
 }
 
 impl ImageGan for Dcgan {
-    fn name(&self) -> &'static str {
-        "dcgan"
-    }
-    fn generator(&self) -> &DcGenerator {
-        &self.g
-    }
-    fn discriminator(&self) -> &DcDiscriminator {
-        &self.d
-    }
+    super::image_nets!("dcgan");
 }
 
 impl Gan for Dcgan {

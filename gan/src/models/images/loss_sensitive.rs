@@ -47,15 +47,7 @@ impl LossSensitiveGan {
 }
 
 impl ImageGan for LossSensitiveGan {
-    fn name(&self) -> &'static str {
-        "loss-sensitive"
-    }
-    fn generator(&self) -> &DcGenerator {
-        &self.g
-    }
-    fn discriminator(&self) -> &DcDiscriminator {
-        &self.d
-    }
+    super::image_nets!("loss-sensitive");
 }
 
 impl Gan for LossSensitiveGan {

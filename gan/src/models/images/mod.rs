@@ -19,7 +19,7 @@ pub mod wgan_gp;
 use std::path::Path;
 
 use minmax_engine::nn::{prefixed, Module};
-use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
+use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
 
 use crate::data::Dataset;
 use crate::train::{Gan, StepStats};
@@ -58,6 +58,23 @@ macro_rules! image_gan {
     };
 }
 pub(crate) use image_gan;
+
+/// The name and the two nets of an image model with fields `g` and `d`: write
+/// `image_nets!("name");` inside its `impl ImageGan`.
+macro_rules! image_nets {
+    ($name:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn generator(&self) -> &$crate::models::images::dcgan::DcGenerator {
+            &self.g
+        }
+        fn discriminator(&self) -> &$crate::models::images::dcgan::DcDiscriminator {
+            &self.d
+        }
+    };
+}
+pub(crate) use image_nets;
 
 /// Updates of (D, G) in `steps` training steps of `gan` (G is updated on every
 /// `d_steps_per_g_step`-th step): what a report must say beside the step count.
@@ -132,21 +149,15 @@ pub fn sample(gan: &dyn ImageGan, n: usize, labels: Option<&Tensor>, rng: &mut R
     let g = gan.generator();
     let device = g.parameters()[0].device();
     g.eval();
-    let out = no_grad(|| {
-        let mut parts = Vec::new();
-        let mut at = 0;
-        while at < n {
-            let b = (n - at).min(500);
-            let z = noise(b, g.z_dim, rng, &device)?;
-            let y = match labels {
-                Some(l) => Some(l.narrow(0, at, b)?.to_device(&device)?),
-                None => None,
-            };
-            let x = g.generate(&z, y.as_ref())?;
-            parts.push(to_pixel_space(&x)?.to_device(&Device::Cpu)?);
-            at += b;
-        }
-        Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
+    let mut at = 0;
+    let out = crate::train::sample_in_chunks(n, 500, |b| {
+        let z = noise(b, g.z_dim, rng, &device)?;
+        let y = match labels {
+            Some(l) => Some(l.narrow(0, at, b)?.to_device(&device)?),
+            None => None,
+        };
+        at += b;
+        to_pixel_space(&g.generate(&z, y.as_ref())?)
     });
     g.train();
     out

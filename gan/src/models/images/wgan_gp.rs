@@ -53,15 +53,7 @@ impl WganGp {
 }
 
 impl ImageGan for WganGp {
-    fn name(&self) -> &'static str {
-        "wgan-gp"
-    }
-    fn generator(&self) -> &DcGenerator {
-        &self.g
-    }
-    fn discriminator(&self) -> &DcDiscriminator {
-        &self.d
-    }
+    super::image_nets!("wgan-gp");
 }
 
 impl Gan for WganGp {

@@ -205,14 +205,5 @@ pub fn sample_z(n: usize, z_dim: usize, rng: &mut Rng) -> Tensor {
 /// CPU (for the metrics and pictures).
 pub fn sample_generator(g: &nets::Mlp, z_dim: usize, n: usize, rng: &mut Rng) -> Result<Tensor> {
     let device = g.params.first().map(|p| p.device()).unwrap_or_default();
-    minmax_engine::no_grad(|| {
-        let mut parts = Vec::new();
-        let mut left = n;
-        while left > 0 {
-            let b = left.min(2500);
-            parts.push(g.forward(&sample_z(b, z_dim, rng).to_device(&device)?)?.to_device(&Device::Cpu)?);
-            left -= b;
-        }
-        Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
-    })
+    crate::train::sample_in_chunks(n, 2500, |b| g.forward(&sample_z(b, z_dim, rng).to_device(&device)?))
 }
