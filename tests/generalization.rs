@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use minmax_engine::Result;
-use minmax_gan::experiments::{generalization, image_gans, CommonArgs};
+use minmax_gan::experiments::{generalization, image_gans, CommonArgs, RunArgs};
 use minmax_tests::test_digits;
 
 fn tmp(name: &str) -> PathBuf {
@@ -54,7 +54,7 @@ fn images_lab_writes_its_report() -> Result<()> {
         steps: Some(12),
         eval_every: Some(6),
         samples: Some(100),
-        common: CommonArgs { seed: 3, device: "cpu".into(), no_progress: true },
+        common: CommonArgs { seed: 3, run: RunArgs { device: "cpu".into(), no_progress: true } },
         out: out.clone(),
         quick: true,
         classifier_epochs: Some(1),
@@ -122,7 +122,7 @@ fn generalization_lab_writes_its_report() -> Result<()> {
         dataset: "mnist".into(),
         sizes: Some("40,100".into()),
         steps: Some(10),
-        common: CommonArgs { seed: 1, device: "cpu".into(), no_progress: true },
+        common: CommonArgs { seed: 1, run: RunArgs { device: "cpu".into(), no_progress: true } },
         out: out.clone(),
         quick: true,
         mre_images: Some(12),
@@ -187,7 +187,7 @@ fn images_lab_flags_are_checked() {
         steps: None,
         eval_every: None,
         samples: None,
-        common: CommonArgs { seed: 0, device: "cpu".into(), no_progress: true },
+        common: CommonArgs { seed: 0, run: RunArgs { device: "cpu".into(), no_progress: true } },
         out: PathBuf::from("unused"),
         quick: false,
         classifier_epochs: None,
@@ -202,7 +202,7 @@ fn images_lab_flags_are_checked() {
         .to_string();
     assert!(e.contains("--dataset") && e.contains("svhn"), "{e}");
     let e = image_gans::options(&image_gans::Args {
-        common: CommonArgs { device: "tpu".into(), ..base.common.clone() },
+        common: CommonArgs { run: RunArgs { device: "tpu".into(), no_progress: true }, ..base.common.clone() },
         ..base.clone()
     })
     .unwrap_err()
