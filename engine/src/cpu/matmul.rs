@@ -5,6 +5,9 @@ use super::CpuStorage;
 use crate::layout::Layout;
 use crate::{Error, Result};
 
+/// Multiply-adds below which a product runs on one thread.
+const PAR_MIN_MACS: usize = 1 << 24;
+
 fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
     a: &[T],
     al: &Layout,
@@ -27,7 +30,10 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
     let (a_rs, a_cs) = (al.strides[r - 2] as isize, al.strides[r - 1] as isize);
     let (b_rs, b_cs) = (bl.strides[r - 2] as isize, bl.strides[r - 1] as isize);
     let threads = rayon::current_num_threads();
-    let par = if m * n * k >= 64 * 64 * 64 && threads > 1 {
+    // Threads only for products big enough to pay for waking them: handing a product to the pool
+    // costs tens of microseconds, as much as a whole 256×128×128 product of the toy GANs takes on
+    // one core (measured: see the toy row of `minmax bench`).
+    let par = if m * n * k >= PAR_MIN_MACS && threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None

@@ -92,7 +92,7 @@ pub fn contiguous<'a, T: Elem>(data: &'a [T], l: &Layout) -> Cow<'a, [T]> {
 }
 
 /// Loops over this many elements or more are split across threads.
-pub(crate) const PAR_THRESHOLD: usize = 1 << 15;
+pub(crate) const PAR_THRESHOLD: usize = 1 << 16;
 
 impl CpuStorage {
     pub fn dtype(&self) -> DType {
