@@ -30,7 +30,8 @@ struct RunArgs {
     /// Stop after this many SGD steps in total.
     #[arg(long)]
     iterations: Option<u64>,
-    /// Folder with the full MNIST IDX files (default: $MINMAX_MNIST_DIR, else the 10k subset).
+    /// Data: mnist (full MNIST, from scripts/get-data.sh), mnist-10k, fashion, or a folder of the
+    /// four IDX files (default: $MINMAX_MNIST_DIR, else mnist-10k).
     #[arg(long)]
     data: Option<std::path::PathBuf>,
     /// Output folder (default: runs/<experiment>).
@@ -69,6 +70,7 @@ enum EvalCmd {
         /// A checkpoint.safetensors written by `minmax train` or `minmax reproduce`.
         #[arg(long)]
         checkpoint: std::path::PathBuf,
+        /// Data: mnist, mnist-10k, fashion, or a folder of IDX files (default as for reproduce).
         #[arg(long)]
         data: Option<std::path::PathBuf>,
         /// Generated samples for the estimate.

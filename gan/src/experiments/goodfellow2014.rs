@@ -40,7 +40,8 @@ pub struct ReproduceOptions {
     pub seed: u64,
     pub epochs: Option<usize>,
     pub iterations: Option<u64>,
-    /// A folder with the full MNIST IDX files (else `$MINMAX_MNIST_DIR`, else the 10k subset).
+    /// The data: a name (`mnist`, `mnist-10k`, `fashion`) or a folder of IDX files (see
+    /// [`data_source`]); `None`: `$MINMAX_MNIST_DIR`, else the 10k subset.
     pub data: Option<PathBuf>,
     pub out: PathBuf,
     pub resume: bool,
@@ -73,10 +74,11 @@ pub struct Evaluation {
     pub reference: ParzenResult,
 }
 
-/// Where the data comes from, in order: `--data`, `$MINMAX_MNIST_DIR`, the 10k subset.
+/// Where the data comes from, in order: `--data` (a name — `mnist`, `mnist-10k`, `fashion` — or
+/// a folder, see [`MnistSource::named`]), `$MINMAX_MNIST_DIR`, the 10k subset.
 pub fn data_source(data: &Option<PathBuf>) -> MnistSource {
     match data {
-        Some(d) => MnistSource::Full { dir: d.clone() },
+        Some(d) => MnistSource::named(&d.to_string_lossy()),
         None => MnistSource::full_from_env().unwrap_or_else(MnistSource::subset10k),
     }
 }
