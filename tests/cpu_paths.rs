@@ -105,7 +105,8 @@ fn matrix_products_are_right_on_older_cpus() {
             .unwrap();
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "under qemu -cpu {cpu}:\n{stdout}\n{stderr}");
-        let want = if cpu == "Haswell" { "avx512f=false avx2=true fma=true" } else { "avx512f=false avx2=false fma=false" };
+        let want =
+            if cpu == "Haswell" { "avx512f=false avx2=true fma=true" } else { "avx512f=false avx2=false fma=false" };
         assert!(
             stderr.contains(&format!("all products right with {want}")),
             "under qemu -cpu {cpu} the check did not run on the expected instruction sets ({want}):\n{stdout}\n{stderr}"

@@ -5,8 +5,8 @@
 
 use minmax_engine::registry::cases;
 use minmax_engine::{DType, Device, Generator, Tensor};
-use minmax_tests::test_gpu;
 use minmax_gan::train::Gan as _;
+use minmax_tests::test_gpu;
 
 /// f32 on the GPU against an f64 (or f32) CPU reference.
 const ATOL: f64 = 1e-4;

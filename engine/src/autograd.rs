@@ -288,7 +288,13 @@ fn topo_order(outputs: &[Tensor]) -> Vec<Tensor> {
 
 fn accumulate(store: &mut HashMap<TensorId, Tensor>, id: TensorId, g: Tensor) -> Result<()> {
     let new = match store.remove(&id) {
-        Some(old) if sole_owner(&old) && old.shape() == g.shape() && g.layout().is_contiguous() && old.dtype() == g.dtype() && old.device() == g.device() => {
+        Some(old)
+            if sole_owner(&old)
+                && old.shape() == g.shape()
+                && g.layout().is_contiguous()
+                && old.dtype() == g.dtype()
+                && old.device() == g.device() =>
+        {
             // Nothing else sees `old`'s memory (no other handle, no graph), so the sum is written
             // into it instead of a fresh tensor: old ← 1·old + 1·g, the same bits as old + g.
             old.storage_mut().axpby_(1.0, &g.storage(), g.layout(), 1.0)?;

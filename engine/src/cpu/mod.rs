@@ -4,10 +4,10 @@
 //! `gemm` crate's micro-kernels with the operands' own strides, so transposes cost nothing.
 
 mod conv;
-mod memory;
 mod elementwise;
 mod index;
 mod matmul;
+mod memory;
 mod norm;
 mod optim;
 mod reduce;

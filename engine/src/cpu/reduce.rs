@@ -92,8 +92,7 @@ fn reduce_kernel<T: Float>(v: &[T], l: &Layout, axes: &[usize], op: ReduceOp) ->
     // Contiguous input keeping a middle block of dims, as batch norm's per-channel statistics
     // of [N, C, H, W] over (N, H, W): out[m] reduces data[o, m, i] over o and i.
     let kept_block = kept.windows(2).all(|w| w[1] == w[0] + 1);
-    if let (Some((a, _)), true, false) =
-        (l.contiguous_range(), kept_block && !kept.is_empty(), op == ReduceOp::ArgMax)
+    if let (Some((a, _)), true, false) = (l.contiguous_range(), kept_block && !kept.is_empty(), op == ReduceOp::ArgMax)
     {
         let (k0, k1) = (kept[0], kept[kept.len() - 1] + 1);
         let outer: usize = l.shape[..k0].iter().product();

@@ -40,7 +40,6 @@ fn wgpu_errors_come_back_as_results_not_panics() {
     let e = ctx.create_storage_buffer(huge, true).unwrap_err().to_string();
     assert!(e.contains(&format!("{huge} bytes")) && e.contains("limit"), "{e}");
     let dev = crate::Device::Gpu(crate::device::GpuDevice(ctx.clone()));
-    let e =
-        crate::Tensor::full_with(&[(huge / 4 + 1) as usize], 0.0, crate::DType::F32, &dev).unwrap_err().to_string();
+    let e = crate::Tensor::full_with(&[(huge / 4 + 1) as usize], 0.0, crate::DType::F32, &dev).unwrap_err().to_string();
     assert!(e.contains("Tensor::full_with") && e.contains("limit"), "{e}");
 }

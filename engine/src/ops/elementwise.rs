@@ -115,7 +115,10 @@ impl Tensor {
         }
         if hi < f64::INFINITY {
             let neg_hi = self.scalar_like(-hi).expand(self.shape())?;
-            out = out.unary_raw(UnaryOp::Neg)?.binary_raw(&neg_hi, BinaryOp::Maximum, "clamp")?.unary_raw(UnaryOp::Neg)?;
+            out = out
+                .unary_raw(UnaryOp::Neg)?
+                .binary_raw(&neg_hi, BinaryOp::Maximum, "clamp")?
+                .unary_raw(UnaryOp::Neg)?;
         }
         Ok(Tensor::record(out, "clamp", &[self], move |c| {
             let x = &c.inputs[0];

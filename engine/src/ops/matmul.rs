@@ -45,7 +45,6 @@ impl Tensor {
             ])
         }))
     }
-
 }
 
 /// d/db of `a @ b` = aᵀ @ grad, written in `b`'s own memory order. A Linear layer's `b` is the

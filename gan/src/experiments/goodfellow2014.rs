@@ -16,8 +16,8 @@ use crate::data::{load_mnist, MnistSource, Splits};
 use crate::metrics::parzen::{self, ParzenResult};
 use crate::models::goodfellow2014::{self as gf, Config, EpochRecord, Gan, TrainOptions};
 use crate::models::GeneratorLoss;
-use crate::viz;
 use crate::train::Gan as _;
+use crate::viz;
 
 mod report;
 pub use report::print_table;

@@ -29,8 +29,8 @@ use minmax_engine::optim::{Adam, Optimizer, Sgd};
 use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
 
 use super::GeneratorLoss;
-use crate::train::{apply, gradients, StepStats};
 use crate::data::Dataset;
+use crate::train::{apply, gradients, StepStats};
 
 mod training;
 pub use training::*;
@@ -418,7 +418,6 @@ impl Gan {
     pub fn eval_generator(&self) -> &Generator {
         self.g_avg.as_ref().unwrap_or(&self.g)
     }
-
 }
 
 /// The training interface: a minibatch of pixels [B, 784] is the data.

@@ -71,11 +71,6 @@ impl Gan for LossSensitiveGan {
         let loss_g = self.loss_of(&fake)?.mean_all()?;
         let g_loss = update(&loss_g, &self.g.parameters(), &mut self.opt_g)?;
 
-        Ok(StepStats {
-            d_loss,
-            g_loss,
-            d_real: l_real.mean_all()?.item()?,
-            d_fake: l_fake.mean_all()?.item()?,
-        })
+        Ok(StepStats { d_loss, g_loss, d_real: l_real.mean_all()?.item()?, d_fake: l_fake.mean_all()?.item()? })
     }
 }

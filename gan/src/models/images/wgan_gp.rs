@@ -80,7 +80,8 @@ impl Gan for WganGp {
         if self.critic_steps % self.n_critic == 0 {
             let z = super::noise(b, self.g.z_dim, rng, &dev)?;
             let loss_g = self.d.score(&self.g.generate(&z, None)?, None)?.mean_all()?.neg()?;
-            self.last_g_loss = update(&loss_g, &self.g.parameters(), &mut self.opt_g)?; // D frozen
+            self.last_g_loss = update(&loss_g, &self.g.parameters(), &mut self.opt_g)?;
+            // D frozen
         }
         Ok(StepStats {
             d_loss,
