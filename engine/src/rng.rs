@@ -133,7 +133,12 @@ pub fn mix32(mut x: u32) -> u32 {
 /// threads draw in parallel and both backends give identical dropout masks (the same formula is
 /// `counter_u32` in shaders/random.wgsl).
 pub fn counter_u32(seed: u64, i: u32) -> u32 {
-    mix32(mix32(mix32(seed as u32) ^ (seed >> 32) as u32) ^ i)
+    mix32(counter_key(seed) ^ i)
+}
+
+/// The part of `counter_u32` that depends on the seed alone: word i is `mix32(key ^ i)`.
+pub fn counter_key(seed: u64) -> u32 {
+    mix32(mix32(seed as u32) ^ (seed >> 32) as u32)
 }
 
 /// Dropout keeps element i when the top 24 bits of `counter_u32` are below this threshold, so the

@@ -24,39 +24,46 @@ fn valid_range(out: usize, size: usize, s: usize, k: usize, d: usize, p: usize) 
 fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
     let x = contiguous(v, l);
     let (rows, cols) = (g.col_rows(), g.col_cols());
-    let mut out = vec![T::zero(); rows * cols];
+    // Every element is written below (window pixel or pad), so the buffer is not zeroed first.
+    let mut out: Vec<T> = Vec::with_capacity(rows * cols);
     let plane = g.h * g.w;
     let (sx, dx, px) = (g.stride.1, g.dilation.1, g.padding.1);
-    out.par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
+    out.spare_capacity_mut().par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
         let c = r / (g.kh * g.kw);
         let ki = (r / g.kw) % g.kh;
         let kj = r % g.kw;
         // The columns inside the image for this kernel column; the rest is padding.
         let (lo, hi) = valid_range(g.out_w, g.w, sx, kj, dx, px);
         let off = (kj * dx) as isize - px as isize;
+        let start = (lo as isize * sx as isize + off) as usize;
         for n in 0..g.n {
             let img = &x[(n * g.c + c) * plane..(n * g.c + c + 1) * plane];
             for oy in 0..g.out_h {
                 let dst = &mut row[(n * g.out_h + oy) * g.out_w..(n * g.out_h + oy + 1) * g.out_w];
                 let iy = (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
                 if iy < 0 || iy >= g.h as isize {
-                    dst.fill(pad);
+                    dst.iter_mut().for_each(|d| {
+                        d.write(pad);
+                    });
                     continue;
                 }
                 let src = &img[iy as usize * g.w..(iy as usize + 1) * g.w];
-                dst[..lo].fill(pad);
-                dst[hi..].fill(pad);
-                let start = (lo as isize * sx as isize + off) as usize;
-                if sx == 1 {
-                    dst[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
-                } else {
-                    for (k, d) in dst[lo..hi].iter_mut().enumerate() {
-                        *d = src[start + k * sx];
+                let (head, rest) = dst.split_at_mut(lo);
+                head.iter_mut().chain(&mut rest[hi - lo..]).for_each(|d| {
+                    d.write(pad);
+                });
+                if lo < hi {
+                    // Input columns start, start + sx, …: `hi − lo` of them, all inside `src`.
+                    for (d, &s) in dst[lo..hi].iter_mut().zip(src[start..].iter().step_by(sx)) {
+                        d.write(s);
                     }
                 }
             }
         }
     });
+    // SAFETY: each of the rows·cols elements was written above: a row is n·oh·ow long and every
+    // (n, oy) segment of it is filled, in full, with pad or with pixels.
+    unsafe { out.set_len(rows * cols) };
     out
 }
 

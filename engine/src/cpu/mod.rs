@@ -188,12 +188,30 @@ impl CpuStorage {
     /// when the top 24 bits of `counter_u32(seed, i)` fall below `keep · 2^24`, else 0. The GPU
     /// kernel (shaders/random.wgsl) computes the same mask.
     pub fn dropout_mask(n: usize, keep: f64, seed: u64, dtype: DType) -> Result<Self> {
-        let t = crate::rng::keep_threshold(keep);
-        let scale = 1.0 / keep;
-        let v = (0..n as u32).map(|i| if (crate::rng::counter_u32(seed, i) >> 8) < t { scale } else { 0.0 });
+        fn fill<T: Elem>(n: usize, keep: f64, seed: u64) -> Vec<T> {
+            use rayon::prelude::*;
+            let t = crate::rng::keep_threshold(keep);
+            let scale = T::from_f64(1.0 / keep);
+            let key = crate::rng::counter_key(seed);
+            let mut out = vec![T::from_f64(0.0); n];
+            // Element i's word depends on i alone, so chunks fill independently.
+            let run = |c: usize, o: &mut [T]| {
+                for (j, o) in o.iter_mut().enumerate() {
+                    if (crate::rng::mix32(key ^ (c + j) as u32) >> 8) < t {
+                        *o = scale;
+                    }
+                }
+            };
+            if n >= PAR_THRESHOLD {
+                out.par_chunks_mut(1 << 14).enumerate().for_each(|(ci, o)| run(ci << 14, o));
+            } else {
+                run(0, &mut out);
+            }
+            out
+        }
         Ok(match dtype {
-            DType::F32 => CpuStorage::F32(v.map(|x| x as f32).collect()),
-            DType::F64 => CpuStorage::F64(v.collect()),
+            DType::F32 => CpuStorage::F32(fill(n, keep, seed)),
+            DType::F64 => CpuStorage::F64(fill(n, keep, seed)),
             DType::I64 => return Err(Error::UnsupportedDType { op: "dropout", dtype }),
         })
     }

@@ -1,7 +1,9 @@
 //! Fused, in-place optimizer updates on contiguous parameter storage. They run outside autograd:
 //! an optimizer step is not part of any graph.
 
-use super::{contiguous, CpuStorage};
+use rayon::prelude::*;
+
+use super::{contiguous, CpuStorage, PAR_THRESHOLD};
 use crate::dtype::Float;
 use crate::layout::Layout;
 use crate::storage::{AdamHyper, SgdHyper};
@@ -11,18 +13,31 @@ fn mismatch(op: &'static str, a: &CpuStorage, b: &CpuStorage) -> Error {
     Error::DTypeMismatch { op, lhs: a.dtype(), rhs: b.dtype() }
 }
 
+/// Elements per task when an update is split across threads: each element's update reads only
+/// its own p, g and state, so the split changes no bits.
+const CHUNK: usize = 1 << 14;
+
 fn sgd<T: Float>(p: &mut [T], g: &[T], v: Option<&mut [T]>, h: SgdHyper) {
     let (lr, mu, wd) = (T::from_f64(h.lr), T::from_f64(h.momentum), T::from_f64(h.weight_decay));
-    match v {
-        None => p.iter_mut().zip(g).for_each(|(p, &g)| *p = *p - lr * (g + wd * *p)),
-        Some(v) => {
-            for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
-                let d = g + wd * *p;
-                *v = mu * *v + d;
-                let step = if h.nesterov { d + mu * *v } else { *v };
-                *p = *p - lr * step;
-            }
+    let plain = |p: &mut [T], g: &[T]| p.iter_mut().zip(g).for_each(|(p, &g)| *p = *p - lr * (g + wd * *p));
+    let momentum = |p: &mut [T], g: &[T], v: &mut [T]| {
+        for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+            let d = g + wd * *p;
+            *v = mu * *v + d;
+            let step = if h.nesterov { d + mu * *v } else { *v };
+            *p = *p - lr * step;
         }
+    };
+    let par = p.len() >= PAR_THRESHOLD;
+    match v {
+        None if par => p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).for_each(|(p, g)| plain(p, g)),
+        None => plain(p, g),
+        Some(v) if par => p
+            .par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|((p, g), v)| momentum(p, g, v)),
+        Some(v) => momentum(p, g, v),
     }
 }
 
@@ -34,14 +49,25 @@ fn adam<T: Float>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h: AdamHyper) 
     let step = c(h.lr / bc1);
     let bc2_sqrt = c(bc2.sqrt());
     let decay = c(1.0 - h.lr * h.weight_decay);
-    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        let g = if h.decoupled { g } else { g + wd * *p };
-        if h.decoupled {
-            *p = *p * decay;
+    let run = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = if h.decoupled { g } else { g + wd * *p };
+            if h.decoupled {
+                *p = *p * decay;
+            }
+            *m = b1 * *m + (T::ONE - b1) * g;
+            *v = b2 * *v + (T::ONE - b2) * g * g;
+            *p = *p - step * *m / ((*v).sqrt() / bc2_sqrt + eps);
         }
-        *m = b1 * *m + (T::ONE - b1) * g;
-        *v = b2 * *v + (T::ONE - b2) * g * g;
-        *p = *p - step * *m / ((*v).sqrt() / bc2_sqrt + eps);
+    };
+    if p.len() >= PAR_THRESHOLD {
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|(((p, g), m), v)| run(p, g, m, v));
+    } else {
+        run(p, g, m, v);
     }
 }
 
