@@ -12,57 +12,57 @@ use crate::layout::Layout;
 use crate::storage::Conv2dGeom;
 use crate::Result;
 
-/// Output columns `lo..hi` whose input column `o·s + k·d − p` lies inside `0..size`.
-#[inline]
-fn valid_range(out: usize, size: usize, s: usize, k: usize, d: usize, p: usize) -> (usize, usize) {
-    let off = (k * d) as isize - p as isize; // input index = o·s + off
-    let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(s) };
-    let hi = if (size as isize) <= off { 0 } else { ((size as isize - off - 1) as usize / s + 1).min(out) };
-    (lo.min(hi), hi)
+/// For kernel offset (ki, kj): every output position q = oy·ow + ox whose window pixel lies inside
+/// the image, paired with that pixel's index iy·w + ix in its plane. The pairs are the same for
+/// every image and channel, so both kernels below compute them once per call (kh·kw lists) and
+/// then run one branch-free loop per (row, image) instead of a short loop per output row.
+fn window_pairs(g: &Conv2dGeom, ki: usize, kj: usize) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::with_capacity(g.out_h * g.out_w);
+    for oy in 0..g.out_h {
+        let iy = (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
+        if iy < 0 || iy >= g.h as isize {
+            continue;
+        }
+        for ox in 0..g.out_w {
+            let ix = (ox * g.stride.1 + kj * g.dilation.1) as isize - g.padding.1 as isize;
+            if ix >= 0 && ix < g.w as isize {
+                pairs.push(((oy * g.out_w + ox) as u32, (iy as usize * g.w + ix as usize) as u32));
+            }
+        }
+    }
+    pairs
+}
+
+/// `window_pairs` for every (ki, kj), indexed ki·kw + kj.
+fn all_pairs(g: &Conv2dGeom) -> Vec<Vec<(u32, u32)>> {
+    (0..g.kh * g.kw).map(|k| window_pairs(g, k / g.kw, k % g.kw)).collect()
 }
 
 fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
     let x = contiguous(v, l);
     let (rows, cols) = (g.col_rows(), g.col_cols());
-    // Every element is written below (window pixel or pad), so the buffer is not zeroed first.
+    let (plane, opl) = (g.h * g.w, g.out_h * g.out_w);
+    let pairs = all_pairs(g);
+    // Every element is written below (pad, then the window pixels), so the buffer is not zeroed.
     let mut out: Vec<T> = Vec::with_capacity(rows * cols);
-    let plane = g.h * g.w;
-    let (sx, dx, px) = (g.stride.1, g.dilation.1, g.padding.1);
     out.spare_capacity_mut().par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
-        let c = r / (g.kh * g.kw);
-        let ki = (r / g.kw) % g.kh;
-        let kj = r % g.kw;
-        // The columns inside the image for this kernel column; the rest is padding.
-        let (lo, hi) = valid_range(g.out_w, g.w, sx, kj, dx, px);
-        let off = (kj * dx) as isize - px as isize;
-        let start = (lo as isize * sx as isize + off) as usize;
-        for n in 0..g.n {
-            let img = &x[(n * g.c + c) * plane..(n * g.c + c + 1) * plane];
-            for oy in 0..g.out_h {
-                let dst = &mut row[(n * g.out_h + oy) * g.out_w..(n * g.out_h + oy + 1) * g.out_w];
-                let iy = (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                if iy < 0 || iy >= g.h as isize {
-                    dst.iter_mut().for_each(|d| {
-                        d.write(pad);
-                    });
-                    continue;
-                }
-                let src = &img[iy as usize * g.w..(iy as usize + 1) * g.w];
-                let (head, rest) = dst.split_at_mut(lo);
-                head.iter_mut().chain(&mut rest[hi - lo..]).for_each(|d| {
+        let (c, k) = (r / (g.kh * g.kw), r % (g.kh * g.kw));
+        let pairs = &pairs[k];
+        for (n, dst) in row.chunks_exact_mut(opl).enumerate() {
+            if pairs.len() < opl {
+                dst.iter_mut().for_each(|d| {
                     d.write(pad);
                 });
-                if lo < hi {
-                    // Input columns start, start + sx, …: `hi − lo` of them, all inside `src`.
-                    for (d, &s) in dst[lo..hi].iter_mut().zip(src[start..].iter().step_by(sx)) {
-                        d.write(s);
-                    }
-                }
+            }
+            let img = &x[(n * g.c + c) * plane..(n * g.c + c + 1) * plane];
+            for &(q, i) in pairs {
+                dst[q as usize].write(img[i as usize]);
             }
         }
     });
-    // SAFETY: each of the rows·cols elements was written above: a row is n·oh·ow long and every
-    // (n, oy) segment of it is filled, in full, with pad or with pixels.
+    // SAFETY: each of the rows·cols elements was written above: a row is n·oh·ow long, and each
+    // image's oh·ow segment of it is filled with pad (unless every position has a pixel) and
+    // then with the pixels of `window_pairs`, which lists every position that has one.
     unsafe { out.set_len(rows * cols) };
     out
 }
@@ -70,30 +70,18 @@ fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
 fn col2im_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom) -> Vec<T> {
     let col = contiguous(v, l);
     let cols = g.col_cols();
-    let plane = g.h * g.w;
-    let (sx, dx, px) = (g.stride.1, g.dilation.1, g.padding.1);
+    let (plane, opl) = (g.h * g.w, g.out_h * g.out_w);
+    let pairs = all_pairs(g);
     let mut out = vec![T::zero(); g.n * g.c * plane];
     // One task per (image, channel) plane: each plane gathers from its own rows and columns.
     out.par_chunks_mut(plane).enumerate().for_each(|(p, img)| {
         let (n, c) = (p / g.c, p % g.c);
-        for ki in 0..g.kh {
-            for kj in 0..g.kw {
-                let r = (c * g.kh + ki) * g.kw + kj;
-                let row = &col[r * cols..(r + 1) * cols];
-                let (lo, hi) = valid_range(g.out_w, g.w, sx, kj, dx, px);
-                let start = (lo as isize * sx as isize + (kj * dx) as isize - px as isize) as usize;
-                for oy in 0..g.out_h {
-                    let iy = (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                    if iy < 0 || iy >= g.h as isize {
-                        continue;
-                    }
-                    let src = &row[(n * g.out_h + oy) * g.out_w..(n * g.out_h + oy + 1) * g.out_w];
-                    let dst = &mut img[iy as usize * g.w..(iy as usize + 1) * g.w];
-                    for (k, &s) in src[lo..hi].iter().enumerate() {
-                        let d = &mut dst[start + k * sx];
-                        *d = *d + s;
-                    }
-                }
+        for (k, pairs) in pairs.iter().enumerate() {
+            let r = c * g.kh * g.kw + k;
+            let src = &col[r * cols + n * opl..r * cols + (n + 1) * opl];
+            for &(q, i) in pairs {
+                let d = &mut img[i as usize];
+                *d = *d + src[q as usize];
             }
         }
     });
