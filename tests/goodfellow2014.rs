@@ -196,6 +196,9 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         g_ema: 0.99,
         optimizer: gf::OptimizerKind::Sgd,
         device: minmax_engine::Device::Cpu,
+        k: None,
+        preset: minmax_gan::experiments::goodfellow2014::Preset::Default,
+        anneal: false,
     };
     let r = minmax_gan::experiments::goodfellow2014::run(&o)?;
     for f in [
@@ -223,8 +226,66 @@ fn quick_reproduction_writes_every_output() -> Result<()> {
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["steps"], 40);
     assert_eq!(json["paper_table1"].as_array().unwrap().len(), 4);
+    // The documented schema (report.rs): every promised field is there, computed.
+    assert_eq!(json["schema"], "minmax.goodfellow2014/2");
+    let num = |path: &str| -> f64 {
+        let v = path.split('.').fold(&json, |v, k| &v[k]);
+        v.as_f64().unwrap_or_else(|| panic!("report.json: {path} is {v}, expected a number"))
+    };
+    assert_eq!(num("parzen.test.mean"), p.mean);
+    assert_eq!(num("parzen.test.stderr"), p.std_err);
+    assert_eq!(num("parzen.sigma"), p.sigma);
+    assert_eq!(json["data"]["source"], "mnist-10k");
+    assert_eq!(num("data.test_count"), 1000.0);
+    assert_eq!(num("parzen.valid_count"), 1000.0);
+    for f in ["fid", "inception_score", "precision", "recall", "wall_seconds", "classes.kl_uniform"] {
+        assert!(num(f).is_finite(), "{f}");
+    }
+    let covered = num("classes.covered");
+    assert!((0.0..=10.0).contains(&covered));
+    let counts: Vec<u64> = json["classes"]["counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+    assert_eq!((counts.len(), counts.iter().sum::<u64>()), (10, 1000), "one count per digit, over the scored samples");
+    // The classifier the scores rest on is a real one, and the floor beats 40 steps of training.
+    assert!(num("classifier.test_accuracy") > 0.9, "{}", json["classifier"]);
+    assert!(num("real_vs_real.fid") < num("fid"), "real digits are nearer the test digits than G's");
+    let closer = num("memorisation.closer_than_heldout_median");
+    assert!((0.0..=1.0).contains(&closer));
     let samples = minmax_gan::data::npy::read_npy(&out.join("samples.npy"))?;
     assert_eq!(samples.shape(), &[2000, 784]);
     std::fs::remove_dir_all(&out).ok();
+    Ok(())
+}
+
+/// `k: Some(k)` (Algorithm 1): D is updated every step, G only after every k-th, and the run is
+/// still reproducible; `k: None` updates both every step.
+#[test]
+fn alternating_updates_move_g_every_kth_step() -> Result<()> {
+    let data = toy_data()?;
+    let (x, _) = data.to_tensors()?;
+    let batch = x.narrow(0, 0, 100)?;
+    for k in [1usize, 3] {
+        let mut cfg = Config::paper().scaled_to(3);
+        cfg.k = Some(k);
+        let mut gan = Gan::new(cfg.clone(), &data.pixel_means(), 2)?;
+        let mut rng = minmax_engine::Generator::new(5);
+        let g_of = |gan: &Gan| -> Result<Vec<f32>> { gan.g.l3.weight.to_vec::<f32>() };
+        let d_of = |gan: &Gan| -> Result<Vec<f32>> { gan.d.y.weight.to_vec::<f32>() };
+        for step in 1..=6usize {
+            let (g0, d0) = (g_of(&gan)?, d_of(&gan)?);
+            gan.train_step(&batch, &mut rng)?;
+            assert_ne!(d_of(&gan)?, d0, "k = {k}: D moves at step {step}");
+            assert_eq!(g_of(&gan)? != g0, step % k == 0, "k = {k}: G moves only at every {k}-th step ({step})");
+        }
+        assert_eq!(gan.d_steps_per_g_step(), k);
+        // Same seed, same bits; and the configuration survives a checkpoint's JSON.
+        let mut again = Gan::new(cfg.clone(), &data.pixel_means(), 2)?;
+        let mut rng = minmax_engine::Generator::new(5);
+        for _ in 0..6 {
+            again.train_step(&batch, &mut rng)?;
+        }
+        assert_eq!(params(&again)?, params(&gan)?);
+        assert_eq!(Config::from_json(&cfg.to_json()).unwrap().k, Some(k));
+    }
+    assert_eq!(Config::from_json(&Config::paper().to_json()).unwrap().k, None);
     Ok(())
 }

@@ -31,7 +31,7 @@ struct RunArgs {
     #[arg(long)]
     iterations: Option<u64>,
     /// Data: mnist (full MNIST, from scripts/get-data.sh), mnist-10k, fashion, or a folder of the
-    /// four IDX files (default: $MINMAX_MNIST_DIR, else mnist-10k).
+    /// four IDX files (default: $MINMAX_MNIST_DIR, else mnist, or mnist-10k with --quick).
     #[arg(long)]
     data: Option<std::path::PathBuf>,
     /// Output folder (default: runs/<experiment>).
@@ -52,12 +52,26 @@ struct RunArgs {
     /// Generated samples for the Parzen estimate.
     #[arg(long, default_value_t = 10_000)]
     eval_samples: usize,
-    /// Evaluate a moving average of G's weights with this decay (0: G as trained, as in the paper).
-    #[arg(long, default_value_t = minmax_gan::experiments::goodfellow2014::DEFAULT_EMA)]
-    ema: f64,
-    /// Optimizer of both players: adam (lr 1e-3, β₁ 0.5) or sgd (the paper's, with its schedules).
-    #[arg(long, default_value = "adam")]
-    optimizer: String,
+    /// Evaluate a moving average of G's weights with this decay (0: G as trained, as in the
+    /// paper; default 0.9995).
+    #[arg(long)]
+    ema: Option<f64>,
+    /// Optimizer of both players: adam (lr 1e-3, β₁ 0.5; the default) or sgd (the paper's, with
+    /// its schedules).
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// default, or paper: the authors' settings exactly (SGD with their learning-rate decay and
+    /// momentum ramp over 250 epochs, G as trained, the simultaneous update).
+    #[arg(long, default_value = "default")]
+    preset: String,
+    /// Algorithm 1's alternating updates: k D updates (each on its own minibatch) per G update.
+    /// Without it, D and G are updated together from one minibatch, as in the authors' code.
+    #[arg(long)]
+    k: Option<usize>,
+    /// With Adam: linear (the learning rate falls linearly per epoch, to lr/epochs in the last)
+    /// or none (constant).
+    #[arg(long, default_value = "none")]
+    anneal: String,
     /// No progress bar or progress lines.
     #[arg(long)]
     no_progress: bool,
@@ -162,6 +176,20 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
             "--iterations must be at least 1 (it stops training after that many steps)",
         ));
     }
+    use minmax_gan::experiments::goodfellow2014::{Preset, DEFAULT_EMA};
+    let preset = Preset::parse(&a.preset)?;
+    if preset == Preset::Paper {
+        for (flag, given) in [("--ema", a.ema.is_some()), ("--optimizer", a.optimizer.is_some())] {
+            if given {
+                return Err(minmax_engine::Error::msg(format!(
+                    "{flag}: --preset paper fixes the optimizer (SGD) and evaluates G as trained; drop {flag} or the preset"
+                )));
+            }
+        }
+    }
+    if a.k == Some(0) {
+        return Err(minmax_engine::Error::msg("--k must be at least 1 (D updates per G update)"));
+    }
     minmax_gan::train::interrupt::install();
     let o = minmax_gan::experiments::goodfellow2014::ReproduceOptions {
         quick: a.quick,
@@ -176,9 +204,16 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
         progress: !a.no_progress,
         eval_samples: a.eval_samples,
         train_only,
-        g_ema: a.ema,
-        optimizer: minmax_gan::models::goodfellow2014::OptimizerKind::parse(&a.optimizer)?,
+        g_ema: if preset == Preset::Paper { 0.0 } else { a.ema.unwrap_or(DEFAULT_EMA) },
+        optimizer: minmax_gan::models::goodfellow2014::OptimizerKind::parse(a.optimizer.as_deref().unwrap_or("adam"))?,
         device,
+        k: a.k,
+        preset,
+        anneal: match a.anneal.as_str() {
+            "linear" => true,
+            "none" => false,
+            x => return Err(minmax_engine::Error::msg(format!("--anneal: '{x}' (expected linear or none)"))),
+        },
     };
     if !(0.0..1.0).contains(&o.g_ema) {
         return Err(minmax_engine::Error::msg(format!("--ema {}: the decay must be in [0, 1)", o.g_ema)));
@@ -209,7 +244,7 @@ fn eval_parzen(
     if !checkpoint.is_file() {
         return Err(minmax_engine::Error::file(checkpoint, "--checkpoint: no such file"));
     }
-    let splits = minmax_gan::data::load_mnist(&minmax_gan::experiments::goodfellow2014::data_source(&data))?;
+    let splits = minmax_gan::data::load_mnist(&minmax_gan::experiments::goodfellow2014::data_source(&data, false))?;
     // The model is rebuilt from the configuration saved in the checkpoint (optimizer, --ema, sizes).
     let (gan, epoch) = gf::from_checkpoint(checkpoint, &splits.train.pixel_means())?;
     let out = out.unwrap_or_else(|| checkpoint.parent().unwrap_or(std::path::Path::new(".")).join("eval-parzen"));
@@ -222,6 +257,7 @@ fn eval_parzen(
         samples,
         &mut minmax_engine::Generator::new(seed),
         &out,
+        true,
     )?;
     println!("checkpoint {} (epoch {epoch})", checkpoint.display());
     minmax_gan::experiments::goodfellow2014::print_table(&ev, &gan.cfg);

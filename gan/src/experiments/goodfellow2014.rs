@@ -22,6 +22,8 @@ use crate::viz;
 mod report;
 pub use report::print_table;
 use report::write_report;
+mod scores;
+pub use scores::*;
 
 /// Table 1 of the paper: Parzen-window log-likelihood on MNIST (mean ± standard error).
 pub const PAPER_TABLE1: &[(&str, f64, f64)] = &[
@@ -41,7 +43,7 @@ pub struct ReproduceOptions {
     pub epochs: Option<usize>,
     pub iterations: Option<u64>,
     /// The data: a name (`mnist`, `mnist-10k`, `fashion`) or a folder of IDX files (see
-    /// [`data_source`]); `None`: `$MINMAX_MNIST_DIR`, else the 10k subset.
+    /// [`data_source`]); `None`: `$MINMAX_MNIST_DIR`, else full MNIST (the 10k subset with `quick`).
     pub data: Option<PathBuf>,
     pub out: PathBuf,
     pub resume: bool,
@@ -59,6 +61,41 @@ pub struct ReproduceOptions {
     pub optimizer: gf::OptimizerKind,
     /// Where to train (`cpu`, or a GPU through the WGSL backend).
     pub device: minmax_engine::Device,
+    /// `None`: the simultaneous update of the authors' code; `Some(k)`: Algorithm 1's
+    /// alternating updates with k D updates per G update.
+    pub k: Option<usize>,
+    /// The authors' settings exactly (see [`Preset::Paper`]), or this project's defaults.
+    pub preset: Preset,
+    /// Adam's learning rate falls linearly per epoch to lr/epochs (ignored with SGD).
+    pub anneal: bool,
+}
+
+/// Which recipe `reproduce` trains with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// This project's defaults: the paper's networks, initialisation and dropout, trained with
+    /// Adam (or `--optimizer sgd`), evaluated through a moving average of G's weights (`--ema`).
+    Default,
+    /// The authors' `mnist.yaml` exactly: SGD, learning rate 0.1 divided by 1.000004 every step
+    /// (floor 1e-6), momentum 0.5 → 0.7 linearly over epochs 1–250 (not scaled to the run's
+    /// length), G's weights as trained (no averaging), the simultaneous update.
+    Paper,
+}
+
+impl Preset {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "default" => Ok(Preset::Default),
+            "paper" => Ok(Preset::Paper),
+            _ => Err(Error::msg(format!("--preset: '{s}' is not a preset (expected default or paper)"))),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Default => "default",
+            Preset::Paper => "paper",
+        }
+    }
 }
 
 /// The default decay of the averaged generator.
@@ -72,15 +109,36 @@ pub struct Evaluation {
     pub raw: Option<ParzenResult>,
     /// Real training digits used as the samples.
     pub reference: ParzenResult,
+    /// The classifier's view of the samples, and the memorisation check.
+    pub classes: ClassScores,
+    /// Seconds the evaluation took (sampling, Parzen, classifier and distances).
+    pub seconds: f64,
 }
 
 /// Where the data comes from, in order: `--data` (a name — `mnist`, `mnist-10k`, `fashion` — or
-/// a folder, see [`MnistSource::named`]), `$MINMAX_MNIST_DIR`, the 10k subset.
-pub fn data_source(data: &Option<PathBuf>) -> MnistSource {
+/// a folder, see [`MnistSource::named`]), `$MINMAX_MNIST_DIR`, then full MNIST as the paper used
+/// it (`scripts/get-data.sh full`), or the 10k subset for a `quick` run.
+pub fn data_source(data: &Option<PathBuf>, quick: bool) -> MnistSource {
     match data {
         Some(d) => MnistSource::named(&d.to_string_lossy()),
-        None => MnistSource::full_from_env().unwrap_or_else(MnistSource::subset10k),
+        None => MnistSource::full_from_env().unwrap_or_else(|| {
+            if quick {
+                MnistSource::subset10k()
+            } else {
+                MnistSource::full_cached()
+            }
+        }),
     }
+}
+
+/// `parzen_ll.py` of the authors' code chooses σ on the first 1,000 validation digits; model
+/// selection during training uses the same digits.
+pub const SIGMA_VALID: usize = 1_000;
+
+/// The first [`SIGMA_VALID`] validation digits (all of them when there are fewer).
+pub fn sigma_digits(s: &Splits) -> Result<Tensor> {
+    let (valid, _) = s.valid.to_tensors()?;
+    valid.narrow(0, 0, SIGMA_VALID.min(valid.shape()[0]))
 }
 
 /// The data source and split as the report and the checkpoint name it, from the counts actually
@@ -138,14 +196,22 @@ pub struct Outcome {
 pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
     let t0 = Instant::now();
     check_sample_memory("--eval-samples", o.eval_samples, 28 * 28)?;
-    let src = data_source(&o.data);
+    let src = data_source(&o.data, o.quick);
     let splits = load_mnist(&src)?;
     eprintln!("data: {}", describe(&src, &splits));
     let epochs = o.epochs.unwrap_or(if o.quick { QUICK_EPOCHS } else { DEFAULT_EPOCHS });
-    let mut cfg = Config::paper().scaled_to(epochs);
+    let mut cfg = match o.preset {
+        Preset::Default => {
+            let mut c = Config::paper().scaled_to(epochs);
+            c.g_ema = o.g_ema;
+            c.optimizer = o.optimizer;
+            c
+        }
+        Preset::Paper => Config { epochs, ..Config::paper() },
+    };
     cfg.g_loss = o.g_loss;
-    cfg.g_ema = o.g_ema;
-    cfg.optimizer = o.optimizer;
+    cfg.k = o.k;
+    cfg.anneal = o.anneal && matches!(cfg.optimizer, gf::OptimizerKind::Adam { .. });
     let mut gan = Gan::new(cfg, &splits.train.pixel_means(), o.seed)?;
     gan.to_device(&o.device)?;
     let topts = TrainOptions {
@@ -162,7 +228,7 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
     // log-likelihood (best σ) of the evaluated generator; the best one is kept. The test digits
     // are only used once, at the end.
     let select_every = (epochs / 15).max(1);
-    let (valid, _) = splits.valid.to_tensors()?;
+    let valid = sigma_digits(&splits)?;
     // The selected generator is saved whenever it changes, with the validation curve so far, so a
     // run that is interrupted and resumed keeps its selection.
     let selected_path = o.out.join("generator_selected.safetensors");
@@ -226,7 +292,7 @@ pub fn run(o: &ReproduceOptions) -> Result<Outcome> {
         });
     }
     eprintln!("evaluating: {} samples, Parzen window σ from {:?}", o.eval_samples, parzen::sigma_grid());
-    let ev = evaluate(&gan, &splits, o.eval_samples, &mut rng, &o.out)?;
+    let ev = evaluate(&gan, &splits, o.eval_samples, &mut rng, &o.out, o.progress)?;
     let wall = t0.elapsed().as_secs_f64();
     let chosen = best.as_ref().map(|b| (b.0, b.1));
     write_report(o, &gan.cfg, &src, &splits, &history, &ev, wall, chosen, &selection)?;
@@ -296,10 +362,11 @@ fn load_selection(path: &Path, gan: &Gan) -> Result<(Vec<(usize, f64)>, Option<(
 
 /// Parzen log-likelihood of the test split under `n` generated samples (σ chosen on the
 /// validation split), and the same estimate with real training digits as the "samples".
-pub fn evaluate(gan: &Gan, s: &Splits, n: usize, rng: &mut Rng, out: &Path) -> Result<Evaluation> {
+pub fn evaluate(gan: &Gan, s: &Splits, n: usize, rng: &mut Rng, out: &Path, progress: bool) -> Result<Evaluation> {
+    let t0 = Instant::now();
     let samples = gan.sample(n, rng)?;
     crate::data::npy::write_npy(&out.join("samples.npy"), &samples)?;
-    let (valid, _) = s.valid.to_tensors()?;
+    let valid = sigma_digits(s)?;
     let (test, _) = s.test.to_tensors()?;
     let sigmas = parzen::sigma_grid();
     let model = parzen::evaluate(&samples, &valid, &test, &sigmas)?;
@@ -310,7 +377,8 @@ pub fn evaluate(gan: &Gan, s: &Splits, n: usize, rng: &mut Rng, out: &Path) -> R
     let (train, _) = s.train.to_tensors()?;
     let real = train.narrow(0, 0, n.min(train.shape()[0]))?;
     let reference = parzen::evaluate(&real, &valid, &test, &sigmas)?;
-    Ok(Evaluation { model, raw, reference })
+    let classes = class_scores(&samples, s, progress)?;
+    Ok(Evaluation { model, raw, reference, classes, seconds: t0.elapsed().as_secs_f64() })
 }
 
 /// Index tensor for `index_select`.

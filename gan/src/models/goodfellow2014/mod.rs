@@ -9,7 +9,9 @@
 //! ```
 //!
 //! with one D update and one G update per minibatch (k = 1). As in the authors' code, both
-//! updates are computed from the same minibatch and the same forward pass, and applied together.
+//! updates are computed from the same minibatch and the same forward pass, and applied together
+//! (`k: None`). Algorithm 1 of the paper instead alternates: k D updates, each on its own
+//! minibatch, then one G update on fresh noise with D frozen (`k: Some(k)`).
 //! D ends in a logit; its sigmoid is folded into the losses (BCE with logits), which is the same
 //! function, computed without overflow.
 //!
@@ -30,7 +32,7 @@ use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
 
 use super::GeneratorLoss;
 use crate::data::Dataset;
-use crate::train::{apply, gradients, StepStats};
+use crate::train::{apply, gradients, update, StepStats};
 
 mod training;
 pub use training::*;
@@ -69,6 +71,12 @@ pub struct Config {
     /// sampled G's weights as trained). Training itself is unchanged by it.
     pub g_ema: f64,
     pub optimizer: OptimizerKind,
+    /// `None`: the authors' code's simultaneous update (one D and one G update from the same
+    /// forward pass). `Some(k)`: Algorithm 1's alternating updates, k D updates per G update.
+    pub k: Option<usize>,
+    /// Adam only: the learning rate falls linearly with the epoch, from `lr` in epoch 1 to
+    /// `lr / epochs` in the last (SGD has the paper's exponential decay instead).
+    pub anneal: bool,
 }
 
 /// How both players are trained.
@@ -136,6 +144,8 @@ impl Config {
             epochs: 250,
             g_ema: 0.0,
             optimizer: OptimizerKind::Sgd,
+            k: None,
+            anneal: false,
         }
     }
     /// The paper's ramps momentum over 250 epochs; a shorter run reaches the final momentum
@@ -163,7 +173,9 @@ impl Config {
             "momentum_start": self.momentum_start, "momentum_end": self.momentum_end,
             "momentum_saturate_epoch": self.momentum_saturate_epoch, "d_keep_input": self.d_keep_input,
             "d_keep_hidden": self.d_keep_hidden, "g_irange": self.g_irange, "d_irange": self.d_irange,
-            "g_loss": self.g_loss.name(), "epochs": self.epochs, "k": 1, "g_ema": self.g_ema, "optimizer": self.optimizer.to_json(),
+            "g_loss": self.g_loss.name(), "epochs": self.epochs, "g_ema": self.g_ema, "optimizer": self.optimizer.to_json(),
+            "k": self.k.unwrap_or(1), "update": if self.k.is_some() { "alternating" } else { "simultaneous" },
+            "anneal": if self.anneal { "linear" } else { "none" },
         })
     }
     /// The configuration `to_json` wrote (a checkpoint's `config` metadata). Every field must be
@@ -198,6 +210,18 @@ impl Config {
             epochs: int("epochs")?,
             g_ema: num("g_ema")?,
             optimizer: OptimizerKind::from_json(v.get("optimizer").ok_or("'optimizer' is missing")?)?,
+            // Checkpoints written before `--k` existed have no "update": they were simultaneous.
+            k: match v.get("update").and_then(|u| u.as_str()) {
+                None | Some("simultaneous") => None,
+                Some("alternating") => Some(int("k")?.max(1)),
+                Some(u) => return Err(format!("'update' is '{u}', expected simultaneous or alternating")),
+            },
+            // Absent in checkpoints written before annealing existed: none.
+            anneal: match v.get("anneal").and_then(|a| a.as_str()) {
+                None | Some("none") => false,
+                Some("linear") => true,
+                Some(a) => return Err(format!("'anneal' is '{a}', expected none or linear")),
+            },
         })
     }
     /// The settings that must agree for `--resume` to continue a run exactly: every field but
@@ -224,6 +248,9 @@ impl Config {
             "d_keep_hidden",
             "g_irange",
             "d_irange",
+            "k",
+            "update",
+            "anneal",
         ];
         names.iter().map(|&n| (n, obj.get(n).map(|v| v.to_string()).unwrap_or_default())).collect()
     }
@@ -360,6 +387,8 @@ pub struct Gan {
     pub step: u64,
     /// Where the networks live and train (`to_device` moves them).
     pub device: Device,
+    /// G's loss at its last update (alternating updates report it between G updates).
+    last_g_loss: f64,
 }
 
 impl Gan {
@@ -379,7 +408,7 @@ impl Gan {
         } else {
             None
         };
-        Ok(Gan { cfg, g, g_avg, d, opt_g, opt_d, step: 0, device: Device::Cpu })
+        Ok(Gan { cfg, g, g_avg, d, opt_g, opt_d, step: 0, device: Device::Cpu, last_g_loss: f64::NAN })
     }
 
     /// Move both players (and the averaged G) to `device`, before training starts; the optimizers
@@ -399,14 +428,23 @@ impl Gan {
         Ok(())
     }
 
-    /// Set the momentum for a (1-based) epoch from the ramp (SGD only).
+    /// Set what changes per (1-based) epoch: SGD's momentum from the ramp; Adam's learning rate
+    /// when it is annealed.
     pub fn start_epoch(&mut self, epoch: usize) {
-        if self.cfg.optimizer != OptimizerKind::Sgd {
-            return;
+        match self.cfg.optimizer {
+            OptimizerKind::Sgd => {
+                let m = self.cfg.momentum_schedule().at(epoch as f64);
+                self.opt_g.set_momentum(m);
+                self.opt_d.set_momentum(m);
+            }
+            OptimizerKind::Adam { lr, .. } if self.cfg.anneal => {
+                let e = self.cfg.epochs.max(1) as f64;
+                let lr = lr * (e - (epoch as f64 - 1.0).min(e - 1.0)) / e;
+                self.opt_g.set_lr(lr);
+                self.opt_d.set_lr(lr);
+            }
+            OptimizerKind::Adam { .. } => {}
         }
-        let m = self.cfg.momentum_schedule().at(epoch as f64);
-        self.opt_g.set_momentum(m);
-        self.opt_d.set_momentum(m);
     }
 
     /// `n` images from G's weights as trained (no averaging), [n, D].
@@ -420,12 +458,68 @@ impl Gan {
     }
 }
 
+impl Gan {
+    /// Algorithm 1 of the paper: update D on this minibatch (G's samples detached), and after
+    /// every k-th D update, update G on fresh noise with D frozen (D keeps its dropout: it is the
+    /// same noisy D that was trained).
+    fn alternating_step(&mut self, x: &Tensor, k: usize, rng: &mut Rng) -> Result<StepStats> {
+        let b = x.shape()[0];
+        let x = &x.to_device(&self.device)?;
+        let ones = x.full_like(&[b, 1], 1.0)?;
+        let zeros = x.full_like(&[b, 1], 0.0)?;
+        if self.cfg.optimizer == OptimizerKind::Sgd {
+            let lr = self.cfg.lr_schedule().at(self.step);
+            self.opt_d.set_lr(lr);
+            self.opt_g.set_lr(lr);
+        }
+        // (1) D: minimise ½·(BCE(D(x), 1) + BCE(D(G(z)), 0)) with G's samples as constants.
+        let z = sample_z(b, self.cfg.z_dim, rng).to_device(&self.device)?;
+        let fake = minmax_engine::no_grad(|| self.g.forward(&z))?;
+        let d_real = self.d.logits(x, Some(rng))?;
+        let d_fake = self.d.logits(&fake, Some(rng))?;
+        let loss_d = d_real.bce_with_logits(&ones)?.add(&d_fake.bce_with_logits(&zeros)?)?.mul_scalar(0.5)?;
+        let d_loss = update(&loss_d, &self.d.parameters(), self.opt_d.as_mut())?;
+        self.step += 1;
+        // (2) every k-th D update: G on fresh noise, D frozen.
+        if self.step % k as u64 == 0 {
+            let z = sample_z(b, self.cfg.z_dim, rng).to_device(&self.device)?;
+            let logits = self.d.logits(&self.g.forward(&z)?, Some(rng))?;
+            let loss_g = match self.cfg.g_loss {
+                GeneratorLoss::NonSaturating => logits.bce_with_logits(&ones)?,
+                GeneratorLoss::Saturating => logits.bce_with_logits(&zeros)?.neg()?,
+            };
+            self.last_g_loss = update(&loss_g, &self.g.parameters(), self.opt_g.as_mut())?;
+            self.average_g()?;
+        }
+        Ok(StepStats {
+            d_loss,
+            g_loss: self.last_g_loss,
+            d_real: d_real.sigmoid()?.mean_all()?.item()?,
+            d_fake: d_fake.sigmoid()?.mean_all()?.item()?,
+        })
+    }
+
+    /// The averaged generator trails the trained one: avg ← ema·avg + (1 − ema)·G.
+    fn average_g(&self) -> Result<()> {
+        if let Some(avg) = &self.g_avg {
+            for (a, p) in avg.parameters().iter().zip(self.g.parameters()) {
+                a.lerp_(&p, 1.0 - self.cfg.g_ema)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The training interface: a minibatch of pixels [B, 784] is the data.
 impl crate::train::Gan for Gan {
     type Data = Tensor;
 
-    /// One minibatch: one D update and one G update, from the same forward pass.
+    /// One minibatch: one D update and one G update, from the same forward pass; or, with
+    /// alternating updates, one D update, and a G update after every k-th.
     fn train_step(&mut self, x: &Tensor, rng: &mut Rng) -> Result<StepStats> {
+        if let Some(k) = self.cfg.k {
+            return self.alternating_step(x, k, rng);
+        }
         let b = x.shape()[0];
         let x = &x.to_device(&self.device)?; // a no-op on the CPU
         let z = sample_z(b, self.cfg.z_dim, rng).to_device(&self.device)?; // [B, Z]
@@ -460,12 +554,7 @@ impl crate::train::Gan for Gan {
         apply(&dp, gd, self.opt_d.as_mut())?;
         apply(&gp, gg, self.opt_g.as_mut())?;
         self.step += 1;
-        // The averaged generator trails the trained one: avg ← ema·avg + (1 − ema)·G.
-        if let Some(avg) = &self.g_avg {
-            for (a, p) in avg.parameters().iter().zip(&gp) {
-                a.lerp_(p, 1.0 - self.cfg.g_ema)?;
-            }
-        }
+        self.average_g()?;
 
         Ok(StepStats {
             d_loss: loss_d.item()?,
@@ -473,6 +562,10 @@ impl crate::train::Gan for Gan {
             d_real: d_real.sigmoid()?.mean_all()?.item()?,
             d_fake: d_fake.sigmoid()?.mean_all()?.item()?,
         })
+    }
+
+    fn d_steps_per_g_step(&self) -> usize {
+        self.cfg.k.unwrap_or(1)
     }
 
     /// `n` images from G, [n, D], drawn in batches without recording a graph.
