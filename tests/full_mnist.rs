@@ -46,3 +46,25 @@ fn data_names_pick_their_sources() {
     assert!(matches!(MnistSource::named("fashion"), MnistSource::Fashion { .. }));
     assert!(matches!(MnistSource::named("./mnist"), MnistSource::Full { dir } if dir.as_os_str() == "./mnist"));
 }
+
+/// The classifier the reproduction scores its samples with (trained on the 50,000 training
+/// digits, or loaded from the data cache where an earlier run or test left it) classifies the
+/// official test digits with at least 99 % accuracy.
+#[test]
+fn the_reproductions_classifier_reaches_99_percent_on_the_test_digits() {
+    let found = load_mnist(&MnistSource::named("mnist"));
+    let Some(s) = or_skip(
+        "the_reproductions_classifier_reaches_99_percent_on_the_test_digits",
+        "full MNIST is not installed (run scripts/get-data.sh full)",
+        found,
+        REQUIRE_DATA,
+    ) else {
+        return;
+    };
+    let stick = minmax_gan::experiments::goodfellow2014::yardstick(&s, false).unwrap();
+    assert!(stick.test_accuracy >= 0.99, "test accuracy {:.4} ({})", stick.test_accuracy, stick.path.display());
+    // The cached file is the one a second call loads, and it gives the same network.
+    let again = minmax_gan::experiments::goodfellow2014::yardstick(&s, false).unwrap();
+    assert!(again.train_seconds.is_none(), "the second call loads {}", again.path.display());
+    assert_eq!(again.test_accuracy, stick.test_accuracy);
+}

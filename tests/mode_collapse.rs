@@ -195,6 +195,7 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
         quick: false,
         out: out.clone(),
         snapshots: 2,
+        frames: 3,
         workers: Some(2),
         progress: false,
         device: minmax_engine::Device::Cpu,
@@ -206,6 +207,18 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
     }
     let js: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(js["runs"].as_array().map(|a| a.len()), Some(16));
+    // Each seed-0 run's animation: a looping GIF of 3 frames (the last at the end), decoded back.
+    for f in ["vanilla-ring8.gif", "wgan-gp-mix1d.gif"] {
+        use image::AnimationDecoder;
+        let bytes = std::fs::read(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let dec = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)).unwrap();
+        let frames = dec.into_frames().collect_frames().unwrap();
+        assert_eq!(frames.len(), 3, "{f}");
+        let (w, h) = frames[0].buffer().dimensions();
+        assert!(w > 200 && h > 200, "{f}: {w}x{h}");
+        // Frames differ: the game moved between the first and the last.
+        assert_ne!(frames[0].buffer(), frames[2].buffer(), "{f}");
+    }
     let _ = std::fs::remove_dir_all(&out);
     Ok(())
 }
@@ -221,6 +234,7 @@ fn the_lab_gives_the_same_numbers_with_any_number_of_workers() -> Result<()> {
         quick: false,
         out: std::env::temp_dir().join("unused"),
         snapshots: 0,
+        frames: 0,
         workers: Some(workers),
         progress: false,
         device: minmax_engine::Device::Cpu,

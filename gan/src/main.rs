@@ -60,6 +60,9 @@ struct RunArgs {
     /// its schedules).
     #[arg(long)]
     optimizer: Option<String>,
+    /// Adam's learning rate (default 1e-3); with SGD, the paper's starting rate 0.1 is kept.
+    #[arg(long)]
+    lr: Option<f64>,
     /// default, or paper: the authors' settings exactly (SGD with their learning-rate decay and
     /// momentum ramp over 250 epochs, G as trained, the simultaneous update).
     #[arg(long, default_value = "default")]
@@ -179,7 +182,9 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
     use minmax_gan::experiments::goodfellow2014::{Preset, DEFAULT_EMA};
     let preset = Preset::parse(&a.preset)?;
     if preset == Preset::Paper {
-        for (flag, given) in [("--ema", a.ema.is_some()), ("--optimizer", a.optimizer.is_some())] {
+        for (flag, given) in
+            [("--ema", a.ema.is_some()), ("--optimizer", a.optimizer.is_some()), ("--lr", a.lr.is_some())]
+        {
             if given {
                 return Err(minmax_engine::Error::msg(format!(
                     "{flag}: --preset paper fixes the optimizer (SGD) and evaluates G as trained; drop {flag} or the preset"
@@ -205,7 +210,23 @@ fn reproduce(a: RunArgs, train_only: bool) -> minmax_engine::Result<()> {
         eval_samples: a.eval_samples,
         train_only,
         g_ema: if preset == Preset::Paper { 0.0 } else { a.ema.unwrap_or(DEFAULT_EMA) },
-        optimizer: minmax_gan::models::goodfellow2014::OptimizerKind::parse(a.optimizer.as_deref().unwrap_or("adam"))?,
+        optimizer: match minmax_gan::models::goodfellow2014::OptimizerKind::parse(
+            a.optimizer.as_deref().unwrap_or("adam"),
+        )? {
+            minmax_gan::models::goodfellow2014::OptimizerKind::Adam { lr, beta1, beta2 } => {
+                let lr = a.lr.unwrap_or(lr);
+                if !(lr > 0.0 && lr.is_finite()) {
+                    return Err(minmax_engine::Error::msg(format!("--lr {lr}: expected a positive learning rate")));
+                }
+                minmax_gan::models::goodfellow2014::OptimizerKind::Adam { lr, beta1, beta2 }
+            }
+            sgd if a.lr.is_none() => sgd,
+            _ => {
+                return Err(minmax_engine::Error::msg(
+                    "--lr is Adam's; SGD runs the paper's schedule from 0.1 (drop --lr or use --optimizer adam)",
+                ))
+            }
+        },
         device,
         k: a.k,
         preset,

@@ -1,4 +1,5 @@
-//! Pictures of the toy game: one panel per snapshot, panels side by side in a strip.
+//! Pictures of the toy game: one panel per snapshot, panels side by side in a strip, or played one
+//! after another as an animated GIF.
 //!
 //! A 2-D panel (top to bottom):
 //! - a caption: iteration, modes covered and % high-quality samples of this snapshot;
@@ -217,6 +218,36 @@ pub fn panel(gan: &dyn ToyGan, mix: &Mixture, step: usize, rng: &mut Rng) -> Res
         &format!("iter {step}: {}/{} modes, {:.1}% HQ", stats.modes_covered, stats.modes_total, stats.hq_percent),
     );
     Ok(img)
+}
+
+/// The panels `frames` (all of one size) as an animated GIF that loops: `ms` milliseconds per
+/// frame, the last held four times as long. Encoded in memory, so the caller writes it atomically.
+pub fn animation(frames: &[RgbImage], ms: u32) -> Result<Vec<u8>> {
+    use image::codecs::gif::{GifEncoder, Repeat};
+    use image::{Delay, Frame};
+    let bad = |e: image::ImageError| minmax_engine::Error::msg(format!("animation: GIF encoding failed: {e}"));
+    let Some(first) = frames.first() else {
+        return Err(minmax_engine::Error::msg("animation: no frames"));
+    };
+    if let Some(f) = frames.iter().find(|f| f.dimensions() != first.dimensions()) {
+        return Err(minmax_engine::Error::msg(format!(
+            "animation: frames differ in size ({:?} and {:?})",
+            first.dimensions(),
+            f.dimensions()
+        )));
+    }
+    let mut bytes = Vec::new();
+    {
+        // Speed 10 of 1–30: a good palette per frame without taking longer than the training.
+        let mut enc = GifEncoder::new_with_speed(&mut bytes, 10);
+        enc.set_repeat(Repeat::Infinite).map_err(bad)?;
+        for (i, f) in frames.iter().enumerate() {
+            let hold = if i + 1 == frames.len() { 4 } else { 1 };
+            let rgba = image::DynamicImage::ImageRgb8(f.clone()).into_rgba8();
+            enc.encode_frame(Frame::from_parts(rgba, 0, 0, Delay::from_numer_denom_ms(ms * hold, 1))).map_err(bad)?;
+        }
+    }
+    Ok(bytes)
 }
 
 /// Panels side by side under a title and a legend line.

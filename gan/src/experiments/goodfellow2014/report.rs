@@ -135,7 +135,8 @@ pub(super) fn write_report(
         o.preset.name(),
         match cfg.k {
             None => "D and G updated together from each minibatch (the authors' code)".to_string(),
-            Some(k) => format!("alternating updates: {k} D update(s), each on its own minibatch, per G update (Algorithm 1)"),
+            Some(k) =>
+                format!("alternating updates: {k} D update(s), each on its own minibatch, per G update (Algorithm 1)"),
         }
     ));
     md.push_str(&format!(
@@ -157,7 +158,9 @@ pub(super) fn write_report(
         },
         c.n
     ));
-    md.push_str("| digit | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |\n|---|---|---|---|---|---|---|---|---|---|---|\n| samples |");
+    md.push_str(
+        "| digit | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |\n|---|---|---|---|---|---|---|---|---|---|---|\n| samples |",
+    );
     for k in &c.class_counts {
         md.push_str(&format!(" {k} |"));
     }
@@ -186,8 +189,9 @@ pub(super) fn write_report(
     md.push_str(&format!(
         "## Memorisation (Figure 2 as numbers)\n\nEuclidean distance to the nearest of the {} training digits, in pixel units:\n\n\
          | | mean | median |\n|---|---|---|\n| {} samples | {:.3} | {:.3} |\n| {} test digits | {:.3} | {:.3} |\n\n\
-         {:.1} % of the samples are nearer the training set than the median test digit (about 50 % for a generator that \
-         does not copy its training digits; near 100 % would mean copies).\n\n",
+         {:.1} % of the samples are nearer the training set than the median test digit. A generator that draws new digits \
+         like the test digits gives about 50 %; far more means its samples sit closer to training digits than new digits \
+         do — copies, or smooth prototypical digits that are near many training digits at once (nearest.png tells which).\n\n",
         s.train.len(),
         m.generated.len(),
         m.generated_mean,
@@ -309,7 +313,7 @@ pub fn print_table(ev: &Evaluation, cfg: &Config) {
         c.model.recall
     );
     println!(
-        "memorisation: {:.1} % of samples nearer the training set than the median test digit (≈ 50 % without copying)",
+        "memorisation: {:.1} % of samples nearer the training set than the median test digit (≈ 50 % for samples like new digits)",
         100.0 * c.memo.closer_than_heldout_median
     );
 }

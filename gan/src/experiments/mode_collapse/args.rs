@@ -29,6 +29,9 @@ pub struct Args {
     /// Snapshots per seed-0 picture strip (0: no pictures).
     #[arg(long, default_value_t = 6)]
     pub snapshots: usize,
+    /// Frames of each seed-0 animation, <model>-<dataset>.gif (0: no animations).
+    #[arg(long, default_value_t = 40)]
+    pub frames: usize,
     /// Runs trained at once (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -62,6 +65,7 @@ pub fn main(a: Args) -> Result<()> {
         quick: a.quick,
         out: a.out,
         snapshots: a.snapshots,
+        frames: a.frames,
         workers: a.workers,
         progress: !a.run.no_progress,
         device: a.run.device()?,

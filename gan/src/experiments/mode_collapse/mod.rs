@@ -11,8 +11,9 @@
 //! its jobs inside a one-thread rayon pool, so the engine's own threading stays out of the way
 //! (these nets are too small to gain from it). Every random draw of a run comes from its seed.
 //!
-//! Written to `--out` (default `runs/mode-collapse`): `report.md`, `report.json`, and
-//! `<model>-<dataset>.png` strips.
+//! Written to `--out` (default `runs/mode-collapse`): `report.md`, `report.json`,
+//! `<model>-<dataset>.png` strips, and `<model>-<dataset>.gif`: the same panel at `--frames`
+//! evenly spaced iterations of seed 0, played as an animation — the game as it is played.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -52,6 +53,8 @@ pub struct Options {
     pub out: PathBuf,
     /// Snapshots in each seed-0 picture strip (including the end).
     pub snapshots: usize,
+    /// Frames of each seed-0 animation (including the end; 0: none).
+    pub frames: usize,
     /// Worker threads (default: the number of cores).
     pub workers: Option<usize>,
     pub progress: bool,
@@ -171,6 +174,8 @@ pub struct RunResult {
     pub settings: serde_json::Value,
     /// Seed 0 only: (iteration, picture panel).
     pub panels: Vec<(usize, RgbImage)>,
+    /// Seed 0 only: the animation's frames, in order.
+    pub frames: Vec<RgbImage>,
 }
 
 /// The seed of every draw of one run: distinct per (data set, model, seed), stable across runs.
@@ -195,11 +200,22 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
     let mut gan = build(model, &p, mix.dim, &mut init)?;
     let snaps: Vec<usize> =
         if seed == 0 && o.snapshots > 0 { snapshot_steps(p.steps, o.snapshots) } else { Vec::new() };
+    let frame_steps: Vec<usize> =
+        if seed == 0 && o.frames > 0 { snapshot_steps(p.steps, o.frames) } else { Vec::new() };
     let mut panels = Vec::new();
+    let mut frames = Vec::new();
     let decay_start = (p.decay_from * p.steps as f64) as usize;
     for step in 0..p.steps {
-        if snaps.contains(&step) {
-            panels.push((step, crate::viz::mode_collapse::panel(gan.as_ref(), &mix, step, &mut eval_rng.fork())?));
+        let (snap, frame) = (snaps.contains(&step), frame_steps.contains(&step));
+        if snap || frame {
+            // One panel serves both; each draws from a fork, so pictures never move the run.
+            let panel = crate::viz::mode_collapse::panel(gan.as_ref(), &mix, step, &mut eval_rng.fork())?;
+            if frame {
+                frames.push(panel.clone());
+            }
+            if snap {
+                panels.push((step, panel));
+            }
         }
         if step >= decay_start {
             let f = (step - decay_start) as f64 / (p.steps - decay_start).max(1) as f64;
@@ -213,8 +229,14 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
             )));
         }
     }
-    if seed == 0 && o.snapshots > 0 {
-        panels.push((p.steps, crate::viz::mode_collapse::panel(gan.as_ref(), &mix, p.steps, &mut eval_rng.fork())?));
+    if seed == 0 && (o.snapshots > 0 || o.frames > 0) {
+        let last = crate::viz::mode_collapse::panel(gan.as_ref(), &mix, p.steps, &mut eval_rng.fork())?;
+        if o.frames > 0 {
+            frames.push(last.clone());
+        }
+        if o.snapshots > 0 {
+            panels.push((p.steps, last));
+        }
     }
     let samples = gan.sample(EVAL_SAMPLES, &mut eval_rng)?;
     let stats = mode_stats(&samples, &mix)?;
@@ -231,6 +253,7 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
         cpu_seconds: thread_cpu_seconds().zip(cpu0).map(|(b, a)| b - a),
         settings,
         panels,
+        frames,
     })
 }
 

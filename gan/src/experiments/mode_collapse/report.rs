@@ -193,6 +193,9 @@ pub fn json(results: &[RunResult], sums: &[Summary], o: &Options, t: &Timing) ->
     })
 }
 
+/// Display time of one animation frame (the last is held four times as long).
+pub const GIF_FRAME_MS: u32 = 150;
+
 /// Run the lab and write the report and pictures into `o.out`; returns the Markdown report.
 pub fn run(o: &Options) -> Result<String> {
     std::fs::create_dir_all(&o.out).map_err(|e| Error::Io { path: o.out.clone(), source: e })?;
@@ -225,6 +228,10 @@ pub fn run(o: &Options) -> Result<String> {
         let legend = format!("{legend}; {samples}; bars: HQ samples per mode (dotted: uniform)");
         let img = crate::viz::mode_collapse::strip(&title, &legend, &panels);
         crate::viz::save_png(&img, &o.out.join(format!("{}-{}.png", r.model, r.dataset)))?;
+    }
+    for r in results.iter().filter(|r| !r.frames.is_empty()) {
+        let gif = crate::viz::mode_collapse::animation(&r.frames, GIF_FRAME_MS)?;
+        minmax_engine::io::write_atomic(&o.out.join(format!("{}-{}.gif", r.model, r.dataset)), &gif)?;
     }
     let md = markdown(&sums, o, &timing);
     minmax_engine::io::write_atomic(&o.out.join("report.md"), md.as_bytes())?;
