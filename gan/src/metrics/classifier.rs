@@ -56,8 +56,10 @@ pub struct ClassifierConfig {
     pub classes: usize,
     pub epochs: usize,
     pub batch_size: usize,
-    /// Adam's learning rate (β = (0.9, 0.999)).
+    /// Adam's learning rate (β = (0.9, 0.999)) in the first epoch …
     pub lr: f64,
+    /// … multiplied by this after every epoch (1: constant).
+    pub lr_decay: f64,
     /// Seed of the initial weights and the shuffling.
     pub seed: u64,
     /// Print a line per epoch to stderr.
@@ -73,6 +75,7 @@ impl Default for ClassifierConfig {
             epochs: 8,
             batch_size: 32,
             lr: 1e-3,
+            lr_decay: 1.0,
             seed: 0,
             progress: false,
         }
@@ -84,7 +87,7 @@ impl ClassifierConfig {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "channels": [self.channels.0, self.channels.1], "features": self.features, "classes": self.classes,
-            "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed,
+            "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "lr_decay": self.lr_decay, "seed": self.seed,
         })
     }
     fn from_json(v: &serde_json::Value) -> Option<Self> {
@@ -97,6 +100,8 @@ impl ClassifierConfig {
             epochs: u("epochs")?,
             batch_size: u("batch_size")?,
             lr: v.get("lr")?.as_f64()?,
+            // Checkpoints from before the decay existed trained at a constant rate.
+            lr_decay: v.get("lr_decay").and_then(|x| x.as_f64()).unwrap_or(1.0),
             seed: v.get("seed")?.as_u64()?,
             progress: false,
         })
@@ -233,6 +238,7 @@ pub fn train(net: &Classifier, data: &Dataset) -> Result<Vec<EpochLog>> {
     let mut shuffle = Generator::new(cfg.seed ^ 0x5EED_5EED);
     let mut history = Vec::new();
     for epoch in 1..=cfg.epochs {
+        opt.set_lr(cfg.lr * cfg.lr_decay.powi(epoch as i32 - 1));
         let t0 = Instant::now();
         let (mut loss_sum, mut right, mut seen, mut batches) = (0.0, 0usize, 0usize, 0usize);
         for batch in data.batches(cfg.batch_size, &mut shuffle, true)? {
