@@ -188,6 +188,7 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
     use minmax_gan::experiments::mode_collapse::{run, Options};
     let out = std::env::temp_dir().join(format!("minmax-mode-collapse-{}", std::process::id()));
     let o = Options {
+        preset: minmax_gan::experiments::mode_collapse::Preset::Minmax,
         datasets: vec!["ring8".into(), "mix1d".into()],
         models: vec!["vanilla".into(), "wgan-gp".into(), "pacgan3".into(), "unrolled5".into()],
         seeds: 2,
@@ -227,6 +228,7 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
 fn the_lab_gives_the_same_numbers_with_any_number_of_workers() -> Result<()> {
     use minmax_gan::experiments::mode_collapse::{run_all, Options};
     let o = |workers| Options {
+        preset: minmax_gan::experiments::mode_collapse::Preset::Minmax,
         datasets: vec!["ring8".into()],
         models: vec!["vanilla".into(), "pacgan2".into()],
         seeds: 2,
@@ -246,5 +248,73 @@ fn the_lab_gives_the_same_numbers_with_any_number_of_workers() -> Result<()> {
     let two: Vec<_> = run_all(&o(2))?.iter().map(key).collect();
     assert_eq!(one.len(), 4);
     assert_eq!(one, two, "--workers changed the results");
+    Ok(())
+}
+
+/// `--preset pacgan` builds PacGAN's nets — G 2 → 400 ×4 → 2 with batch norm, D three maxout
+/// layers of 200 × 5 pieces — trains them, and states the preset in its report.
+#[test]
+fn the_pacgan_preset_trains_the_papers_nets() -> Result<()> {
+    use minmax_gan::experiments::mode_collapse::{build, parse_datasets, parse_models, plan, run, Options, Preset};
+    use minmax_gan::models::toy::Mixture;
+    assert_eq!(parse_datasets("all", Preset::Pacgan)?, vec!["ring8-pac", "grid25"]);
+    assert_eq!(parse_models("all", Preset::Pacgan)?, vec!["vanilla", "pacgan2", "pacgan3", "pacgan4"]);
+    let p = plan("pacgan2", &Mixture::ring8_pac(), None, false, Preset::Pacgan);
+    assert_eq!((p.common.lr_g, p.common.betas, p.common.batch_size), (1e-4, (0.8, 0.999), 100));
+    let gan = build("pacgan2", &p, 2, &mut minmax_engine::Generator::new(1))?;
+    let parts = gan.parts();
+    assert_eq!(parts.g.sizes, vec![2, 400, 400, 400, 400, 2]);
+    assert_eq!(parts.d.sizes, vec![4, 200, 200, 200, 1], "D reads packs of 2");
+    assert_eq!(parts.d.params[0].shape(), &[1000, 4], "a maxout layer computes 5 pieces per unit");
+    // G: 5 linear layers (W, b) and 4 batch norms (γ, β).
+    assert_eq!(parts.g.params.len(), 2 * 5 + 2 * 4);
+    let out = std::env::temp_dir().join(format!("minmax-mode-collapse-pac-{}", std::process::id()));
+    let o = Options {
+        preset: Preset::Pacgan,
+        datasets: vec!["ring8-pac".into()],
+        models: vec!["vanilla".into(), "pacgan2".into()],
+        seeds: 1,
+        steps: Some(3),
+        quick: false,
+        out: out.clone(),
+        snapshots: 0,
+        frames: 0,
+        workers: Some(1),
+        progress: false,
+        device: minmax_engine::Device::Cpu,
+    };
+    let md = run(&o)?;
+    assert!(md.contains("(preset pacgan)") && md.contains("three maxout layers of 200 units × 5 pieces"), "{md}");
+    let js: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let s = &js["summaries"][0];
+    assert_eq!((s["preset"].as_str(), s["iterations"].as_u64()), (Some("pacgan"), Some(3)));
+    for k in ["modes", "hq_percent", "kl"] {
+        assert!(s[k]["mean"].is_number() && s[k]["se"].is_number(), "{k}: {}", s[k]);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    Ok(())
+}
+
+/// Maxout hidden units are the max over their pieces, and batch norm normalises each unit over
+/// the batch: checked on a net whose weights are set by hand.
+#[test]
+fn maxout_and_batch_norm_hidden_layers_compute_what_they_say() -> Result<()> {
+    use minmax_gan::models::toy::nets::{Act, Hidden, Mlp};
+    let mut g = minmax_engine::Generator::new(0);
+    let net = Mlp::with(&[1, 2, 1], Act::Relu, Hidden { batch_norm: false, pieces: 3, init_std: Some(0.02) }, &mut g)?;
+    // Hidden layer: 2 units × 3 pieces = 6 numbers: x·(1, −1, 2 | 0.5, −2, 0) + 0; output: sum.
+    net.params[0].copy_from(&Tensor::new(vec![1.0f32, -1.0, 2.0, 0.5, -2.0, 0.0], &[6, 1])?)?;
+    net.params[1].copy_from(&Tensor::zeros(&[6]))?;
+    net.params[2].copy_from(&Tensor::new(vec![1.0f32, 1.0], &[1, 2])?)?;
+    net.params[3].copy_from(&Tensor::zeros(&[1]))?;
+    let y = net.forward(&Tensor::new(vec![1.0f32, -1.0], &[2, 1])?)?.to_vec::<f32>()?;
+    // x = 1: max(1, −1, 2) + max(0.5, −2, 0) = 2.5; x = −1: max(−1, 1, −2) + max(−0.5, 2, 0) = 3.
+    assert_eq!(y, vec![2.5, 3.0]);
+    let bn = Mlp::with(&[1, 1, 1], Act::Relu, Hidden { batch_norm: true, pieces: 1, init_std: Some(0.02) }, &mut g)?;
+    bn.params[0].copy_from(&Tensor::new(vec![3.0f32], &[1, 1])?)?;
+    bn.params[2].copy_from(&Tensor::new(vec![1.0f32], &[1, 1])?)?;
+    // Over the batch (−1, 1): 3x normalised is (−1, 1) (up to ε), ReLU gives (0, 1).
+    let y = bn.forward(&Tensor::new(vec![-1.0f32, 1.0], &[2, 1])?)?.to_vec::<f32>()?;
+    assert!(y[0] == 0.0 && (y[1] - 1.0).abs() < 1e-5, "{y:?}");
     Ok(())
 }

@@ -6,12 +6,16 @@ use super::*;
 /// `minmax lab mode-collapse`
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Whose setup: minmax (this lab's) or pacgan (PacGAN's synthetic experiments: their nets,
+    /// optimiser and batch; see the report).
+    #[arg(long, default_value = "minmax")]
+    pub preset: String,
     /// Data sets: ring8 (radius 2, σ 0.02), ring8-pac (radius 1, σ 0.01), grid25, mix1d, a
-    /// comma-separated list, or all (= ring8,grid25).
+    /// comma-separated list, or all (= ring8,grid25; with --preset pacgan ring8-pac,grid25).
     #[arg(long, default_value = "all")]
     pub dataset: String,
     /// Models: a comma-separated list of vanilla, vanilla-sat, wgan-gp, pacgan2, pacgan3,
-    /// pacgan4, unrolled5, unrolled10, or all.
+    /// pacgan4, unrolled5, unrolled10, or all (with --preset pacgan: vanilla and pacgan2–4).
     #[arg(long, default_value = "all")]
     pub model: String,
     /// Seeds per configuration (default 5, or 2 with --quick).
@@ -57,9 +61,11 @@ pub fn main(a: Args) -> Result<()> {
             )));
         }
     }
+    let preset = Preset::parse(&a.preset)?;
     let o = Options {
-        datasets: parse_datasets(&a.dataset)?,
-        models: parse_models(&a.model)?,
+        preset,
+        datasets: parse_datasets(&a.dataset, preset)?,
+        models: parse_models(&a.model, preset)?,
         seeds,
         steps: a.steps,
         quick: a.quick,

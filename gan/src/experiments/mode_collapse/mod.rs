@@ -41,8 +41,57 @@ pub const DEFAULT_DATASETS: [&str; 2] = ["ring8", "grid25"];
 
 pub use crate::metrics::modes::EVAL_SAMPLES;
 
+/// Whose setup the lab trains with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// This lab's settings ([`plan`]): small nets, a large learning rate with decay. A well-tuned
+    /// vanilla GAN that need not collapse.
+    Minmax,
+    /// PacGAN's synthetic experiments (Lin et al. 2018; their released code's `config.py` and
+    /// `pacgan_task.py` for the 2-D ring and grid): G 2 → 400 → 400 → 400 → 400 → 2 with batch
+    /// norm and ReLU, D with three maxout layers of 200 units × 5 pieces, weights N(0, 0.02²),
+    /// Adam lr 1e-4, β = (0.8, 0.999) for both, batch 100, z ~ N(0, I₂), no learning-rate decay.
+    Pacgan,
+}
+
+impl Preset {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "minmax" => Ok(Preset::Minmax),
+            "pacgan" => Ok(Preset::Pacgan),
+            _ => Err(Error::msg(format!("--preset: '{s}' is not a preset (expected minmax or pacgan)"))),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Minmax => "minmax",
+            Preset::Pacgan => "pacgan",
+        }
+    }
+    /// `--dataset all` under this preset.
+    pub fn datasets(self) -> &'static [&'static str] {
+        match self {
+            Preset::Minmax => &DEFAULT_DATASETS,
+            Preset::Pacgan => &["ring8-pac", "grid25"],
+        }
+    }
+    /// `--model all` under this preset: PacGAN's own table compares the GAN with PacGAN2–4.
+    pub fn models(self) -> &'static [&'static str] {
+        match self {
+            Preset::Minmax => &MODELS,
+            Preset::Pacgan => &["vanilla", "pacgan2", "pacgan3", "pacgan4"],
+        }
+    }
+}
+
+/// Iterations of `--preset pacgan` unless `--steps` says otherwise. The authors trained 400
+/// epochs of 1,000 minibatches (400,000 iterations); at about 6 ms per iteration on one core that
+/// is 40 minutes per run, so the lab's default is a stated budget of a tenth.
+pub const PACGAN_STEPS: usize = 40_000;
+
 #[derive(Clone, Debug)]
 pub struct Options {
+    pub preset: Preset,
     pub datasets: Vec<String>,
     pub models: Vec<String>,
     pub seeds: usize,
@@ -77,10 +126,10 @@ pub struct Plan {
     pub n_critic: usize,
 }
 
-/// Parse a comma-separated `--model` list (or `all`).
-pub fn parse_models(s: &str) -> Result<Vec<String>> {
+/// Parse a comma-separated `--model` list (or `all`: the preset's models).
+pub fn parse_models(s: &str, preset: Preset) -> Result<Vec<String>> {
     if s == "all" {
-        return Ok(MODELS.iter().map(|m| m.to_string()).collect());
+        return Ok(preset.models().iter().map(|m| m.to_string()).collect());
     }
     let v: Vec<String> = s.split(',').map(|m| m.trim().to_string()).collect();
     for m in &v {
@@ -94,10 +143,10 @@ pub fn parse_models(s: &str) -> Result<Vec<String>> {
     Ok(v)
 }
 
-/// Parse a comma-separated `--dataset` list (or `all` = ring8, grid25).
-pub fn parse_datasets(s: &str) -> Result<Vec<String>> {
+/// Parse a comma-separated `--dataset` list (or `all`: the preset's data sets).
+pub fn parse_datasets(s: &str, preset: Preset) -> Result<Vec<String>> {
     if s == "all" {
-        return Ok(DEFAULT_DATASETS.iter().map(|m| m.to_string()).collect());
+        return Ok(preset.datasets().iter().map(|m| m.to_string()).collect());
     }
     let v: Vec<String> = s.split(',').map(|m| m.trim().to_string()).collect();
     for d in &v {
@@ -124,7 +173,35 @@ pub fn parse_datasets(s: &str) -> Result<Vec<String>> {
 /// PacGAN, whose D judges packs, needs more than the vanilla GAN). WGAN-GP and the unrolled GAN
 /// cost 5–25 times more per iteration and get fewer iterations: the report gives iterations and
 /// CPU seconds beside every row, so read it as a comparison at a budget, not per step.
-pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool) -> Plan {
+pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool, preset: Preset) -> Plan {
+    if preset == Preset::Pacgan {
+        let hidden = |batch_norm, pieces| crate::models::toy::nets::Hidden { batch_norm, pieces, init_std: Some(0.02) };
+        let common = Common {
+            z_dim: 2,
+            g_hidden: 400,
+            g_layers: 4,
+            d_hidden: 200,
+            d_layers: 3,
+            g_extra: hidden(true, 1),
+            d_extra: hidden(false, 5),
+            g_act: crate::models::toy::nets::Act::Relu,
+            d_act: crate::models::toy::nets::Act::Relu, // unused: maxout replaces it
+            batch_size: 100,
+            lr_g: 1e-4,
+            lr_d: 1e-4,
+            betas: (0.8, 0.999),
+            device: minmax_engine::Device::Cpu,
+        };
+        return Plan {
+            steps: steps.unwrap_or(if quick { PACGAN_STEPS / 20 } else { PACGAN_STEPS }).max(1),
+            common,
+            decay_from: 1.0,
+            lr_floor: 1.0,
+            unroll_lr: 0.01,
+            gp_lambda: 10.0,
+            n_critic: 5,
+        };
+    }
     let base = match model {
         "wgan-gp" => 1000,
         "unrolled5" => 600,
@@ -192,7 +269,7 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
     let t0 = Instant::now();
     let cpu0 = thread_cpu_seconds();
     let mix = Mixture::by_name(dataset)?;
-    let mut p = plan(model, &mix, o.steps, o.quick);
+    let mut p = plan(model, &mix, o.steps, o.quick, o.preset);
     p.common.device = o.device.clone();
     let mut rng = Rng::new(run_seed(dataset, model, seed));
     let mut init = rng.fork();
@@ -265,7 +342,7 @@ fn snapshot_steps(steps: usize, n: usize) -> Vec<usize> {
 
 /// Relative cost of one run, to start the slow ones first.
 fn cost(model: &str, mix: &Mixture, o: &Options) -> f64 {
-    let p = plan(model, mix, o.steps, o.quick);
+    let p = plan(model, mix, o.steps, o.quick, o.preset);
     let per = match model {
         "wgan-gp" => 4.0,
         "pacgan2" => 1.5,

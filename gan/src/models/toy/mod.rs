@@ -14,9 +14,9 @@
 //!
 //! Shapes: B = batch, Z = noise dim (2), X = data dim (2, or 1 for the 1-D mixture).
 //!
-//! Left out: batch norm and maxout in the toy nets (the published VEEGAN/PacGAN nets are larger,
-//! with batch norm in G and maxout in D); ours are plain two-hidden-layer MLPs, so that the 80
-//! training runs of the lab fit in minutes on a two-core CPU.
+//! The lab's own nets are plain two-hidden-layer MLPs, so that its 80 training runs fit in minutes
+//! on a two-core CPU; `Common` also builds the published setups' larger nets (batch norm in G,
+//! maxout in D: `nets::Hidden`), which `--preset pacgan` trains.
 
 pub mod nets;
 pub mod pacgan;
@@ -111,10 +111,15 @@ pub struct Parts<'a> {
 pub struct Common {
     /// Noise dimension: z ~ N(0, I) of this size.
     pub z_dim: usize,
-    /// Width of both hidden layers of G.
+    /// Width of G's hidden layers, and how many there are.
     pub g_hidden: usize,
-    /// Width of both hidden layers of D.
+    pub g_layers: usize,
+    /// Width of D's hidden layers, and how many there are.
     pub d_hidden: usize,
+    pub d_layers: usize,
+    /// What G's and D's hidden layers do besides their activation (batch norm, maxout, init).
+    pub g_extra: nets::Hidden,
+    pub d_extra: nets::Hidden,
     pub g_act: nets::Act,
     pub d_act: nets::Act,
     /// Real samples per D step (and fakes per G step).
@@ -135,7 +140,11 @@ impl Default for Common {
         Common {
             z_dim: 2,
             g_hidden: 128,
+            g_layers: 2,
             d_hidden: 128,
+            d_layers: 2,
+            g_extra: nets::Hidden::default(),
+            d_extra: nets::Hidden::default(),
             g_act: nets::Act::Relu,
             d_act: nets::Act::LeakyRelu(0.2),
             batch_size: 256,
@@ -148,13 +157,19 @@ impl Default for Common {
 }
 
 impl Common {
-    /// G: z [B, Z] → H_G → H_G → [B, X].
+    /// G: z [B, Z] → H_G → … (`g_layers` of them) → [B, X].
     pub fn generator(&self, x_dim: usize, rng: &mut Rng) -> Result<nets::Mlp> {
-        self.on_device(nets::Mlp::new(&[self.z_dim, self.g_hidden, self.g_hidden, x_dim], self.g_act, rng)?)
+        let mut sizes = vec![self.z_dim];
+        sizes.extend(std::iter::repeat_n(self.g_hidden, self.g_layers));
+        sizes.push(x_dim);
+        self.on_device(nets::Mlp::with(&sizes, self.g_act, self.g_extra, rng)?)
     }
-    /// D: [B, input] → H_D → H_D → logit [B, 1].
+    /// D: [B, input] → H_D → … (`d_layers` of them) → logit [B, 1].
     pub fn discriminator(&self, input: usize, rng: &mut Rng) -> Result<nets::Mlp> {
-        self.on_device(nets::Mlp::new(&[input, self.d_hidden, self.d_hidden, 1], self.d_act, rng)?)
+        let mut sizes = vec![input];
+        sizes.extend(std::iter::repeat_n(self.d_hidden, self.d_layers));
+        sizes.push(1);
+        self.on_device(nets::Mlp::with(&sizes, self.d_act, self.d_extra, rng)?)
     }
     /// The net's parameters moved to `self.device` (before any optimizer is built on them).
     fn on_device(&self, net: nets::Mlp) -> Result<nets::Mlp> {
@@ -177,7 +192,9 @@ impl Common {
     }
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
-            "z_dim": self.z_dim, "g_hidden": self.g_hidden, "d_hidden": self.d_hidden, "g_act": self.g_act.name(),
+            "z_dim": self.z_dim, "g_hidden": self.g_hidden, "g_layers": self.g_layers, "d_hidden": self.d_hidden,
+            "d_layers": self.d_layers, "g_batch_norm": self.g_extra.batch_norm, "d_maxout_pieces": self.d_extra.pieces,
+            "init_std": self.g_extra.init_std, "g_act": self.g_act.name(),
             "d_act": self.d_act.name(), "batch_size": self.batch_size, "optimizer": "Adam",
             "lr_g": self.lr_g, "lr_d": self.lr_d, "betas": [self.betas.0, self.betas.1],
         })
