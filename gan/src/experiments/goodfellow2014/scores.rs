@@ -37,9 +37,9 @@ pub struct Yardstick {
 /// The classifier of `s.train`: loaded from the data cache, or trained and saved there.
 pub fn yardstick(s: &Splits, progress: bool) -> Result<Yardstick> {
     let fp = classifier::data_fingerprint(&s.train);
-    let path = crate::data::mnist::default_cache_dir()
-        .join("classifiers")
-        .join(format!("goodfellow2014-{fp}-{CLASSIFIER_EPOCHS}ep-b{CLASSIFIER_BATCH}-decay{CLASSIFIER_LR_DECAY}.safetensors"));
+    let path = crate::data::mnist::default_cache_dir().join("classifiers").join(format!(
+        "goodfellow2014-{fp}-{CLASSIFIER_EPOCHS}ep-b{CLASSIFIER_BATCH}-decay{CLASSIFIER_LR_DECAY}.safetensors"
+    ));
     let existed = path.exists();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, format!("cannot create the folder: {e}")))?;

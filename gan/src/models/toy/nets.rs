@@ -142,7 +142,8 @@ impl Mlp {
     /// "4 → 200 → 200 → 200 → 1 (maxout, 5 pieces)"
     pub fn describe(&self) -> String {
         let s: Vec<String> = self.sizes.iter().map(|d| d.to_string()).collect();
-        let act = if self.hidden.pieces > 1 { format!("maxout, {} pieces", self.hidden.pieces) } else { self.act.name() };
+        let act =
+            if self.hidden.pieces > 1 { format!("maxout, {} pieces", self.hidden.pieces) } else { self.act.name() };
         let bn = if self.hidden.batch_norm { "batch norm, " } else { "" };
         let init = match self.hidden.init_std {
             Some(s) => format!("; weights N(0, {s}²)"),
