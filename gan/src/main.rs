@@ -112,6 +112,8 @@ enum LabCmd {
     Images(minmax_gan::experiments::image_gans::Args),
     /// DCGAN on 100, 1,000 and all training images: reconstruction gap and memorisation check.
     Generalization(minmax_gan::experiments::generalization::Args),
+    /// A classifier on long-tailed MNIST / Fashion-MNIST: simple fixes against GAN samples.
+    Imbalance(minmax_gan::experiments::imbalance::Args),
 }
 
 #[derive(Subcommand)]
@@ -333,6 +335,7 @@ fn main() {
         Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::experiments::mode_collapse::main(a),
         Cmd::Lab { what: LabCmd::Images(a) } => minmax_gan::experiments::image_gans::main(a),
         Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::experiments::generalization::main(a),
+        Cmd::Lab { what: LabCmd::Imbalance(a) } => minmax_gan::experiments::imbalance::main(a),
         Cmd::Reproduce(a) => reproduce(a, false),
         Cmd::Train(a) => reproduce(a, true),
         Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed, out } } => {

@@ -22,7 +22,7 @@ use crate::viz;
 mod report;
 pub use report::print_table;
 use report::write_report;
-mod scores;
+pub mod scores;
 pub use scores::*;
 
 /// Table 1 of the paper: Parzen-window log-likelihood on MNIST (mean ± standard error).

@@ -12,10 +12,14 @@
 //! - [`generalization`]: DCGAN trained on 100, 1,000 and all training images; reconstruction
 //!   error of training vs test images and a nearest-neighbour memorisation check
 //!   (`minmax lab generalization`)
+//! - [`imbalance`]: a classifier on a long-tailed MNIST / Fashion-MNIST training set, with the
+//!   simple fixes (oversampling, class weights, logit adjustment, SMOTE) against GAN samples
+//!   (conditional fill-up, All-in-one, Pseudo-label, LSRO) (`minmax lab imbalance`)
 
 pub mod generalization;
 pub mod goodfellow2014;
 pub mod image_gans;
+pub mod imbalance;
 pub mod mode_collapse;
 
 use minmax_engine::{Device, Error, Result};

@@ -16,6 +16,8 @@
 //! - [`modes`]: modes covered, % high-quality samples and the KLs of samples of a 2-D mixture
 //!   (VEEGAN / PacGAN's metrics for the mode-collapse lab)
 //! - [`classifier`]: the small CNN whose features and probabilities FID, IS and coverage use
+//! - [`per_class`]: a classifier's per-class recall, ACSA, macro-F1 and G-mean from its confusion
+//!   matrix (the imbalance lab)
 //! - [`stats`]: mean ± standard error over seeds
 //! - [`linalg`]: the small f64 linear algebra these need (symmetric eigen-decomposition, matrix
 //!   square roots); [`distances`]: blocked pairwise distances between point sets.
@@ -28,6 +30,7 @@ pub mod inception_score;
 pub mod linalg;
 pub mod modes;
 pub mod parzen;
+pub mod per_class;
 pub mod precision_recall;
 pub mod reconstruction;
 pub mod stats;
