@@ -19,13 +19,13 @@ pub struct Args {
     /// Seeds per arm (default 3, or 1 with --quick).
     #[arg(long)]
     pub seeds: Option<usize>,
-    /// Classifier steps of every arm (default 1500, or 200 with --quick).
+    /// Classifier steps of every arm (default 1000, or 200 with --quick).
     #[arg(long)]
     pub steps: Option<usize>,
     /// Classifier minibatch.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
-    /// Validation ACSA every this many steps (default 250, or 100 with --quick).
+    /// Validation ACSA every this many steps (default 200, or 100 with --quick).
     #[arg(long)]
     pub eval_every: Option<usize>,
     /// Generator steps (default 2000, or 200 with --quick).
@@ -80,7 +80,7 @@ pub fn options(a: &Args) -> Result<Options> {
     if a.common.run.device()?.is_gpu() {
         return Err(Error::msg("--device: the imbalance lab runs on the CPU only for now"));
     }
-    let steps = positive("--steps", a.steps.unwrap_or(if q { 200 } else { 1500 }))?;
+    let steps = positive("--steps", a.steps.unwrap_or(if q { 200 } else { 1000 }))?;
     Ok(Options {
         datasets,
         profile: Profile::parse(&a.profile)?,
@@ -89,7 +89,7 @@ pub fn options(a: &Args) -> Result<Options> {
         seed: a.common.seed,
         steps,
         batch: positive("--batch", a.batch)?,
-        eval_every: positive("--eval-every", a.eval_every.unwrap_or(if q { 100 } else { 250 }))?,
+        eval_every: positive("--eval-every", a.eval_every.unwrap_or(if q { 100 } else { 200 }))?,
         gan_steps: positive("--gan-steps", a.gan_steps.unwrap_or(if q { 200 } else { 2000 }))?,
         generated: a.generated.map(|n| positive("--generated", n)).transpose()?,
         gate_samples: positive("--gate-samples", a.gate_samples.unwrap_or(if q { 50 } else { 200 }))?,
