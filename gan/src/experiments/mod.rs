@@ -65,6 +65,15 @@ pub fn run_lab(device: &Device, out: &std::path::Path, run: impl FnOnce() -> Res
     Ok(())
 }
 
+/// A count flag's value, refused when 0; the error names the flag.
+pub fn positive(flag: &str, v: usize) -> Result<usize> {
+    if v == 0 {
+        Err(Error::msg(format!("{flag} 0: must be at least 1")))
+    } else {
+        Ok(v)
+    }
+}
+
 /// `--device`: cpu, gpu, gpu:NAME or auto; the error names the flag.
 pub fn parse_device(s: &str) -> Result<Device> {
     Device::parse(s).map_err(|e| Error::msg(format!("--device {s}: {e}")))

@@ -45,13 +45,7 @@ pub struct Args {
 /// The options of `a`, with the defaults filled in and every flag checked.
 pub fn options(a: &Args) -> Result<Options> {
     let q = a.quick;
-    let positive = |flag: &str, v: usize| -> Result<usize> {
-        if v == 0 {
-            Err(Error::msg(format!("{flag} 0: must be at least 1")))
-        } else {
-            Ok(v)
-        }
-    };
+    let positive = crate::experiments::positive;
     let sizes = parse_sizes(a.sizes.as_deref().unwrap_or(if q { "100,1000" } else { "100,1000,full" }))?;
     let memo_samples = positive("--memo-samples", a.memo_samples)?;
     if memo_samples < 2 {

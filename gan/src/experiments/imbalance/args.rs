@@ -50,13 +50,7 @@ pub struct Args {
 /// The options of `a`, with the defaults filled in and every flag checked.
 pub fn options(a: &Args) -> Result<Options> {
     let q = a.quick;
-    let positive = |flag: &str, v: usize| -> Result<usize> {
-        if v == 0 {
-            Err(Error::msg(format!("{flag} 0: must be at least 1")))
-        } else {
-            Ok(v)
-        }
-    };
+    let positive = crate::experiments::positive;
     let datasets = match a.dataset.as_deref().unwrap_or(if q { "mnist" } else { "both" }).trim() {
         "both" => vec![Data::Mnist, Data::Fashion],
         "mnist" => vec![Data::Mnist],
