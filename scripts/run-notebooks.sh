@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-notebooks.sh
 scripts/get-data.sh mnist # 05-goodfellow2014-mnist trains on it
+scripts/get-data.sh full  # 08-imbalance draws its long tail from it
 PY="${MINMAX_DATA:-$HOME/.cache/minmax}/notebook-venv/bin/python"
 export PATH="$HOME/.cargo/bin:$PATH"
 # Mesa's Vulkan drivers complain on stderr when this is unset (notebook 03 opens a GPU adapter).
