@@ -14,6 +14,12 @@ pub fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
+/// Mean and sample standard deviation of a few runs; the deviation is 0 for one.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let (m, se) = mean_se(v);
+    (m, se * (v.len() as f64).sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -25,5 +31,8 @@ mod tests {
         assert!((m - 2.0).abs() < 1e-15 && (se - 1.0 / 3f64.sqrt()).abs() < 1e-15);
         assert_eq!(mean_se(&[4.0]), (4.0, 0.0));
         assert!(mean_se(&[]).0.is_nan());
+        let (m, sd) = mean_std(&[1.0, 2.0, 3.0]);
+        assert!((m - 2.0).abs() < 1e-15 && (sd - 1.0).abs() < 1e-15);
+        assert_eq!(mean_std(&[4.0]), (4.0, 0.0));
     }
 }

@@ -299,7 +299,7 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
                 gates,
             });
         }
-        let _ = report::sample_pictures(o, data, &gens, &drawn.train);
+        report::sample_pictures(o, data, &gens)?;
     }
 
     // The ceiling's balanced set: the whole training split, 10 % of each class held out.

@@ -78,15 +78,7 @@ pub fn goal(data: Data) -> f64 {
     }
 }
 
-/// Mean and sample standard deviation.
-pub fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return (m, 0.0);
-    }
-    (m, (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt())
-}
+pub use crate::metrics::stats::mean_std;
 
 fn stat(runs: &[SeedRun], f: impl Fn(&SeedRun) -> f64) -> (f64, f64) {
     mean_std(&runs.iter().map(f).collect::<Vec<_>>())
@@ -452,7 +444,7 @@ pub fn write(o: &Options, results: &[DataResult], seconds: f64) -> Result<String
 }
 
 /// `samples-<dataset>-<model>.png`: 10 × 10 samples of each generator (the conditional one a row per class).
-pub fn sample_pictures(o: &Options, data: Data, gens: &[(Model, generators::Trained)], _train: &Dataset) -> Result<()> {
+pub fn sample_pictures(o: &Options, data: Data, gens: &[(Model, generators::Trained)]) -> Result<()> {
     for (m, g) in gens {
         let mut rng = Rng::new(derive_seed(o.seed, "imbalance-pictures"));
         let images = match m {
