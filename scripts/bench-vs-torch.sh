@@ -10,7 +10,7 @@
 #   scripts/bench-vs-torch.sh --install-torch           first create the PyTorch virtual environment
 #
 # PyTorch: $TORCH_PYTHON if set, else the virtual environment ${MINMAX_DATA:-~/.cache/minmax}/torch-venv
-# (--install-torch makes it: `pip install torch numpy`; PyPI's wheel is a CUDA build of about
+# (--install-torch makes it with scripts/install-torch.sh; PyPI's wheel is a CUDA build of about
 # 5 GB that also runs on the CPU). Outputs land in $OUT (default runs/bench-vs-torch/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +32,7 @@ case "$rounds" in '' | *[!0-9]* | 0) echo "error: --rounds '$rounds': expected a
 VENV="${MINMAX_DATA:-$HOME/.cache/minmax}/torch-venv"
 PY="${TORCH_PYTHON:-$VENV/bin/python}"
 if [ "$install" = 1 ] && [ -z "${TORCH_PYTHON:-}" ] && [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q torch numpy
+  scripts/install-torch.sh
 fi
 "$PY" -c 'import torch' 2>/dev/null || {
   echo "error: no PyTorch at $PY; run with --install-torch or set TORCH_PYTHON" >&2

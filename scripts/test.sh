@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 scripts/get-data.sh
+# PyTorch for the export/import round trip (tests/pytorch_export.rs).
+scripts/install-torch.sh
+export MINMAX_TORCH_PYTHON="${MINMAX_TORCH_PYTHON:-${MINMAX_DATA:-$HOME/.cache/minmax}/torch-venv/bin/python}"
+export MINMAX_REQUIRE_TORCH=1
 # Tests that need data or a GPU adapter fail instead of skipping when it is missing. Without a GPU,
 # the GPU tests run on lavapipe (installed by install-deps.sh); each prints the adapter it used.
 export MINMAX_REQUIRE_DATA=1

@@ -18,6 +18,7 @@
 pub mod bench;
 pub mod data;
 pub mod experiments;
+pub mod export;
 pub mod metrics;
 pub mod models;
 pub mod train;

@@ -103,6 +103,49 @@ enum EvalCmd {
     },
 }
 
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// A PyTorch folder: models.py (torch.nn modules), weights.safetensors, optimizer state,
+    /// config.json, parity inputs and check_parity.py. Supported: goodfellow2014 checkpoints.
+    Pytorch {
+        /// A checkpoint.safetensors written by `minmax train` or `minmax reproduce`.
+        #[arg(long)]
+        checkpoint: std::path::PathBuf,
+        /// The folder to write (made if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Overwrite an export already in --out.
+        #[arg(long)]
+        force: bool,
+        /// Do not copy the run's training images (train_images.npy) into the folder.
+        #[arg(long)]
+        no_data: bool,
+        /// Where the run's training images are (mnist, mnist-10k, fashion or a folder; default:
+        /// the source the checkpoint names).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// A minmax checkpoint from a safetensors file written by the export's `models.save`.
+    Pytorch {
+        /// The file `models.save` wrote (its metadata, or a config.json beside it, gives the settings).
+        #[arg(long)]
+        weights: std::path::PathBuf,
+        /// The model the file must hold (default: whatever its metadata names).
+        #[arg(long)]
+        model: Option<String>,
+        /// The checkpoint to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Overwrite --out if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 /// The labs: experiments that compare several models and write a report with pictures.
 #[derive(Subcommand)]
 enum LabCmd {
@@ -148,6 +191,16 @@ enum Cmd {
         /// Small sizes everywhere, for a GPU emulated on the CPU (lavapipe) or a smoke test.
         #[arg(long)]
         tiny: bool,
+    },
+    /// Write a model out for another framework (PyTorch).
+    Export {
+        #[command(subcommand)]
+        what: ExportCmd,
+    },
+    /// Read a model trained in another framework (PyTorch) back into a minmax checkpoint.
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
     },
     /// List the GPU adapters this machine has (Vulkan, Metal, DX12) and which one `gpu` picks.
     Devices,
@@ -338,6 +391,17 @@ fn main() {
         Cmd::Lab { what: LabCmd::Imbalance(a) } => minmax_gan::experiments::imbalance::main(a),
         Cmd::Reproduce(a) => reproduce(a, false),
         Cmd::Train(a) => reproduce(a, true),
+        Cmd::Export { what: ExportCmd::Pytorch { checkpoint, out, force, no_data, data } } => {
+            minmax_gan::export::export_pytorch(&checkpoint, &out, force, no_data, data.as_deref()).map(|files| {
+                files.iter().for_each(|f| println!("wrote {}", f.display()));
+                println!("check it: python {}", out.join("check_parity.py").display());
+            })
+        }
+        Cmd::Import { what: ImportCmd::Pytorch { weights, model, out, force } } => {
+            minmax_gan::export::import_pytorch(&weights, model.as_deref(), &out, force).map(|()| {
+                println!("wrote {} (score it: minmax eval parzen --checkpoint {})", out.display(), out.display())
+            })
+        }
         Cmd::Eval { what: EvalCmd::Parzen { checkpoint, data, samples, seed, out } } => {
             eval_parzen(&checkpoint, data, samples, seed, out)
         }

@@ -360,3 +360,62 @@ fn bench_times_the_toy_gan_and_refuses_unknown_workloads() {
     assert!(out.contains("toy_gan_iter_b256_t1") && out.contains("\"toy_gan_iter_b256_t1\": {\"median_ms\""), "{out}");
     fails_with(&run(bin().args(["bench", "--only", "toy,gan"])), "bench --only gan", &["unknown workload 'gan'"]);
 }
+
+#[test]
+fn export_and_import_refuse_bad_input_and_round_trip_the_weights() {
+    let dir = tmp("export");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Missing files and files that are not minmax checkpoints are named in the error.
+    let o = run(bin()
+        .args(["export", "pytorch", "--checkpoint"])
+        .arg(dir.join("nope.safetensors"))
+        .arg("--out")
+        .arg(dir.join("e")));
+    fails_with(&o, "export of a missing checkpoint", &["nope.safetensors", "no such file"]);
+    let junk = dir.join("junk.safetensors");
+    std::fs::write(&junk, b"not a safetensors file").unwrap();
+    let o = run(bin().args(["export", "pytorch", "--checkpoint"]).arg(&junk).arg("--out").arg(dir.join("e")));
+    fails_with(&o, "export of a junk file", &["junk.safetensors"]);
+    let o = run(bin().args(["import", "pytorch", "--weights"]).arg(&junk).arg("--out").arg(dir.join("i.safetensors")));
+    fails_with(&o, "import of a junk file", &["junk.safetensors"]);
+    if !have_digits("export_and_import_refuse_bad_input_and_round_trip_the_weights") {
+        return;
+    }
+    // A real run: export (with its training images), refuse a second export, import the exported
+    // weights as they are and score them.
+    let run_dir = dir.join("run");
+    ok(&train(&run_dir, 2, &["--epochs", "1", "--data", "mnist-10k"]), "train");
+    let ck = run_dir.join("checkpoint.safetensors");
+    let e = dir.join("e");
+    ok(&run(bin().args(["export", "pytorch", "--checkpoint"]).arg(&ck).arg("--out").arg(&e)), "export");
+    for f in minmax_gan::export::EXPORT_FILES {
+        assert!(e.join(f).is_file(), "the export lacks {f}");
+    }
+    let images = minmax_gan::data::npy::read_npy(&e.join("train_images.npy")).unwrap();
+    assert_eq!(images.shape(), &[8000, 784], "the run's training split");
+    let o = run(bin().args(["export", "pytorch", "--checkpoint"]).arg(&ck).arg("--out").arg(&e));
+    fails_with(&o, "a second export", &["--force"]);
+    let imported = dir.join("imported.safetensors");
+    let o = run(bin()
+        .args(["import", "pytorch", "--model", "dcgan", "--weights"])
+        .arg(e.join("weights.safetensors"))
+        .arg("--out")
+        .arg(&imported));
+    fails_with(&o, "import as the wrong model", &["--model dcgan", "goodfellow2014"]);
+    let o = run(bin()
+        .args(["import", "pytorch", "--weights"])
+        .arg(e.join("weights.safetensors"))
+        .arg("--out")
+        .arg(&imported));
+    ok(&o, "import");
+    let o =
+        run(bin().args(["eval", "parzen", "--data", "mnist-10k", "--samples", "200", "--checkpoint"]).arg(&imported));
+    ok(&o, "eval parzen of the imported checkpoint");
+    let o = run(bin()
+        .args(["import", "pytorch", "--weights"])
+        .arg(e.join("weights.safetensors"))
+        .arg("--out")
+        .arg(&imported));
+    fails_with(&o, "import over an existing file", &["--force"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

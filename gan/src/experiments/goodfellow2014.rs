@@ -175,6 +175,19 @@ pub fn describe(src: &MnistSource, s: &Splits) -> String {
     }
 }
 
+/// The source a `describe` line names (the `data` metadata of a checkpoint), if it names one.
+pub fn source_of_description(d: &str) -> Option<MnistSource> {
+    if d.starts_with("MNIST 10k subset") {
+        return Some(MnistSource::subset10k());
+    }
+    let dir =
+        |prefix: &str| d.strip_prefix(prefix).and_then(|r| r.rsplit_once(" (")).map(|(dir, _)| PathBuf::from(dir));
+    if let Some(dir) = dir("full MNIST from ").or_else(|| dir("IDX files from ")) {
+        return Some(MnistSource::Full { dir });
+    }
+    dir("Fashion-MNIST from ").map(|dir| MnistSource::Fashion { dir })
+}
+
 /// Bytes of memory the system can still give (MemAvailable), where the OS tells it.
 pub fn memory_available() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
