@@ -106,7 +106,7 @@ enum EvalCmd {
 #[derive(Subcommand)]
 enum ExportCmd {
     /// A PyTorch folder: models.py (torch.nn modules), weights.safetensors, optimizer state,
-    /// config.json, parity inputs and check_parity.py. Supported: goodfellow2014 checkpoints.
+    /// config.json, parity inputs and check_parity.py. Supported: goodfellow2014 and the image GANs.
     Pytorch {
         /// A checkpoint.safetensors written by `minmax train` or `minmax reproduce`.
         #[arg(long)]

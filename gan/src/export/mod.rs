@@ -18,8 +18,10 @@
 //! ```
 //!
 //! `import` reads one safetensors file as `models.save` writes it (both nets, optimizer state and
-//! the metadata) and writes a minmax checkpoint that `minmax eval parzen` scores. Only the 2014
-//! GAN is exported so far; other checkpoints are refused with the list of what is supported.
+//! the metadata) and writes a minmax checkpoint that `minmax eval parzen` scores. The image GANs
+//! (which share one G and one D) export their nets, weights, running statistics, config.json and
+//! a parity check in eval and training mode (no optimizer state and no DDP script yet), and
+//! import back. Other checkpoints are refused with the list of what is supported.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,11 +32,14 @@ use minmax_engine::{Error, Generator as Rng, Result, Tensor};
 use crate::models::goodfellow2014 as gf;
 
 const MODELS_PY: &str = include_str!("goodfellow2014_models.py");
-const CHECK_PY: &str = include_str!("check_parity.py");
+const CHECK_PY: &str = include_str!("goodfellow2014_check_parity.py");
 const TRAIN_DDP_PY: &str = include_str!("goodfellow2014_train_ddp.py");
+const IMAGES_MODELS_PY: &str = include_str!("images_models.py");
+const IMAGES_CHECK_PY: &str = include_str!("images_check_parity.py");
 
-/// Models that can be exported (the `model` metadata of their checkpoints).
-pub const SUPPORTED: &[&str] = &["goodfellow2014"];
+/// Models that can be exported (the `model` metadata of their checkpoints): the 2014 GAN, and the
+/// image GANs of `models/images`, which share one G and one D.
+pub const SUPPORTED: &[&str] = &["goodfellow2014", "dcgan", "conditional-dcgan", "loss-sensitive", "wgan-gp"];
 
 /// Files an export writes, in the order they are written.
 pub const EXPORT_FILES: &[&str] = &[
@@ -83,7 +88,7 @@ pub fn export_pytorch(
         return Err(Error::file(checkpoint, "--checkpoint: no such file"));
     }
     let (tensors, meta) = minmax_engine::io::load_safetensors(checkpoint)?;
-    model_of(checkpoint, &meta)?;
+    let model = model_of(checkpoint, &meta)?;
     crate::metrics::ensure_finite_tensors(checkpoint, &tensors)?;
     if !force {
         if let Some(f) = EXPORT_FILES.iter().map(|f| out.join(f)).find(|p| p.exists()) {
@@ -91,6 +96,9 @@ pub fn export_pytorch(
         }
     }
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.to_path_buf(), source: e })?;
+    if model != "goodfellow2014" {
+        return export_image_gan(checkpoint, out, &model, &tensors);
+    }
 
     // The nets as the checkpoint holds them, rebuilt by minmax for the parity outputs.
     let pixels = tensors
@@ -180,6 +188,90 @@ pub fn export_pytorch(
     Ok(written)
 }
 
+/// What an image-GAN checkpoint's tensors say about its nets: (noise dim, classes, D has batch norm).
+fn image_gan_shape(path: &Path, tensors: &[(String, Tensor)]) -> Result<(usize, usize, bool)> {
+    let shape = |name: &str| {
+        tensors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.shape().to_vec())
+            .ok_or_else(|| Error::file(path, format!("no tensor '{name}'")))
+    };
+    let classes = shape("discriminator.c1.weight")?[1] - 1;
+    let inputs = shape("generator.fc.weight")?[1];
+    if inputs <= classes {
+        return Err(Error::file(path, format!("G reads {inputs} inputs but D sees {classes} label planes")));
+    }
+    Ok((inputs - classes, classes, tensors.iter().any(|(n, _)| n == "discriminator.bn.weight")))
+}
+
+/// A fresh image GAN of `model` with the checkpoint's noise dim, its weights loaded from `path`.
+fn load_image_gan(path: &Path, model: &str, z_dim: usize) -> Result<Box<dyn crate::models::images::ImageGan>> {
+    use crate::models::images as im;
+    let gan = im::Model::parse(model)?.build(z_dim, &mut Rng::new(0), &minmax_engine::Device::Cpu)?;
+    im::load(gan.as_ref(), path)?;
+    Ok(gan)
+}
+
+fn export_image_gan(checkpoint: &Path, out: &Path, model: &str, tensors: &[(String, Tensor)]) -> Result<Vec<PathBuf>> {
+    let (z_dim, classes, d_bn) = image_gan_shape(checkpoint, tensors)?;
+    let gan = load_image_gan(checkpoint, model, z_dim)?;
+    let write = |name: &str, text: &str| -> Result<PathBuf> {
+        let p = out.join(name);
+        std::fs::write(&p, text).map_err(|e| Error::Io { path: p.clone(), source: e })?;
+        Ok(p)
+    };
+    let mut written = vec![write("models.py", IMAGES_MODELS_PY)?];
+    let p = out.join("weights.safetensors");
+    minmax_engine::io::save_safetensors(&p, tensors, None)?;
+    written.push(p);
+    let meta = serde_json::json!({
+        "model": model, "z_dim": z_dim.to_string(), "classes": classes.to_string(),
+        "d_batch_norm": d_bn.to_string(), "exported_from": checkpoint.display().to_string(),
+    });
+    written.push(write("config.json", &serde_json::to_string_pretty(&meta).expect("strings serialise"))?);
+
+    // Parity: G and D on fixed inputs, eval mode first (running statistics), then training mode
+    // (batch statistics; these forwards move minmax's running statistics, which are not saved).
+    let mut rng = Rng::new(0);
+    let z = Tensor::randn(&[PARITY_ROWS, z_dim], &mut rng);
+    let x = Tensor::rand(&[PARITY_ROWS, 1, 28, 28], -1.0, 1.0, &mut rng);
+    let labels = (classes > 0)
+        .then(|| Tensor::new((0..PARITY_ROWS).map(|i| (i % classes) as i64).collect::<Vec<_>>(), &[PARITY_ROWS]))
+        .transpose()?;
+    let mut parity = vec![("z".into(), z.clone()), ("x".into(), x.clone())];
+    if let Some(l) = &labels {
+        parity.push(("labels".into(), l.clone()));
+    }
+    let (g, d) = (gan.generator(), gan.discriminator());
+    for (mode, on) in [("eval", false), ("train", true)] {
+        g.set_training(on);
+        d.set_training(on);
+        let (gz, dx) =
+            minmax_engine::no_grad(|| Ok((g.generate(&z, labels.as_ref())?, d.score(&x, labels.as_ref())?)))?;
+        parity.push((format!("{mode}.g_z"), gz));
+        parity.push((format!("{mode}.d_logits"), dx));
+    }
+    let p = out.join("parity.safetensors");
+    minmax_engine::io::save_safetensors(&p, &parity, None)?;
+    written.push(p);
+    written.push(write("check_parity.py", IMAGES_CHECK_PY)?);
+    written.push(write(
+        "README.md",
+        &format!(
+            "# {model} exported from minmax\n\nFrom `{}`: noise dim {z_dim}, {classes} classes, batch norm in D: {d_bn}.\n\n\
+             ```bash\n\
+             python check_parity.py     # PyTorch's G and D against minmax's outputs, eval and training mode (fails above 1e-5)\n\
+             ```\n\n\
+             After training in PyTorch: `models.save(\"trained.safetensors\", G, D, meta)`, then\n\
+             `minmax import pytorch --weights trained.safetensors --out checkpoint.safetensors`.\n\
+             No DDP training script is written for the image GANs yet (the 2014 GAN has one).\n",
+            checkpoint.display()
+        ),
+    )?);
+    Ok(written)
+}
+
 fn readme(checkpoint: &Path, meta: &HashMap<String, String>) -> String {
     let get = |k: &str| meta.get(k).cloned().unwrap_or_else(|| "?".into());
     format!(
@@ -240,6 +332,12 @@ pub fn import_pytorch(weights: &Path, model: Option<&str>, out: &Path, force: bo
         }
     }
     crate::metrics::ensure_finite_tensors(weights, &tensors)?;
+    if found != "goodfellow2014" {
+        // Every tensor of the model must be in the file with its shape (load checks both).
+        let (z_dim, _, _) = image_gan_shape(weights, &tensors)?;
+        let gan = load_image_gan(weights, &found, z_dim)?;
+        return crate::models::images::save(gan.as_ref(), out);
+    }
 
     // A fresh model of the saved settings names every tensor a checkpoint must hold.
     let cfg = gf::checkpoint_config(weights, &meta)?;
