@@ -232,6 +232,9 @@ fn image_gans_export_match_pytorch_and_import_back() -> Result<()> {
             t = trained.display().to_string()
         );
         run(Command::new(&py).args(["-c", &script]), "models.save");
+        // The export's own weights (no metadata: the model comes from config.json beside them).
+        let direct = dir.join(format!("{}-direct.safetensors", m.name()));
+        minmax_gan::export::import_pytorch(&exp.join("weights.safetensors"), None, &direct, false)?;
         let back = dir.join(format!("{}-imported.safetensors", m.name()));
         minmax_gan::export::import_pytorch(&trained, Some(m.name()), &back, false)?;
         let (a, _) = minmax_engine::io::load_safetensors(&ck)?;

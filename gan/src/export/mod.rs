@@ -205,17 +205,29 @@ fn image_gan_shape(path: &Path, tensors: &[(String, Tensor)]) -> Result<(usize, 
     Ok((inputs - classes, classes, tensors.iter().any(|(n, _)| n == "discriminator.bn.weight")))
 }
 
-/// A fresh image GAN of `model` with the checkpoint's noise dim, its weights loaded from `path`.
-fn load_image_gan(path: &Path, model: &str, z_dim: usize) -> Result<Box<dyn crate::models::images::ImageGan>> {
+/// A fresh image GAN of `model` with the checkpoint's noise dim, its weights copied from
+/// `tensors` (read from `path`): every tensor of the model must be there with its shape, and
+/// nothing else may be (the model name was checked by the caller, from the file's metadata or
+/// the config.json beside it).
+fn load_image_gan(
+    path: &Path,
+    model: &str,
+    z_dim: usize,
+    tensors: &[(String, Tensor)],
+) -> Result<Box<dyn crate::models::images::ImageGan>> {
     use crate::models::images as im;
     let gan = im::Model::parse(model)?.build(z_dim, &mut Rng::new(0), &minmax_engine::Device::Cpu)?;
-    im::load(gan.as_ref(), path)?;
+    let want = im::state_dict(gan.as_ref());
+    minmax_engine::io::copy_named(path, tensors, &want)?;
+    if let Some((extra, _)) = tensors.iter().find(|(n, _)| !want.iter().any(|(w, _)| w == n)) {
+        return Err(Error::file(path, format!("tensor '{extra}' is not part of a {model} model")));
+    }
     Ok(gan)
 }
 
 fn export_image_gan(checkpoint: &Path, out: &Path, model: &str, tensors: &[(String, Tensor)]) -> Result<Vec<PathBuf>> {
     let (z_dim, classes, d_bn) = image_gan_shape(checkpoint, tensors)?;
-    let gan = load_image_gan(checkpoint, model, z_dim)?;
+    let gan = load_image_gan(checkpoint, model, z_dim, tensors)?;
     let write = |name: &str, text: &str| -> Result<PathBuf> {
         let p = out.join(name);
         std::fs::write(&p, text).map_err(|e| Error::Io { path: p.clone(), source: e })?;
@@ -335,7 +347,7 @@ pub fn import_pytorch(weights: &Path, model: Option<&str>, out: &Path, force: bo
     if found != "goodfellow2014" {
         // Every tensor of the model must be in the file with its shape (load checks both).
         let (z_dim, _, _) = image_gan_shape(weights, &tensors)?;
-        let gan = load_image_gan(weights, &found, z_dim)?;
+        let gan = load_image_gan(weights, &found, z_dim, &tensors)?;
         return crate::models::images::save(gan.as_ref(), out);
     }
 
