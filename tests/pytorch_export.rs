@@ -198,7 +198,6 @@ fn export_to_pytorch_train_with_ddp_and_import_back() -> Result<()> {
 #[test]
 fn image_gans_export_match_pytorch_and_import_back() -> Result<()> {
     use minmax_gan::models::images as im;
-    use minmax_gan::train::Gan as _;
     let test = "image_gans_export_match_pytorch_and_import_back";
     let Some(py) = torch_python(test) else { return Ok(()) };
     let dir = std::env::temp_dir().join(format!("minmax-torch-images-{}", std::process::id()));
