@@ -116,6 +116,13 @@ while done < total:
                               torch.sigmoid(d_fake).mean().detach()])
         dist.all_reduce(losses)
         losses /= world
+        if not torch.isfinite(losses).all():
+            # As minmax does: stop, and keep the last good weights (the export's, or --out's
+            # previous file) instead of saving non-finite ones. Every process sees the same sums.
+            if rank == 0:
+                print(f"train_ddp: non-finite loss at step {step0 + done} ({losses.tolist()}); stopped, nothing saved")
+            dist.destroy_process_group()
+            sys.exit(1)
         if rank == 0:
             row = {"step": step0 + done, "epoch": epoch, "d_loss": losses[0].item(), "g_loss": losses[1].item(),
                    "d_real": losses[2].item(), "d_fake": losses[3].item()}

@@ -57,6 +57,22 @@ pub const EXPORT_FILES: &[&str] = &[
 /// Rows of the parity inputs.
 const PARITY_ROWS: usize = 16;
 
+/// Write `text` to `out/name`; returns the path.
+fn write_text(out: &Path, name: &str, text: &str) -> Result<PathBuf> {
+    let p = out.join(name);
+    std::fs::write(&p, text).map_err(|e| Error::Io { path: p.clone(), source: e })?;
+    Ok(p)
+}
+
+/// Pixels per image of a 2014-GAN checkpoint: the rows of G's output layer.
+fn pixels_of(path: &Path, tensors: &[(String, Tensor)]) -> Result<usize> {
+    tensors
+        .iter()
+        .find(|(n, _)| n == "generator.l3.weight")
+        .map(|(_, t)| t.shape()[0])
+        .ok_or_else(|| Error::file(path, "no tensor 'generator.l3.weight'"))
+}
+
 fn model_of(path: &Path, meta: &HashMap<String, String>) -> Result<String> {
     let m = meta.get("model").ok_or_else(|| {
         Error::file(
@@ -97,22 +113,18 @@ pub fn export_pytorch(
     }
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.to_path_buf(), source: e })?;
     if model != "goodfellow2014" {
+        if data.is_some() {
+            return Err(Error::msg(format!(
+                "--data: a {model} export holds no training images (only goodfellow2014's does)"
+            )));
+        }
         return export_image_gan(checkpoint, out, &model, &tensors);
     }
 
     // The nets as the checkpoint holds them, rebuilt by minmax for the parity outputs.
-    let pixels = tensors
-        .iter()
-        .find(|(n, _)| n == "generator.l3.weight")
-        .map(|(_, t)| t.shape()[0])
-        .ok_or_else(|| Error::file(checkpoint, "no tensor 'generator.l3.weight'"))?;
-    let (gan, epoch) = gf::from_checkpoint(checkpoint, &vec![0.5; pixels])?;
-
-    let write = |name: &str, text: &str| -> Result<PathBuf> {
-        let p = out.join(name);
-        std::fs::write(&p, text).map_err(|e| Error::Io { path: p.clone(), source: e })?;
-        Ok(p)
-    };
+    let pixels = pixels_of(checkpoint, &tensors)?;
+    let (mut gan, epoch) = gf::from_checkpoint(checkpoint, &vec![0.5; pixels])?;
+    let write = |name: &str, text: &str| write_text(out, name, text);
     let mut written = vec![write("models.py", MODELS_PY)?];
 
     let nets: Vec<(String, Tensor)> = tensors
@@ -136,7 +148,6 @@ pub fn export_pytorch(
 
     // Parity: fixed inputs (seed 0) and minmax's outputs on them, in f32 on the CPU; then one
     // training step (the simultaneous update, dropout off) and every weight after it.
-    let (mut gan, epoch) = (gan, epoch);
     let mut rng = Rng::new(0);
     let z = gf::sample_z(PARITY_ROWS, gan.cfg.z_dim, &mut rng);
     let x = Tensor::rand(&[PARITY_ROWS, pixels], 0.0, 1.0, &mut rng);
@@ -228,11 +239,7 @@ fn load_image_gan(
 fn export_image_gan(checkpoint: &Path, out: &Path, model: &str, tensors: &[(String, Tensor)]) -> Result<Vec<PathBuf>> {
     let (z_dim, classes, d_bn) = image_gan_shape(checkpoint, tensors)?;
     let gan = load_image_gan(checkpoint, model, z_dim, tensors)?;
-    let write = |name: &str, text: &str| -> Result<PathBuf> {
-        let p = out.join(name);
-        std::fs::write(&p, text).map_err(|e| Error::Io { path: p.clone(), source: e })?;
-        Ok(p)
-    };
+    let write = |name: &str, text: &str| write_text(out, name, text);
     let mut written = vec![write("models.py", IMAGES_MODELS_PY)?];
     let p = out.join("weights.safetensors");
     minmax_engine::io::save_safetensors(&p, tensors, None)?;
@@ -353,11 +360,7 @@ pub fn import_pytorch(weights: &Path, model: Option<&str>, out: &Path, force: bo
 
     // A fresh model of the saved settings names every tensor a checkpoint must hold.
     let cfg = gf::checkpoint_config(weights, &meta)?;
-    let pixels = tensors
-        .iter()
-        .find(|(n, _)| n == "generator.l3.weight")
-        .map(|(_, t)| t.shape()[0])
-        .ok_or_else(|| Error::file(weights, "no tensor 'generator.l3.weight'"))?;
+    let pixels = pixels_of(weights, &tensors)?;
     let fresh = gf::Gan::new(cfg, &vec![0.5; pixels], 0)?;
     let nets = {
         use crate::train::Gan as _;
