@@ -379,12 +379,24 @@ fn main() {
             );
             std::process::exit(2);
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
-            eprintln!("error: --threads {t}: the thread pool could not be started: {e}");
-            std::process::exit(2);
-        }
     }
-    let r = match cli.cmd {
+    // One pool for the whole command, and the command itself runs on one of its threads: a
+    // parallel loop started from outside the pool hands its work over and puts the calling thread
+    // to sleep until it is done, two thread wake-ups per kernel, which on a small training step
+    // cost more than the kernels (measured: `minmax bench` before and after). The pool's threads
+    // get the main thread's stack size.
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(8 << 20);
+    if let Some(t) = cli.threads {
+        pool = pool.num_threads(t);
+    }
+    if let Err(e) = pool.build_global() {
+        match cli.threads {
+            Some(t) => eprintln!("error: --threads {t}: the thread pool could not be started: {e}"),
+            None => eprintln!("error: the thread pool could not be started: {e}"),
+        }
+        std::process::exit(2);
+    }
+    let r = rayon::scope(move |_| match cli.cmd {
         Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::experiments::mode_collapse::main(a),
         Cmd::Lab { what: LabCmd::Images(a) } => minmax_gan::experiments::image_gans::main(a),
         Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::experiments::generalization::main(a),
@@ -437,7 +449,7 @@ fn main() {
                 })
             })
         }
-    };
+    });
     if let Err(e) = r {
         eprintln!("error: {e}");
         // 130 = stopped by Ctrl-C (as a shell reports it), after the checkpoint was written.
