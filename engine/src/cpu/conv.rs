@@ -12,57 +12,78 @@ use crate::layout::Layout;
 use crate::storage::Conv2dGeom;
 use crate::Result;
 
-/// For kernel offset (ki, kj): every output position q = oy·ow + ox whose window pixel lies inside
-/// the image, paired with that pixel's index iy·w + ix in its plane. The pairs are the same for
-/// every image and channel, so both kernels below compute them once per call (kh·kw lists) and
-/// then run one branch-free loop per (row, image) instead of a short loop per output row.
-fn window_pairs(g: &Conv2dGeom, ki: usize, kj: usize) -> Vec<(u32, u32)> {
-    let mut pairs = Vec::with_capacity(g.out_h * g.out_w);
-    for oy in 0..g.out_h {
-        let iy = (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-        if iy < 0 || iy >= g.h as isize {
-            continue;
-        }
-        for ox in 0..g.out_w {
-            let ix = (ox * g.stride.1 + kj * g.dilation.1) as isize - g.padding.1 as isize;
-            if ix >= 0 && ix < g.w as isize {
-                pairs.push(((oy * g.out_w + ox) as u32, (iy as usize * g.w + ix as usize) as u32));
-            }
-        }
-    }
-    pairs
+/// The output positions o in [0, out) whose window pixel i = o·s + off lies inside [0, len):
+/// the range [lo, hi) (empty when no position has a pixel). `off` = k·d − p for kernel offset k.
+fn inside(off: isize, s: usize, len: usize, out: usize) -> (usize, usize) {
+    // i ≥ 0 ⇔ o ≥ ⌈−off / s⌉;  i < len ⇔ o·s < len − off ⇔ o ≤ (len − off − 1) / s
+    let lo = if off >= 0 { 0 } else { (off.unsigned_abs()).div_ceil(s) };
+    let room = len as isize - off;
+    let hi = if room <= 0 { 0 } else { (room as usize - 1) / s + 1 };
+    let (lo, hi) = (lo.min(out), hi.min(out));
+    (lo, hi.max(lo))
 }
 
-/// `window_pairs` for every (ki, kj), indexed ki·kw + kj.
-fn all_pairs(g: &Conv2dGeom) -> Vec<Vec<(u32, u32)>> {
-    (0..g.kh * g.kw).map(|k| window_pairs(g, k / g.kw, k % g.kw)).collect()
+/// One output row of a window: dst[o] = src[o·s + off] for o in [lo, hi) (the caller has checked
+/// that those indices lie inside `src`). Stride 1 is a copy; other strides a strided loop.
+#[inline(always)]
+fn gather_row<T: Copy>(dst: &mut [std::mem::MaybeUninit<T>], src: &[T], s: usize, first: usize) {
+    let len = dst.len();
+    match s {
+        1 => dst.iter_mut().zip(&src[first..first + len]).for_each(|(d, x)| {
+            d.write(*x);
+        }),
+        _ => dst.iter_mut().zip(src[first..].iter().step_by(s)).for_each(|(d, x)| {
+            d.write(*x);
+        }),
+    }
+}
+
+/// The adjoint of `gather_row`: dst[o·s + off] += src[o] for o in [lo, hi).
+#[inline(always)]
+fn scatter_add_row<T: Float>(dst: &mut [T], src: &[T], s: usize, first: usize) {
+    match s {
+        1 => dst[first..first + src.len()].iter_mut().zip(src).for_each(|(d, x)| *d = *d + *x),
+        _ => dst[first..].iter_mut().step_by(s).zip(src).for_each(|(d, x)| *d = *d + *x),
+    }
 }
 
 fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
     let x = contiguous(v, l);
     let (rows, cols) = (g.col_rows(), g.col_cols());
-    let (plane, opl) = (g.h * g.w, g.out_h * g.out_w);
-    let pairs = all_pairs(g);
-    // Every element is written below (pad, then the window pixels), so the buffer is not zeroed.
+    let (plane, (oh, ow)) = (g.h * g.w, (g.out_h, g.out_w));
+    let fill = |d: &mut [std::mem::MaybeUninit<T>]| {
+        d.iter_mut().for_each(|d| {
+            d.write(pad);
+        })
+    };
+    // Every element is written below (a window pixel or the pad value), so the buffer is not zeroed.
     let mut out: Vec<T> = Vec::with_capacity(rows * cols);
     out.spare_capacity_mut().par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
         let (c, k) = (r / (g.kh * g.kw), r % (g.kh * g.kw));
-        let pairs = &pairs[k];
-        for (n, dst) in row.chunks_exact_mut(opl).enumerate() {
-            if pairs.len() < opl {
-                dst.iter_mut().for_each(|d| {
-                    d.write(pad);
-                });
-            }
+        let (ki, kj) = (k / g.kw, k % g.kw);
+        let offy = (ki * g.dilation.0) as isize - g.padding.0 as isize;
+        let offx = (kj * g.dilation.1) as isize - g.padding.1 as isize;
+        let (ylo, yhi) = inside(offy, g.stride.0, g.h, oh);
+        let (xlo, xhi) = inside(offx, g.stride.1, g.w, ow);
+        for (n, dst) in row.chunks_exact_mut(oh * ow).enumerate() {
             let img = &x[(n * g.c + c) * plane..(n * g.c + c + 1) * plane];
-            for &(q, i) in pairs {
-                dst[q as usize].write(img[i as usize]);
+            for (oy, drow) in dst.chunks_exact_mut(ow).enumerate() {
+                if oy < ylo || oy >= yhi {
+                    fill(drow);
+                    continue;
+                }
+                let iy = (oy * g.stride.0) as isize + offy; // inside [0, h) by `inside`
+                let src = &img[iy as usize * g.w..(iy as usize + 1) * g.w];
+                fill(&mut drow[..xlo]);
+                fill(&mut drow[xhi..]);
+                let first = ((xlo * g.stride.1) as isize + offx) as usize;
+                gather_row(&mut drow[xlo..xhi], src, g.stride.1, first);
             }
         }
     });
-    // SAFETY: each of the rows·cols elements was written above: a row is n·oh·ow long, and each
-    // image's oh·ow segment of it is filled with pad (unless every position has a pixel) and
-    // then with the pixels of `window_pairs`, which lists every position that has one.
+    // SAFETY: each of the rows·cols elements was written above: a row is n·oh·ow long, each
+    // image's oh·ow segment is oh rows of ow, and each of those is filled with pad entirely (no
+    // pixel) or on [0, lo) and [hi, ow) with the pixels of [lo, hi) in between.
     unsafe { out.set_len(rows * cols) };
     out
 }
@@ -70,18 +91,24 @@ fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
 fn col2im_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom) -> Vec<T> {
     let col = contiguous(v, l);
     let cols = g.col_cols();
-    let (plane, opl) = (g.h * g.w, g.out_h * g.out_w);
-    let pairs = all_pairs(g);
+    let (plane, (oh, ow)) = (g.h * g.w, (g.out_h, g.out_w));
     let mut out = vec![T::zero(); g.n * g.c * plane];
-    // One task per (image, channel) plane: each plane gathers from its own rows and columns.
+    // One task per (image, channel) plane: each plane gathers from its own rows and columns, kernel
+    // offset by kernel offset, so every pixel sums its windows' entries in the same order.
     out.par_chunks_mut(plane).enumerate().for_each(|(p, img)| {
         let (n, c) = (p / g.c, p % g.c);
-        for (k, pairs) in pairs.iter().enumerate() {
+        for k in 0..g.kh * g.kw {
+            let (ki, kj) = (k / g.kw, k % g.kw);
+            let offy = (ki * g.dilation.0) as isize - g.padding.0 as isize;
+            let offx = (kj * g.dilation.1) as isize - g.padding.1 as isize;
+            let (ylo, yhi) = inside(offy, g.stride.0, g.h, oh);
+            let (xlo, xhi) = inside(offx, g.stride.1, g.w, ow);
             let r = c * g.kh * g.kw + k;
-            let src = &col[r * cols + n * opl..r * cols + (n + 1) * opl];
-            for &(q, i) in pairs {
-                let d = &mut img[i as usize];
-                *d = *d + src[q as usize];
+            let src = &col[r * cols + n * oh * ow..r * cols + (n + 1) * oh * ow];
+            for oy in ylo..yhi {
+                let iy = ((oy * g.stride.0) as isize + offy) as usize;
+                let first = ((xlo * g.stride.1) as isize + offx) as usize;
+                scatter_add_row(&mut img[iy * g.w..(iy + 1) * g.w], &src[oy * ow + xlo..oy * ow + xhi], g.stride.1, first);
             }
         }
     });
