@@ -108,7 +108,12 @@ fn col2im_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom) -> Vec<T> {
             for oy in ylo..yhi {
                 let iy = ((oy * g.stride.0) as isize + offy) as usize;
                 let first = ((xlo * g.stride.1) as isize + offx) as usize;
-                scatter_add_row(&mut img[iy * g.w..(iy + 1) * g.w], &src[oy * ow + xlo..oy * ow + xhi], g.stride.1, first);
+                scatter_add_row(
+                    &mut img[iy * g.w..(iy + 1) * g.w],
+                    &src[oy * ow + xlo..oy * ow + xhi],
+                    g.stride.1,
+                    first,
+                );
             }
         }
     });
