@@ -68,46 +68,24 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
     let col_major = column_major_pays(m, n, k, a_cs, b_rs);
     let mut scratch: Vec<T> = if col_major { vec![T::default(); m * n] } else { Vec::new() };
     for (bi, (ao, bo)) in ab.iter().zip(bb.iter()).enumerate() {
-        if col_major {
-            // SAFETY: as below, with dst the m×n scratch written column-major (column stride m).
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    scratch.as_mut_ptr(),
-                    m as isize,
-                    1,
-                    false,
-                    a.as_ptr().add(ao),
-                    a_cs,
-                    a_rs,
-                    b.as_ptr().add(bo),
-                    b_cs,
-                    b_rs,
-                    T::default(),
-                    one,
-                    false,
-                    false,
-                    false,
-                    par,
-                );
-            }
-            transpose_into(&scratch, &mut out.spare_capacity_mut()[bi * m * n..(bi + 1) * m * n], m, n);
-            continue;
-        }
         // SAFETY: the offsets and strides come from layouts that were validated against the
         // storages' lengths when the views were made; dst is the bi-th m×n block of `out`'s
-        // allocation, written in full by gemm before `set_len` below makes it readable.
-        let dst = unsafe { out.as_mut_ptr().add(bi * m * n) };
+        // allocation (row-major: column stride 1, row stride n), written in full by gemm before
+        // `set_len` below makes it readable, or the m×n scratch (column-major: column stride m,
+        // row stride 1), then transposed into that block.
+        let (dst, dst_cs, dst_rs) = if col_major {
+            (scratch.as_mut_ptr(), m as isize, 1)
+        } else {
+            (unsafe { out.as_mut_ptr().add(bi * m * n) }, 1, n as isize)
+        };
         unsafe {
             gemm::gemm(
                 m,
                 n,
                 k,
                 dst,
-                1,
-                n as isize,
+                dst_cs,
+                dst_rs,
                 false,
                 a.as_ptr().add(ao),
                 a_cs,
@@ -122,6 +100,9 @@ fn matmul_kernel<T: 'static + Copy + Default + Send + Sync>(
                 false,
                 par,
             );
+        }
+        if col_major {
+            transpose_into(&scratch, &mut out.spare_capacity_mut()[bi * m * n..(bi + 1) * m * n], m, n);
         }
     }
     // SAFETY: every one of the batch·m·n elements was written above, by gemm (for k = 0 too: with
