@@ -23,8 +23,8 @@ fn inside(off: isize, s: usize, len: usize, out: usize) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// One output row of a window: dst[o] = src[o·s + off] for o in [lo, hi) (the caller has checked
-/// that those indices lie inside `src`). Stride 1 is a copy; other strides a strided loop.
+/// The part of one output row that has pixels: dst[o] = src[first + o·s] for o in [0, dst.len())
+/// (indices outside `src` panic; `inside` keeps them in). Stride 1 is a copy, others a strided loop.
 #[inline(always)]
 fn gather_row<T: Copy>(dst: &mut [std::mem::MaybeUninit<T>], src: &[T], s: usize, first: usize) {
     let len = dst.len();
@@ -38,7 +38,7 @@ fn gather_row<T: Copy>(dst: &mut [std::mem::MaybeUninit<T>], src: &[T], s: usize
     }
 }
 
-/// The adjoint of `gather_row`: dst[o·s + off] += src[o] for o in [lo, hi).
+/// The adjoint of `gather_row`: dst[first + o·s] += src[o] for o in [0, src.len()).
 #[inline(always)]
 fn scatter_add_row<T: Float>(dst: &mut [T], src: &[T], s: usize, first: usize) {
     match s {
