@@ -38,11 +38,53 @@ fn torch_python(test: &str) -> Option<PathBuf> {
     Some(py)
 }
 
+/// Runs `cmd` to completion, at most `limit` long (a hung rendezvous must fail the test, not the
+/// CI run), and returns its stdout and stderr; panics with both if it fails or is too slow.
 fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: could not start: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{what} failed ({}):\n{text}", out.status);
-    text
+    let limit = std::time::Duration::from_secs(600);
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("minmax-torch-out-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = cmd
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: could not start: {e}"));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let (stdout, stderr) = (read(&out_path), read(&err_path));
+    let _ = std::fs::remove_dir_all(&dir);
+    // The failing command's own words go first: CI keeps the end of a long log, so stderr's last
+    // lines come last.
+    match status {
+        Some(s) if s.success() => format!("{stdout}{stderr}"),
+        Some(s) => {
+            panic!("{what} failed ({s}):\n--- stdout\n{stdout}\n--- stderr (last 60 lines)\n{}", tail(&stderr, 60))
+        }
+        None => panic!(
+            "{what}: still running after {} s; killed\n--- stdout\n{stdout}\n--- stderr (last 60 lines)\n{}",
+            limit.as_secs(),
+            tail(&stderr, 60)
+        ),
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn toy_data(n: usize, seed: u64) -> Result<Dataset> {
@@ -113,7 +155,9 @@ fn export_to_pytorch_train_with_ddp_and_import_back() -> Result<()> {
     let torchrun = py.parent().expect("venv bin").join("torchrun");
     let ddp = run(
         Command::new(&torchrun)
-            .args(["--standalone", "--nproc_per_node", "2"])
+            // The rendezvous and gloo on the loopback address: a container's host name need not
+            // resolve (train_ddp.py binds gloo to the loopback interface itself on one machine).
+            .args(["--standalone", "--local-addr", "127.0.0.1", "--nproc_per_node", "2"])
             .arg(exp.join("train_ddp.py"))
             .arg("--images")
             .arg(exp.join("toy_images.npy"))

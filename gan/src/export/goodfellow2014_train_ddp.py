@@ -1,8 +1,13 @@
 """train_ddp.py: continue training an exported minmax 2014 GAN with PyTorch's
 DistributedDataParallel, then save a file `minmax import pytorch` reads back.
 
-    torchrun --nproc_per_node 2 train_ddp.py --steps 200 --out trained.safetensors   # CPU: gloo
-    torchrun --nproc_per_node 8 train_ddp.py --epochs 10 --device cuda ...           # GPUs: NCCL
+    torchrun --standalone --local-addr 127.0.0.1 --nproc_per_node 2 train_ddp.py --steps 200   # CPU: gloo
+    torchrun --nproc_per_node 8 train_ddp.py --epochs 10 --device cuda ...                     # GPUs: NCCL
+
+On one machine, `--standalone --local-addr 127.0.0.1` keeps the rendezvous on the loopback
+address, and this script binds gloo to the loopback interface (unless GLOO_SOCKET_IFNAME says
+otherwise): without them torchrun and gloo look up the machine's host name, and where that name
+does not resolve (many containers) the processes wait for each other forever.
 
 The step is minmax's (models/goodfellow2014): the simultaneous update — one forward pass gives
 both losses, loss_D = ½·(BCE(D(x), 1) + BCE(D(G(z)), 0)) and loss_G = BCE(D(G(z)), 1) (or
@@ -20,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import socket
 import sys
 import time
 
@@ -45,6 +51,11 @@ sys.path.insert(0, args.folder)
 import models  # noqa: E402
 
 cuda = args.device == "cuda"
+single_node = os.environ.get("LOCAL_WORLD_SIZE") == os.environ.get("WORLD_SIZE")
+if not cuda and single_node and "GLOO_SOCKET_IFNAME" not in os.environ:
+    loopback = [name for _, name in socket.if_nameindex() if name in ("lo", "lo0")]
+    if loopback:
+        os.environ["GLOO_SOCKET_IFNAME"] = loopback[0]
 dist.init_process_group("nccl" if cuda else "gloo")
 rank, world = dist.get_rank(), dist.get_world_size()
 local = int(os.environ.get("LOCAL_RANK", 0))

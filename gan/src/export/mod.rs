@@ -299,7 +299,7 @@ fn readme(checkpoint: &Path, meta: &HashMap<String, String>) -> String {
          Needs Python with `torch`, `numpy` and `safetensors`.\n\n\
          ```bash\n\
          python check_parity.py                 # PyTorch's G and D against minmax's outputs (fails above 1e-5)\n\
-         torchrun --nproc_per_node 2 train_ddp.py --steps 200 --out trained.safetensors   # DDP, gloo on the CPU\n\
+         torchrun --standalone --local-addr 127.0.0.1 --nproc_per_node 2 train_ddp.py --steps 200 --out trained.safetensors   # DDP, gloo on the CPU\n\
          python -c 'import models; G, D, G_avg, opt_g, opt_d, meta = models.load(\".\"); print(G, D)'\n\
          ```\n\n\
          Back to minmax, after training in PyTorch and saving with `models.save(\"trained.safetensors\", G, D, opt_g, opt_d, meta, G_avg)`:\n\n\
