@@ -157,6 +157,8 @@ enum LabCmd {
     Generalization(minmax_gan::experiments::generalization::Args),
     /// A classifier on long-tailed MNIST / Fashion-MNIST: simple fixes against GAN samples.
     Imbalance(minmax_gan::experiments::imbalance::Args),
+    /// Image-to-image translation with its paper's ablation: pix2pix on edges → Fashion-MNIST.
+    Translate(minmax_gan::experiments::translate::Args),
 }
 
 #[derive(Subcommand)]
@@ -401,6 +403,7 @@ fn main() {
         Cmd::Lab { what: LabCmd::Images(a) } => minmax_gan::experiments::image_gans::main(a),
         Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::experiments::generalization::main(a),
         Cmd::Lab { what: LabCmd::Imbalance(a) } => minmax_gan::experiments::imbalance::main(a),
+        Cmd::Lab { what: LabCmd::Translate(a) } => minmax_gan::experiments::translate::main(a),
         Cmd::Reproduce(a) => reproduce(a, false),
         Cmd::Train(a) => reproduce(a, true),
         Cmd::Export { what: ExportCmd::Pytorch { checkpoint, out, force, no_data, data } } => {

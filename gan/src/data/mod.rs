@@ -12,7 +12,8 @@
 //! Where the files come from lives in the submodules: [`idx`] reads and writes the IDX format,
 //! [`mnist`] knows where MNIST, its 10k subset and Fashion-MNIST live and how they are split,
 //! [`mixtures`] draws the 2-D Gaussian mixtures of the mode-collapse lab, and [`npy`] reads and
-//! writes NumPy's `.npy` files (samples, for Python).
+//! writes NumPy's `.npy` files (samples, for Python); [`paired`] makes the image-to-image lab's
+//! input → target pairs from a data set's own images (edges, low resolution, holes).
 //!
 //! Left out: colour images, augmentation and loading in a background thread. The data sets here
 //! fit in memory many times over, so a batch is a gather from one flat `Vec<f32>`.
@@ -21,6 +22,7 @@ pub mod idx;
 pub mod mixtures;
 pub mod mnist;
 pub mod npy;
+pub mod paired;
 
 use minmax_engine::{Error, Generator, Result, Tensor};
 

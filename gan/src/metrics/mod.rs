@@ -15,6 +15,8 @@
 //!   G) and nearest-training-image distances, to tell generalisation from memorisation.
 //! - [`modes`]: modes covered, % high-quality samples and the KLs of samples of a 2-D mixture
 //!   (VEEGAN / PacGAN's metrics for the mode-collapse lab)
+//! - [`image_quality`]: PSNR, SSIM (Wang et al. 2004) and L1 of images against their targets (the
+//!   image-to-image lab)
 //! - [`classifier`]: the small CNN whose features and probabilities FID, IS and coverage use
 //! - [`per_class`]: a classifier's per-class recall, ACSA, macro-F1 and G-mean from its confusion
 //!   matrix (the imbalance lab)
@@ -26,6 +28,7 @@ pub mod classifier;
 pub mod coverage;
 pub mod distances;
 pub mod fid;
+pub mod image_quality;
 pub mod inception_score;
 pub mod linalg;
 pub mod modes;

@@ -6,6 +6,7 @@
 //!   Loss-Sensitive GAN, WGAN-GP — and what they share
 //! - [`toy`]: small MLP GANs on 2-D mixtures — the vanilla GAN and the mode-collapse remedies
 //!   (WGAN-GP, PacGAN, unrolled GAN)
+//! - [`translate`]: image-to-image models (pix2pix), which map an input image to an output
 //!
 //! Every model implements [`crate::train::Gan`], the one training interface. This file holds
 //! [`GeneratorLoss`], the choice of G's loss that several models share.
@@ -13,6 +14,7 @@
 pub mod goodfellow2014;
 pub mod images;
 pub mod toy;
+pub mod translate;
 
 use minmax_engine::{Error, Result};
 

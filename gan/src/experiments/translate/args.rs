@@ -1,0 +1,88 @@
+//! `minmax lab translate`: the flags, checked and turned into [`Options`](super::Options), and the
+//! entry point.
+
+use super::*;
+
+/// `minmax lab translate`
+#[derive(clap::Args, Clone, Debug)]
+pub struct Args {
+    /// The task: pix2pix (edges → Fashion-MNIST). cyclegan, srgan and inpainting are not in this
+    /// version yet.
+    #[arg(long, default_value = "pix2pix")]
+    pub task: String,
+    /// The images: fashion (Fashion-MNIST, the default) or mnist (the 10k subset: small and quick).
+    #[arg(long, default_value = "fashion")]
+    pub dataset: String,
+    /// Every row of the paper's ablations (objectives and patch sizes), not only pix2pix itself.
+    #[arg(long)]
+    pub ablation: bool,
+    /// Training steps per arm, minibatches of 64 (default 1500, or 100 with --quick).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Test images scored per arm (default 2000, or 500 with --quick; capped at the test split).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Seeds per arm: every arm trains once with each of --seed, --seed + 1, ... (mean ± s.e.).
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    #[command(flatten)]
+    pub common: crate::experiments::CommonArgs,
+    /// Output folder.
+    #[arg(long, default_value = "runs/lab-translate")]
+    pub out: PathBuf,
+    /// A short run: 100 steps, 500 test images, a 1-epoch classifier.
+    #[arg(long)]
+    pub quick: bool,
+    /// Epochs of the classifier (default 8, or 1 with --quick).
+    #[arg(long)]
+    pub classifier_epochs: Option<usize>,
+}
+
+/// `--task`, checked.
+pub fn parse_task(s: &str) -> Result<Task> {
+    match s.trim() {
+        "pix2pix" => Ok(Task::Pix2pix),
+        t @ ("cyclegan" | "srgan" | "inpainting" | "all") => Err(Error::msg(format!(
+            "--task {t}: this version has only pix2pix (cyclegan, srgan and inpainting are not built yet); run --task pix2pix"
+        ))),
+        other => Err(Error::msg(format!("--task: unknown task '{other}' (expected pix2pix)"))),
+    }
+}
+
+/// The options of `a`, with the defaults filled in and every flag checked.
+pub fn options(a: &Args) -> Result<Options> {
+    let task = parse_task(&a.task)?;
+    let steps = crate::experiments::positive("--steps", a.steps.unwrap_or(if a.quick { 100 } else { 1500 }))?;
+    let samples = a.samples.unwrap_or(if a.quick { 500 } else { 2000 });
+    if samples < 2 {
+        return Err(Error::msg(format!("--samples {samples}: need at least 2 (FID fits a covariance)")));
+    }
+    let seeds = crate::experiments::positive("--seeds", a.seeds)?;
+    let classifier_epochs = crate::experiments::positive(
+        "--classifier-epochs",
+        a.classifier_epochs.unwrap_or(if a.quick {
+            1
+        } else {
+            crate::metrics::classifier::ClassifierConfig::default().epochs
+        }),
+    )?;
+    Ok(Options {
+        task,
+        data: DataChoice::parse(&a.dataset)?,
+        ablation: a.ablation,
+        steps,
+        samples,
+        seeds: (0..seeds as u64).map(|i| a.common.seed.wrapping_add(i)).collect(),
+        device: a.common.run.device()?,
+        out: a.out.clone(),
+        classifier_epochs,
+        progress: !a.common.run.no_progress,
+        quick: a.quick,
+    })
+}
+
+/// Entry point of `minmax lab translate`.
+pub fn main(a: Args) -> Result<()> {
+    let o = options(&a)?;
+    crate::experiments::run_lab(&o.device, &o.out, || Ok(run(&o)?.markdown))
+}

@@ -1,0 +1,11 @@
+//! Image-to-image models at 28×28: each maps an input image to an output image, trained on
+//! input → target pairs (`crate::data::paired` makes them), one readable file each:
+//!
+//! - [`pix2pix`]: pix2pix (Isola et al. 2017) — U-Net generator, PatchGAN discriminator,
+//!   L1 + conditional adversarial loss, with the paper's objective and patch-size ablations
+//!
+//! They take an input image instead of noise, so they do not implement `train::Gan` (whose
+//! `sample` draws from noise); each player is still updated through `train::update`, its loss
+//! differentiated with respect to its own parameters only.
+
+pub mod pix2pix;
