@@ -24,9 +24,11 @@ fn args(out: &Path) -> translate::Args {
         steps: Some(6),
         samples: Some(64),
         seeds: 1,
+        lambda: 100.0,
         common: CommonArgs { seed: 2, run: RunArgs { device: "cpu".into(), no_progress: true } },
         out: out.to_path_buf(),
         quick: true,
+        overwrite: false,
         classifier_epochs: Some(1),
     }
 }
@@ -77,7 +79,12 @@ fn translate_lab_writes_its_report() -> Result<()> {
     assert_eq!(claims.len(), 6);
     for c in claims {
         assert!(c["holds"].is_boolean() && c["ours"].as_array().map(|v| v.len()) == Some(2), "{c}");
+        let v = c["verdict"].as_str().expect("a verdict");
+        assert!(v == "holds (one seed)" || v == "reversed (one seed)", "one seed: {v}");
     }
+    // A finished run is not silently replaced.
+    let e = translate::run(&o).expect_err("a second run into the same folder").to_string();
+    assert!(e.contains("report.json") && e.contains("--overwrite"), "{e}");
     std::fs::remove_dir_all(&out).ok();
     Ok(())
 }
@@ -96,6 +103,7 @@ fn translate_lab_flags_are_checked() {
     bad(|a| a.dataset = "cifar".into(), "cifar");
     bad(|a| a.steps = Some(0), "--steps 0");
     bad(|a| a.seeds = 0, "--seeds 0");
+    bad(|a| a.lambda = -1.0, "--lambda -1");
     bad(|a| a.samples = Some(1), "--samples 1");
     bad(|a| a.classifier_epochs = Some(0), "--classifier-epochs 0");
 }

@@ -18,7 +18,7 @@
 use minmax_engine::{Error, Result};
 
 fn check(images: &[f32], h: usize, w: usize, what: &str) -> Result<usize> {
-    if h == 0 || w == 0 || images.len() % (h * w) != 0 {
+    if h == 0 || w == 0 || !images.len().is_multiple_of(h * w) {
         return Err(Error::msg(format!(
             "{what}: {} pixels are not whole {h}×{w} images (expected a multiple of {})",
             images.len(),
@@ -67,7 +67,7 @@ pub fn sobel_edges(images: &[f32], h: usize, w: usize, threshold: f32) -> Result
 /// factor×factor block (area downsampling). `h` and `w` must be multiples of `factor`.
 pub fn downsample_area(images: &[f32], h: usize, w: usize, factor: usize) -> Result<Vec<f32>> {
     let n = check(images, h, w, "downsample_area")?;
-    if factor == 0 || h % factor != 0 || w % factor != 0 {
+    if factor == 0 || !h.is_multiple_of(factor) || !w.is_multiple_of(factor) {
         return Err(Error::msg(format!("downsample_area: factor {factor} does not divide {h}×{w}")));
     }
     let (oh, ow) = (h / factor, w / factor);

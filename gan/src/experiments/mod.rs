@@ -68,6 +68,13 @@ pub fn run_lab(device: &Device, out: &std::path::Path, run: impl FnOnce() -> Res
     Ok(())
 }
 
+/// Write a lab's `report.md` and `report.json` into `out`, each atomically.
+pub fn write_report(out: &std::path::Path, markdown: &str, json: &serde_json::Value) -> Result<()> {
+    minmax_engine::io::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
+    let js = serde_json::to_string_pretty(json).map_err(|e| Error::msg(format!("report.json: {e}")))?;
+    minmax_engine::io::write_atomic(&out.join("report.json"), js.as_bytes())
+}
+
 /// A count flag's value, refused when 0; the error names the flag.
 pub fn positive(flag: &str, v: usize) -> Result<usize> {
     if v == 0 {

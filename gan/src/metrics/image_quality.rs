@@ -46,7 +46,7 @@ fn pairs(x: &Tensor, y: &Tensor, h: usize, w: usize, what: &str) -> Result<(Vec<
         )));
     }
     let total: usize = x.shape().iter().product();
-    if h * w == 0 || total % (h * w) != 0 || total == 0 {
+    if h * w == 0 || !total.is_multiple_of(h * w) || total == 0 {
         return Err(Error::msg(format!(
             "{what}: shape {:?} does not hold whole {h}×{w} images (expected [n, {}] or [n, 1, {h}, {w}], n ≥ 1)",
             x.shape(),

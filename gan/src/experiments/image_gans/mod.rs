@@ -398,8 +398,6 @@ pub fn run(o: &Options) -> Result<Report> {
         markdown: String::new(),
     };
     r.markdown = markdown(&r, o);
-    minmax_engine::io::write_atomic(&o.out.join("report.md"), r.markdown.as_bytes())?;
-    let js = serde_json::to_string_pretty(&json(&r, o)).map_err(|e| Error::msg(format!("report.json: {e}")))?;
-    minmax_engine::io::write_atomic(&o.out.join("report.json"), js.as_bytes())?;
+    crate::experiments::write_report(&o.out, &r.markdown, &json(&r, o))?;
     Ok(r)
 }

@@ -22,6 +22,9 @@ pub struct Args {
     /// Test images scored per arm (default 2000, or 500 with --quick; capped at the test split).
     #[arg(long)]
     pub samples: Option<usize>,
+    /// The weight λ of the L1 term (the paper's 100).
+    #[arg(long, default_value_t = crate::models::translate::pix2pix::LAMBDA)]
+    pub lambda: f64,
     /// Seeds per arm: every arm trains once with each of --seed, --seed + 1, ... (mean ± s.e.).
     #[arg(long, default_value_t = 1)]
     pub seeds: usize,
@@ -30,6 +33,9 @@ pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "runs/lab-translate")]
     pub out: PathBuf,
+    /// Replace the finished run in --out (its report and checkpoints) instead of refusing.
+    #[arg(long)]
+    pub overwrite: bool,
     /// A short run: 100 steps, 500 test images, a 1-epoch classifier.
     #[arg(long)]
     pub quick: bool,
@@ -58,6 +64,9 @@ pub fn options(a: &Args) -> Result<Options> {
         return Err(Error::msg(format!("--samples {samples}: need at least 2 (FID fits a covariance)")));
     }
     let seeds = crate::experiments::positive("--seeds", a.seeds)?;
+    if !(a.lambda.is_finite() && a.lambda >= 0.0) {
+        return Err(Error::msg(format!("--lambda {}: must be a finite number ≥ 0", a.lambda)));
+    }
     let classifier_epochs = crate::experiments::positive(
         "--classifier-epochs",
         a.classifier_epochs.unwrap_or(if a.quick {
@@ -72,12 +81,14 @@ pub fn options(a: &Args) -> Result<Options> {
         ablation: a.ablation,
         steps,
         samples,
+        lambda: a.lambda,
         seeds: (0..seeds as u64).map(|i| a.common.seed.wrapping_add(i)).collect(),
         device: a.common.run.device()?,
         out: a.out.clone(),
         classifier_epochs,
         progress: !a.common.run.no_progress,
         quick: a.quick,
+        overwrite: a.overwrite,
     })
 }
 

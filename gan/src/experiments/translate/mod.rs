@@ -93,6 +93,8 @@ pub struct Options {
     pub steps: usize,
     /// Test images scored per arm (capped at the test split).
     pub samples: usize,
+    /// The weight λ of the L1 term in every arm that has one.
+    pub lambda: f64,
     /// The seeds of the runs: every arm trains once per seed.
     pub seeds: Vec<u64>,
     pub device: Device,
@@ -100,6 +102,8 @@ pub struct Options {
     pub classifier_epochs: usize,
     pub progress: bool,
     pub quick: bool,
+    /// Replace a finished run in `out` (else it is refused).
+    pub overwrite: bool,
 }
 
 /// The scores of one set of images against the test targets.
@@ -234,6 +238,7 @@ fn run_arm(
     let mut m = Pix2Pix::new(
         arm.objective,
         arm.patch,
+        o.lambda,
         &mut Rng::new(derive_seed(seed, &format!("init/{}", arm.tag()))),
         &o.device,
     )?;
@@ -291,6 +296,7 @@ fn run_arm(
         ("objective".to_string(), arm.objective.name().to_string()),
         ("patch".to_string(), arm.patch.name().to_string()),
         ("steps".to_string(), o.steps.to_string()),
+        ("lambda".to_string(), o.lambda.to_string()),
         ("seed".to_string(), seed.to_string()),
     ]);
     let ck = o.out.join(format!("pix2pix-{}-seed{seed}.safetensors", arm.tag()));
@@ -311,6 +317,13 @@ fn run_arm(
 pub fn run(o: &Options) -> Result<Report> {
     let Task::Pix2pix = o.task;
     std::fs::create_dir_all(&o.out).map_err(|e| Error::Io { path: o.out.clone(), source: e })?;
+    let done = o.out.join("report.json");
+    if done.exists() && !o.overwrite {
+        return Err(Error::file(
+            &done,
+            "the output folder already holds a finished run; pass --overwrite to replace it, or --out to choose another folder",
+        ));
+    }
     let load_start = load_average();
     let t0 = Instant::now();
     let splits: Splits = o.data.load()?;
@@ -374,8 +387,6 @@ pub fn run(o: &Options) -> Result<Report> {
         markdown: String::new(),
     };
     r.markdown = markdown(&r, o);
-    minmax_engine::io::write_atomic(&o.out.join("report.md"), r.markdown.as_bytes())?;
-    let js = serde_json::to_string_pretty(&json(&r, o)).map_err(|e| Error::msg(format!("report.json: {e}")))?;
-    minmax_engine::io::write_atomic(&o.out.join("report.json"), js.as_bytes())?;
+    crate::experiments::write_report(&o.out, &r.markdown, &json(&r, o))?;
     Ok(r)
 }

@@ -45,11 +45,12 @@
 //! the usual test-time behaviour (batch norm's running statistics, no dropout) where the paper
 //! keeps dropout and batch statistics at test time.
 
-use minmax_engine::nn::init::{init_, Init};
 use minmax_engine::nn::{prefixed, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Linear, Module};
 use minmax_engine::optim::Adam;
 use minmax_engine::{no_grad, Device, Error, Generator as Rng, Result, Tensor};
 
+// N(0, 0.02) weights, N(1, 0.02) batch-norm scales, zero biases: pix2pix's initialisation is DCGAN's.
+use crate::models::images::dcgan::dcgan_init as init;
 use crate::train::{update, StepStats};
 
 /// The weight of the L1 term (the paper's λ).
@@ -108,19 +109,6 @@ impl Patch {
             Patch::Image => "28×28 (full image)",
         }
     }
-}
-
-/// N(0, 0.02) weights, N(1, 0.02) batch-norm scales, zero biases (the paper's initialisation).
-fn init(m: &dyn Module, rng: &mut Rng) -> Result<()> {
-    for (name, p) in m.named_parameters() {
-        let i = match (name.contains("bn"), name.ends_with("bias")) {
-            (_, true) => Init::Constant(0.0),
-            (true, false) => Init::Normal(1.0, 0.02),
-            (false, false) => Init::Normal(0.0, 0.02),
-        };
-        init_(&p, i, rng)?;
-    }
-    Ok(())
 }
 
 // ---- G: the U-Net -------------------------------------------------------------------------------
@@ -271,7 +259,13 @@ pub fn d_loss(real_logits: &Tensor, fake_logits: &Tensor) -> Result<Tensor> {
 
 /// G's loss: BCE(D(x, G(x)), 1) when the objective has a GAN term (`fake_logits`), plus λ·mean|y − G(x)|
 /// when it has the L1 term.
-pub fn g_loss(objective: Objective, fake_logits: Option<&Tensor>, output: &Tensor, target: &Tensor) -> Result<Tensor> {
+pub fn g_loss(
+    objective: Objective,
+    lambda: f64,
+    fake_logits: Option<&Tensor>,
+    output: &Tensor,
+    target: &Tensor,
+) -> Result<Tensor> {
     let adv = match (objective.has_gan(), fake_logits) {
         (true, Some(l)) => Some(l.bce_with_logits(&l.ones_like()?)?),
         (true, None) => {
@@ -279,7 +273,7 @@ pub fn g_loss(objective: Objective, fake_logits: Option<&Tensor>, output: &Tenso
         }
         (false, _) => None,
     };
-    let l1 = if objective.has_l1() { Some(output.sub(target)?.abs()?.mean_all()?.mul_scalar(LAMBDA)?) } else { None };
+    let l1 = if objective.has_l1() { Some(output.sub(target)?.abs()?.mean_all()?.mul_scalar(lambda)?) } else { None };
     match (adv, l1) {
         (Some(a), Some(l)) => a.add(&l),
         (Some(a), None) => Ok(a),
@@ -292,6 +286,8 @@ pub fn g_loss(objective: Objective, fake_logits: Option<&Tensor>, output: &Tenso
 
 pub struct Pix2Pix {
     pub objective: Objective,
+    /// The weight λ of the L1 term.
+    pub lambda: f64,
     pub patch: Patch,
     pub g: UNet,
     /// None for the L1-only objective.
@@ -301,7 +297,11 @@ pub struct Pix2Pix {
 }
 
 impl Pix2Pix {
-    pub fn new(objective: Objective, patch: Patch, rng: &mut Rng, device: &Device) -> Result<Self> {
+    /// The model of `objective` with D's `patch` size and L1 weight `lambda` (the paper's [`LAMBDA`]).
+    pub fn new(objective: Objective, patch: Patch, lambda: f64, rng: &mut Rng, device: &Device) -> Result<Self> {
+        if !(lambda.is_finite() && lambda >= 0.0) {
+            return Err(Error::msg(format!("pix2pix: the L1 weight λ = {lambda} must be a finite number ≥ 0")));
+        }
         let g = UNet::new(rng)?;
         g.to_device(device)?;
         let d = if objective.has_gan() { Some(PatchD::new(patch, objective.conditional(), rng)?) } else { None };
@@ -310,7 +310,7 @@ impl Pix2Pix {
         }
         let opt_g = Adam::new(g.parameters(), LR, BETAS)?;
         let opt_d = d.as_ref().map(|d| Adam::new(d.parameters(), LR, BETAS)).transpose()?;
-        Ok(Pix2Pix { objective, patch, g, d, opt_g, opt_d })
+        Ok(Pix2Pix { objective, lambda, patch, g, d, opt_g, opt_d })
     }
 
     /// One training step on inputs x and targets y ([B, 1, 28, 28] in [−1, 1]): D's update (if
@@ -331,7 +331,7 @@ impl Pix2Pix {
             }
             _ => None,
         };
-        let loss = g_loss(self.objective, fake_logits.as_ref(), &fake, y)?;
+        let loss = g_loss(self.objective, self.lambda, fake_logits.as_ref(), &fake, y)?;
         stats.g_loss = update(&loss, &self.g.parameters(), &mut self.opt_g)?;
         Ok(stats)
     }
@@ -373,16 +373,16 @@ mod tests {
         // Output 0.5 everywhere against a target of 0, 1, 0, 1: mean |y − G(x)| = 0.5, times λ.
         let out = t(&[0.5; 4], &[1, 1, 2, 2]);
         let target = t(&[0.0, 1.0, 0.0, 1.0], &[1, 1, 2, 2]);
-        let l1 = g_loss(Objective::L1, None, &out, &target).unwrap().item().unwrap();
+        let l1 = g_loss(Objective::L1, LAMBDA, None, &out, &target).unwrap().item().unwrap();
         assert!((l1 - 0.5 * LAMBDA).abs() < 1e-4, "{l1}");
         // Logit 2 on the fake: BCE(2, 1) = ln(1 + e^−2).
         let two = t(&[2.0; 4], &[1, 1, 2, 2]);
         let adv = (1.0 + (-2.0f64).exp()).ln();
-        let g = g_loss(Objective::CGan, Some(&two), &out, &target).unwrap().item().unwrap();
+        let g = g_loss(Objective::CGan, LAMBDA, Some(&two), &out, &target).unwrap().item().unwrap();
         assert!((g - adv).abs() < 1e-6, "{g} vs {adv}");
-        let both = g_loss(Objective::L1CGan, Some(&two), &out, &target).unwrap().item().unwrap();
-        assert!((both - adv - 0.5 * LAMBDA).abs() < 1e-4, "{both}");
-        assert!(g_loss(Objective::Gan, None, &out, &target).is_err(), "a GAN objective without D's logits");
+        let both = g_loss(Objective::L1CGan, 10.0, Some(&two), &out, &target).unwrap().item().unwrap();
+        assert!((both - adv - 0.5 * 10.0).abs() < 1e-5, "{both}");
+        assert!(g_loss(Objective::Gan, LAMBDA, None, &out, &target).is_err(), "a GAN objective without D's logits");
     }
 
     #[test]
@@ -406,7 +406,7 @@ mod tests {
         // Learn the identity on a few random images with L1 only: the loss must fall.
         let mut rng = Rng::new(1);
         let x = Tensor::randn(&[8, 1, 28, 28], &mut rng).tanh().unwrap();
-        let mut m = Pix2Pix::new(Objective::L1, Patch::Patch10, &mut rng, &Device::Cpu).unwrap();
+        let mut m = Pix2Pix::new(Objective::L1, Patch::Patch10, LAMBDA, &mut rng, &Device::Cpu).unwrap();
         let first = m.train_step(&x, &x).unwrap().g_loss;
         let mut last = first;
         for _ in 0..60 {
@@ -414,7 +414,7 @@ mod tests {
         }
         assert!(last < 0.75 * first, "L1 loss {first} → {last}");
         // and a step with a D runs and reports D's probabilities
-        let mut m = Pix2Pix::new(Objective::L1CGan, Patch::Patch10, &mut rng, &Device::Cpu).unwrap();
+        let mut m = Pix2Pix::new(Objective::L1CGan, Patch::Patch10, LAMBDA, &mut rng, &Device::Cpu).unwrap();
         let s = m.train_step(&x, &x).unwrap();
         assert!(s.d_loss.is_finite() && (0.0..=1.0).contains(&s.d_real) && (0.0..=1.0).contains(&s.d_fake));
         assert_eq!(m.translate(&x).unwrap().shape(), &[8, 1, 28, 28]);
