@@ -190,26 +190,24 @@ impl Pairs {
 }
 
 /// The classifier's accuracy and FID of `images` ([n, 784] in [0, 1]), and their L1, PSNR and
-/// SSIM to `targets` (when given).
+/// SSIM to `targets` (the same test images' targets). Non-finite images are refused.
 fn score(
     net: &Classifier,
     real_stats: &FeatureStats,
     images: &Tensor,
     labels: &[u8],
-    targets: Option<&Tensor>,
+    targets: &Tensor,
 ) -> Result<Scores> {
+    metrics::ensure_finite(images, "translate: images to score")?;
     let predicted = net.predict(images)?;
     let right = predicted.iter().zip(labels).filter(|(p, &l)| **p == l as usize).count();
-    let fid = metrics::frechet_distance(real_stats, &FeatureStats::from_features(&net.features(images)?)?)?;
-    let (l1, psnr, ssim) = match targets {
-        Some(t) => (
-            Some(image_quality::l1(images, t, 28, 28)?),
-            Some(image_quality::psnr(images, t, 28, 28, 1.0)?),
-            Some(image_quality::ssim(images, t, 28, 28, 1.0)?),
-        ),
-        None => (None, None, None),
-    };
-    Ok(Scores { classifier_accuracy: right as f64 / labels.len() as f64, fid, l1, psnr, ssim })
+    Ok(Scores {
+        classifier_accuracy: right as f64 / labels.len() as f64,
+        fid: metrics::frechet_distance(real_stats, &FeatureStats::from_features(&net.features(images)?)?)?,
+        l1: Some(image_quality::l1(images, targets, 28, 28)?),
+        psnr: Some(image_quality::psnr(images, targets, 28, 28, 1.0)?),
+        ssim: Some(image_quality::ssim(images, targets, 28, 28, 1.0)?),
+    })
 }
 
 /// G's outputs for the first `n` test inputs, as pixels [n, 784] in [0, 1] on the CPU.
@@ -223,18 +221,20 @@ fn translate_all(m: &Pix2Pix, test: &Pairs, n: usize, device: &Device) -> Result
     Tensor::new(px, &[n, 784])
 }
 
-/// Train `arm` with `seed` for `o.steps` steps and score it on the first n test pairs.
+/// Train `arm` with `seed` for `o.steps` steps and score it on the first n test pairs, whose
+/// targets are `targets` ([n, 784]).
 #[allow(clippy::too_many_arguments)]
 fn run_arm(
     arm: Arm,
     seed: u64,
     train: &Pairs,
     test: &Pairs,
-    n: usize,
+    targets: &Tensor,
     net: &Classifier,
     real_stats: &FeatureStats,
     o: &Options,
 ) -> Result<(ArmRun, Tensor)> {
+    let n = targets.shape()[0];
     let mut m = Pix2Pix::new(
         arm.objective,
         arm.patch,
@@ -277,8 +277,7 @@ fn run_arm(
     let seconds = t0.elapsed().as_secs_f64();
     let te = Instant::now();
     let out = translate_all(&m, test, n, &o.device)?;
-    let targets = Tensor::new(test.targets[..n * 784].to_vec(), &[n, 784])?;
-    let scores = score(net, real_stats, &out, &test.labels[..n], Some(&targets))?;
+    let scores = score(net, real_stats, &out, &test.labels[..n], targets)?;
     let eval_seconds = te.elapsed().as_secs_f64();
     if o.progress {
         eprintln!(
@@ -335,35 +334,41 @@ pub fn run(o: &Options) -> Result<Report> {
     }
     let real_test = first_images(&splits.test, n)?;
     let real_stats = FeatureStats::from_features(&stick.net.features(&real_test)?)?;
-    let real = score(&stick.net, &real_stats, &first_images(&splits.valid, n)?, &splits.valid.labels()[..n], None)?;
-    // The ceiling's accuracy is on the test images themselves (the translations' targets).
-    let real =
-        Scores { classifier_accuracy: stick.net.accuracy(&splits.test.subset(&(0..n).collect::<Vec<_>>())?)?, ..real };
+    // The ceiling: the classifier on the test images themselves (the translations' targets), and
+    // the FID of held-out real images; it has no distance to its targets.
+    let real = Scores {
+        classifier_accuracy: stick.net.accuracy(&splits.test.subset(&(0..n).collect::<Vec<_>>())?)?,
+        fid: metrics::frechet_distance(
+            &real_stats,
+            &FeatureStats::from_features(&stick.net.features(&first_images(&splits.valid, n)?)?)?,
+        )?,
+        l1: None,
+        psnr: None,
+        ssim: None,
+    };
     let edges_px = Tensor::new(test.inputs[..n * 784].to_vec(), &[n, 784])?;
-    let edges = score(&stick.net, &real_stats, &edges_px, &test.labels[..n], Some(&real_test))?;
+    let edges = score(&stick.net, &real_stats, &edges_px, &test.labels[..n], &real_test)?;
     let mut arms = Vec::new();
-    let mut rows: Vec<(String, Tensor)> = vec![
-        ("input (edges)".into(), edges_px.narrow(0, 0, 8.min(n))?),
-        ("target".into(), real_test.narrow(0, 0, 8.min(n))?),
-    ];
+    // Picture rows: the input edges, the targets, then each arm's outputs (first seed).
+    let mut rows: Vec<Tensor> = vec![edges_px.narrow(0, 0, 8.min(n))?, real_test.narrow(0, 0, 8.min(n))?];
     for arm in Arm::all(o.ablation) {
         let mut runs = Vec::new();
         for (i, &seed) in o.seeds.iter().enumerate() {
-            let (r, pictures) = run_arm(arm, seed, &train, &test, n, &stick.net, &real_stats, o)?;
+            let (r, pictures) = run_arm(arm, seed, &train, &test, &real_test, &stick.net, &real_stats, o)?;
             if i == 0 {
-                let grid = Tensor::cat(&[&rows[0].1, &pictures, &rows[1].1], 0)?;
+                let grid = Tensor::cat(&[&rows[0], &pictures, &rows[1]], 0)?;
                 let cols = pictures.shape()[0];
                 crate::viz::save_png(
                     &crate::viz::image_grid(&grid, 3, cols, 28, 28, 2)?,
                     &o.out.join(format!("pix2pix-{}.png", arm.tag())),
                 )?;
-                rows.push((format!("{} {}", arm.objective.name(), arm.patch.name()), pictures));
+                rows.push(pictures);
             }
             runs.push(r);
         }
         arms.push(ArmRuns { arm, runs });
     }
-    let all: Vec<&Tensor> = rows.iter().map(|(_, t)| t).collect();
+    let all: Vec<&Tensor> = rows.iter().collect();
     let cols = all[0].shape()[0];
     crate::viz::save_png(
         &crate::viz::image_grid(&Tensor::cat(&all, 0)?, all.len(), cols, 28, 28, 2)?,
