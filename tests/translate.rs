@@ -1,8 +1,9 @@
-//! The image-to-image lab end to end in a tiny run (pix2pix with every ablation row, on edges of
-//! the MNIST 10k subset for speed): every report file and picture is written, report.json holds
-//! each row's metrics, steps and seconds, and every number is finite and in its range. A few
-//! dozen steps prove nothing about the paper's orderings, so none is asserted: only that the
-//! report states each one with both sides' numbers.
+//! The image-to-image lab end to end in a tiny run (`--task all --ablation` on the MNIST 10k
+//! subset for speed: pix2pix with every ablation row, SRGAN at ×4 and ×2, the context encoder):
+//! every report file and picture is written, each report.json holds each row's metrics, steps and
+//! seconds, and every number is finite and in its range. A few steps prove nothing about the
+//! papers' orderings, so none is asserted: only that each report states each one with both
+//! sides' numbers.
 
 use std::path::Path;
 
@@ -18,10 +19,10 @@ fn num(v: &serde_json::Value, key: &str) -> f64 {
 
 fn args(out: &Path) -> translate::Args {
     translate::Args {
-        task: "pix2pix".into(),
+        task: "all".into(),
         dataset: "mnist".into(),
         ablation: true,
-        steps: Some(6),
+        steps: Some(4),
         samples: Some(64),
         seeds: 1,
         lambda: 100.0,
@@ -41,28 +42,32 @@ fn translate_lab_writes_its_report() -> Result<()> {
     let out = std::env::temp_dir().join(format!("minmax-lab-{}-translate", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let o = translate::options(&args(&out))?;
-    let r = translate::run(&o)?;
+    let lab = translate::run(&o)?;
+    let r = lab.pix2pix.as_ref().expect("pix2pix ran");
     assert_eq!(r.arms.len(), 7, "five objectives and two more patch sizes");
     assert!(r.markdown.contains("The paper's orderings") && r.markdown.contains("Isola"), "{}", r.markdown);
-    for f in ["report.md", "report.json", "classifier-mnist-1ep.safetensors", "pix2pix-l1-cgan-10x10-seed2.safetensors"]
-    {
-        assert!(out.join(f).is_file(), "{f} missing");
+    assert!(out.join("classifier-mnist-1ep.safetensors").is_file(), "the shared classifier");
+    let p2p = out.join("pix2pix");
+    for f in ["report.md", "report.json", "pix2pix-l1-cgan-10x10-seed2.safetensors"] {
+        assert!(p2p.join(f).is_file(), "pix2pix/{f} missing");
     }
+    let png = |f: &Path| assert!(std::fs::read(f).unwrap().starts_with(b"\x89PNG"), "{}", f.display());
     for arm in translate::Arm::all(true) {
-        let f = out.join(format!("pix2pix-{}.png", arm.tag()));
-        assert!(std::fs::read(&f).unwrap().starts_with(b"\x89PNG"), "{}", f.display());
+        png(&p2p.join(format!("pix2pix-{}.png", arm.tag())));
     }
-    assert!(std::fs::read(out.join("pix2pix-all.png")).unwrap().starts_with(b"\x89PNG"));
+    png(&p2p.join("pix2pix-all.png"));
+    let report = |task: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(task).join("report.json")).unwrap()).unwrap()
+    };
 
-    let js: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let js = report("pix2pix");
     assert_eq!(js["task"], "pix2pix");
     assert_eq!(js["eval_n"], 64);
     let arms = js["arms"].as_array().expect("arms");
     assert_eq!(arms.len(), 7);
     for a in arms {
         let run = &a["runs"][0];
-        assert_eq!(run["steps"], 6);
+        assert_eq!(run["steps"], 4);
         assert!(num(run, "seconds") > 0.0);
         let s = &run["scores"];
         assert!((0.0..=1.0).contains(&num(s, "classifier_accuracy")), "{s}");
@@ -82,6 +87,65 @@ fn translate_lab_writes_its_report() -> Result<()> {
         let v = c["verdict"].as_str().expect("a verdict");
         assert!(v == "holds (one seed)" || v == "reversed (one seed)", "one seed: {v}");
     }
+    let one_seed = |c: &serde_json::Value| {
+        let v = c["verdict"].as_str().expect("a verdict");
+        assert!(v == "holds (one seed)" || v == "reversed (one seed)", "one seed: {c}");
+        let ours = c["ours"].as_array().expect("ours");
+        assert!(ours.len() == 2 && ours.iter().all(|x| x.as_f64().is_some_and(f64::is_finite)), "{c}");
+    };
+
+    // SRGAN: ×4 and ×2, three classical upscalers and three trained rows each.
+    let js = report("srgan");
+    assert_eq!(js["task"], "srgan");
+    assert_eq!(js["scales"], serde_json::json!([4, 2]));
+    let rows = js["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 12);
+    for x in rows {
+        let run = &x["runs"][0];
+        let s = &run["scores"];
+        assert!(num(s, "psnr") > 0.0 && (-1.0..=1.0).contains(&num(s, "ssim")) && num(s, "fid") >= 0.0, "{x}");
+        assert!((0.0..=1.0).contains(&num(s, "classifier_accuracy")), "{x}");
+        let trained = x["trained"].as_bool().expect("trained");
+        assert_eq!(run["seed"].is_null(), !trained, "{x}");
+        assert_eq!(run["final_d_loss"].is_null(), x["tag"] != "srgan", "only SRGAN has a D: {x}");
+        if x["tag"] == "srgan" || x["tag"] == "srresnet" {
+            assert_eq!(run["steps"], 8, "both compared rows have had 2 × --steps G updates: {x}");
+        }
+    }
+    assert!(rows.iter().any(|x| x["scale"] == 4 && x["tag"] == "bicubic" && x["paper"]["psnr"] == 25.94));
+    let ord = js["orderings"].as_array().expect("orderings");
+    assert_eq!(ord.len(), 12, "six orderings at each scale");
+    ord.iter().for_each(one_seed);
+    for f in
+        ["report.md", "srgan-x4.png", "srgan-x2.png", "srgan-x4-seed2.safetensors", "srresnet-x2-seed2.safetensors"]
+    {
+        assert!(out.join("srgan").join(f).is_file(), "srgan/{f} missing");
+    }
+
+    // Inpainting: two baselines, two context encoders, hole scores in range.
+    let js = report("inpainting");
+    assert_eq!(js["task"], "inpainting");
+    let rows = js["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 4);
+    for x in rows {
+        let run = &x["runs"][0];
+        let h = &run["hole"];
+        assert!((0.0..=100.0).contains(&num(h, "l1_pct")) && (0.0..=100.0).contains(&num(h, "l2_pct")), "{x}");
+        assert!(num(h, "psnr") > 0.0, "{x}");
+        assert!((0.0..=1.0).contains(&num(&run["scores"], "classifier_accuracy")), "{x}");
+        assert_eq!(run["final_d_loss"].is_null(), x["tag"] != "l2-adv", "only the joint loss has a D: {x}");
+    }
+    assert!(rows.iter().any(|x| x["tag"] == "nearest" && x["paper"]["l2_pct"] == 6.92));
+    let ord = js["orderings"].as_array().expect("orderings");
+    assert_eq!(ord.len(), 6);
+    ord.iter().for_each(one_seed);
+    for f in ["report.md", "inpainting.png", "context-encoder-l2-adv-seed2.safetensors"] {
+        assert!(out.join("inpainting").join(f).is_file(), "inpainting/{f} missing");
+    }
+    // --task all also writes the three reports in one file
+    let all = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(all.contains("pix2pix") && all.contains("SRGAN") && all.contains("context encoder"));
+
     // A finished run is not silently replaced.
     let e = translate::run(&o).expect_err("a second run into the same folder").to_string();
     assert!(e.contains("report.json") && e.contains("--overwrite"), "{e}");
@@ -98,7 +162,7 @@ fn translate_lab_flags_are_checked() {
         let e = translate::options(&a).expect_err(want).to_string();
         assert!(e.contains(want), "{e}");
     };
-    bad(|a| a.task = "srgan".into(), "--task srgan");
+    bad(|a| a.task = "cyclegan".into(), "--task cyclegan");
     bad(|a| a.task = "pix3pix".into(), "pix3pix");
     bad(|a| a.dataset = "cifar".into(), "cifar");
     bad(|a| a.steps = Some(0), "--steps 0");

@@ -94,6 +94,19 @@ pub fn nearest_sq_distances(queries: &Tensor, points: &Tensor) -> Result<Vec<f64
     Ok(out)
 }
 
+/// For every row of `queries`, the index of its nearest row of `points` (the first of equals).
+pub fn nearest_indices(queries: &Tensor, points: &Tensor) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(queries.shape().first().copied().unwrap_or(0));
+    let n = points.shape().first().copied().unwrap_or(0);
+    sq_distances_blocked(queries, points, DISTANCE_BLOCK_ELEMS, |_, block| {
+        out.extend(block.chunks_exact(n).map(|row| {
+            row.iter().enumerate().fold((0, f64::INFINITY), |best, (j, &d)| if d < best.1 { (j, d) } else { best }).0
+        }));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +133,12 @@ mod tests {
         assert_eq!(seen, 23);
         // A point's distance to itself is exactly 0.
         assert!(nearest_sq_distances(&p, &p)?.iter().all(|&d| d == 0.0));
+        // and each point is its own nearest; the queries' nearest agree with the direct formula
+        assert_eq!(nearest_indices(&p, &p)?, (0..11).collect::<Vec<_>>());
+        let d2 = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>();
+        for (i, j) in nearest_indices(&q, &p)?.into_iter().enumerate() {
+            assert!(pv.iter().all(|pk| d2(&qv[i], &pv[j]) <= d2(&qv[i], pk)), "query {i}");
+        }
         Ok(())
     }
 }

@@ -6,17 +6,20 @@ use super::*;
 /// `minmax lab translate`
 #[derive(clap::Args, Clone, Debug)]
 pub struct Args {
-    /// The task: pix2pix (edges → Fashion-MNIST). cyclegan, srgan and inpainting are not in this
+    /// The task: pix2pix (edges → image), srgan (×4 super-resolution; ×2 too with --ablation),
+    /// inpainting (the context encoder on a centre hole), or all three. cyclegan is not in this
     /// version yet.
     #[arg(long, default_value = "pix2pix")]
     pub task: String,
     /// The images: fashion (Fashion-MNIST, the default) or mnist (the 10k subset: small and quick).
     #[arg(long, default_value = "fashion")]
     pub dataset: String,
-    /// Every row of the paper's ablations (objectives and patch sizes), not only pix2pix itself.
+    /// Every row of the papers' ablations: pix2pix's objectives and patch sizes (not only pix2pix
+    /// itself), and SRGAN at ×2 as well as ×4.
     #[arg(long)]
     pub ablation: bool,
-    /// Training steps per arm, minibatches of 64 (default 1500, or 100 with --quick).
+    /// Training steps per arm, minibatches of 64 (default: pix2pix and inpainting 1500, SRGAN 400
+    /// per phase; with --quick 100, 100 and 40).
     #[arg(long)]
     pub steps: Option<usize>,
     /// Test images scored per arm (default 2000, or 500 with --quick; capped at the test split).
@@ -36,7 +39,7 @@ pub struct Args {
     /// Replace the finished run in --out (its report and checkpoints) instead of refusing.
     #[arg(long)]
     pub overwrite: bool,
-    /// A short run: 100 steps, 500 test images, a 1-epoch classifier.
+    /// A short run: few steps (see --steps), 500 test images, a 1-epoch classifier.
     #[arg(long)]
     pub quick: bool,
     /// Epochs of the classifier (default 8, or 1 with --quick).
@@ -44,21 +47,24 @@ pub struct Args {
     pub classifier_epochs: Option<usize>,
 }
 
-/// `--task`, checked.
-pub fn parse_task(s: &str) -> Result<Task> {
+/// `--task`, checked: the tasks to run, in order.
+pub fn parse_task(s: &str) -> Result<Vec<Task>> {
     match s.trim() {
-        "pix2pix" => Ok(Task::Pix2pix),
-        t @ ("cyclegan" | "srgan" | "inpainting" | "all") => Err(Error::msg(format!(
-            "--task {t}: this version has only pix2pix (cyclegan, srgan and inpainting are not built yet); run --task pix2pix"
-        ))),
-        other => Err(Error::msg(format!("--task: unknown task '{other}' (expected pix2pix)"))),
+        "all" => Ok(Task::ALL.to_vec()),
+        t => match Task::ALL.iter().find(|k| k.name() == t) {
+            Some(&k) => Ok(vec![k]),
+            None if t == "cyclegan" => Err(Error::msg(
+                "--task cyclegan: not built yet in this version; run --task pix2pix, srgan, inpainting or all",
+            )),
+            None => Err(Error::msg(format!("--task: unknown task '{t}' (expected pix2pix, srgan, inpainting or all)"))),
+        },
     }
 }
 
 /// The options of `a`, with the defaults filled in and every flag checked.
 pub fn options(a: &Args) -> Result<Options> {
-    let task = parse_task(&a.task)?;
-    let steps = crate::experiments::positive("--steps", a.steps.unwrap_or(if a.quick { 100 } else { 1500 }))?;
+    let tasks = parse_task(&a.task)?;
+    let steps = a.steps.map(|s| crate::experiments::positive("--steps", s)).transpose()?;
     let samples = a.samples.unwrap_or(if a.quick { 500 } else { 2000 });
     if samples < 2 {
         return Err(Error::msg(format!("--samples {samples}: need at least 2 (FID fits a covariance)")));
@@ -76,7 +82,7 @@ pub fn options(a: &Args) -> Result<Options> {
         }),
     )?;
     Ok(Options {
-        task,
+        tasks,
         data: DataChoice::parse(&a.dataset)?,
         ablation: a.ablation,
         steps,

@@ -1,6 +1,21 @@
 //! `minmax lab translate`: image-to-image translation at 28×28, each task with its paper's
-//! ablation. This version has one task, **pix2pix** (Isola et al. 2017) on edges → Fashion-MNIST
-//! (`--dataset mnist`: edges → digits of the 10k subset, a smaller and quicker run):
+//! ablation, every task scored by the same yardstick. The tasks (`--task`, or `all`):
+//!
+//! - **pix2pix** (Isola et al. 2017) on edges → Fashion-MNIST, this file (report: `report.rs`);
+//! - **srgan** (Ledig et al. 2017): ×4 and ×2 super-resolution, SRResNet and SRGAN against
+//!   nearest, bilinear and bicubic upsampling (`srgan.rs`);
+//! - **inpainting** (Pathak et al. 2016): the context encoder filling a centre hole, L2 alone and
+//!   L2 + adversarial, against mean fill and the nearest training image (`inpainting.rs`).
+//!
+//! Each task writes into `<out>/<task>/` (`report.md`, `report.json`, pictures, checkpoints); the
+//! classifier they share is trained once into `<out>`; `--task all` also writes `<out>/report.md`,
+//! the three reports one after another. `--dataset mnist` runs on the 10k subset (smaller and
+//! quicker). The shared yardstick, in the spirit of pix2pix's FCN-score: the accuracy of the
+//! project's classifier of the data set on the output images against the true labels (the real
+//! images' accuracy is the ceiling), FID on the classifier's features against the real test
+//! images, and the distances to the targets (L1, PSNR, SSIM: `metrics::image_quality`).
+//!
+//! pix2pix, step by step:
 //!
 //! 1. the pairs: every Fashion-MNIST image's Sobel edge map (`data::paired`) is the input, the
 //!    image the target; training pairs from the training split, scores on the test split;
@@ -11,22 +26,20 @@
 //!    without `--ablation` only L1+cGAN with 10×10 patches (pix2pix itself). Every arm trains the
 //!    same number of steps on the same minibatches (one order per seed) and is scored on the same
 //!    test images;
-//! 4. the scores, in the spirit of the paper's FCN-score: the classifier's accuracy on the
-//!    translated test images against their true labels (the real images' accuracy is the ceiling,
-//!    the edge maps' the floor), FID on the classifier's features against the real test images,
-//!    and L1, PSNR and SSIM to the targets (`metrics::image_quality`).
+//! 4. the scores: the classifier's accuracy on the translated test images (the edge maps' is the
+//!    floor), FID, and L1, PSNR and SSIM to the targets.
 //!
-//! At this size we reproduce the paper's orderings, not its numbers (Cityscapes at 256×256 there);
-//! the report says which orderings hold. Written to `--out` (default `runs/lab-translate`):
-//! `report.md`, `report.json`, `pix2pix-all.png` (input, target and every arm's output for the
-//! same 8 test images) and `pix2pix-<arm>.png` (input | output | target rows).
+//! At this size we reproduce the papers' orderings, not their numbers (Cityscapes at 256×256,
+//! BSD100, Paris StreetView there); each report says which orderings hold. pix2pix's pictures:
+//! `pix2pix-all.png` (input, target and every arm's output for the same 8 test images) and
+//! `pix2pix-<arm>.png` (input | output | target rows).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
 
-use super::image_gans::{derive_seed, first_images, yardstick, DataChoice};
+use super::image_gans::{derive_seed, first_images, yardstick, DataChoice, Yardstick};
 use super::mode_collapse::{cpu_seconds, load_average};
 use crate::data::paired::sobel_edges;
 use crate::data::{Dataset, Splits};
@@ -38,6 +51,8 @@ mod args;
 pub use args::*;
 mod report;
 pub use report::*;
+pub mod inpainting;
+pub mod srgan;
 
 /// Minibatch size of every arm.
 pub const BATCH: usize = 64;
@@ -46,10 +61,34 @@ pub const EDGE_THRESHOLD: f32 = 1.0;
 /// Translated images per batch at evaluation.
 const EVAL_CHUNK: usize = 500;
 
-/// The tasks `--task` names; this version runs pix2pix.
+/// The tasks `--task` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
     Pix2pix,
+    Srgan,
+    Inpainting,
+}
+
+impl Task {
+    pub const ALL: [Task; 3] = [Task::Pix2pix, Task::Srgan, Task::Inpainting];
+    /// The name on the command line and of the task's folder.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Pix2pix => "pix2pix",
+            Task::Srgan => "srgan",
+            Task::Inpainting => "inpainting",
+        }
+    }
+    /// Training steps per arm when `--steps` is not given (and with `--quick`).
+    pub fn default_steps(self, quick: bool) -> usize {
+        match (self, quick) {
+            (Task::Pix2pix, false) => 1500,
+            (Task::Srgan, false) => srgan::STEPS,
+            (Task::Inpainting, false) => inpainting::STEPS,
+            (Task::Pix2pix | Task::Inpainting, true) => 100,
+            (Task::Srgan, true) => srgan::QUICK_STEPS,
+        }
+    }
 }
 
 /// One row of the ablation: an objective and a patch size.
@@ -86,11 +125,13 @@ impl Arm {
 
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub task: Task,
+    /// The tasks to run, in this order.
+    pub tasks: Vec<Task>,
     /// Fashion-MNIST (the paper-like task) or the MNIST 10k subset.
     pub data: DataChoice,
     pub ablation: bool,
-    pub steps: usize,
+    /// Training steps per arm (per phase for SRGAN); None: each task's default.
+    pub steps: Option<usize>,
     /// Test images scored per arm (capped at the test split).
     pub samples: usize,
     /// The weight λ of the L1 term in every arm that has one.
@@ -104,6 +145,17 @@ pub struct Options {
     pub quick: bool,
     /// Replace a finished run in `out` (else it is refused).
     pub overwrite: bool,
+}
+
+impl Options {
+    /// Training steps per arm of `task`: `--steps`, else the task's default.
+    pub fn steps_for(&self, task: Task) -> usize {
+        self.steps.unwrap_or(task.default_steps(self.quick))
+    }
+    /// The folder of `task`'s report, pictures and checkpoints.
+    pub fn task_dir(&self, task: Task) -> PathBuf {
+        self.out.join(task.name())
+    }
 }
 
 /// The scores of one set of images against the test targets.
@@ -181,11 +233,7 @@ impl Pairs {
     }
     /// Rows `idx` of pixels `px` ([N, 784] in [0, 1]) as a model batch [B, 1, 28, 28] in [−1, 1].
     fn batch(px: &[f32], idx: &[usize], device: &Device) -> Result<Tensor> {
-        let mut v = Vec::with_capacity(idx.len() * 784);
-        for &i in idx {
-            v.extend(px[i * 784..(i + 1) * 784].iter().map(|p| 2.0 * p - 1.0));
-        }
-        Tensor::new(v, &[idx.len(), 1, 28, 28])?.to_device(device)
+        model_batch(px, idx, 28, 28, device)
     }
 }
 
@@ -215,8 +263,7 @@ fn translate_all(m: &Pix2Pix, test: &Pairs, n: usize, device: &Device) -> Result
     let mut px: Vec<f32> = Vec::with_capacity(n * 784);
     for start in (0..n).step_by(EVAL_CHUNK) {
         let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
-        let y = m.translate(&Pairs::batch(&test.inputs, &idx, device)?)?;
-        px.extend(y.to_device(&Device::Cpu)?.to_vec::<f32>()?.iter().map(|v| (v + 1.0) / 2.0));
+        px.extend(to_pixels(&m.translate(&Pairs::batch(&test.inputs, &idx, device)?)?)?);
     }
     Tensor::new(px, &[n, 784])
 }
@@ -235,6 +282,7 @@ fn run_arm(
     o: &Options,
 ) -> Result<(ArmRun, Tensor)> {
     let n = targets.shape()[0];
+    let steps = o.steps_for(Task::Pix2pix);
     let mut m = Pix2Pix::new(
         arm.objective,
         arm.patch,
@@ -246,9 +294,9 @@ fn run_arm(
     let mut order = Rng::new(derive_seed(seed, "batches"));
     let mut perm: Vec<usize> = Vec::new();
     let (mut d_tail, mut g_tail, mut tail_n) = (0.0, 0.0, 0usize);
-    let tail_from = o.steps - (o.steps / 10).max(1);
+    let tail_from = steps - (steps / 10).max(1);
     let t0 = Instant::now();
-    for step in 0..o.steps {
+    for step in 0..steps {
         if perm.len() < BATCH {
             perm = order.permutation(train.len());
         }
@@ -270,7 +318,7 @@ fn run_arm(
             g_tail += s.g_loss;
             tail_n += 1;
         }
-        if o.progress && (step + 1) % 100.max(o.steps / 5) == 0 {
+        if o.progress && (step + 1) % 100.max(steps / 5) == 0 {
             eprintln!("pix2pix {} seed {seed} step {}: D {:.4}  G {:.4}", arm.tag(), step + 1, s.d_loss, s.g_loss);
         }
     }
@@ -294,16 +342,16 @@ fn run_arm(
         ("model".to_string(), "pix2pix".to_string()),
         ("objective".to_string(), arm.objective.name().to_string()),
         ("patch".to_string(), arm.patch.name().to_string()),
-        ("steps".to_string(), o.steps.to_string()),
+        ("steps".to_string(), steps.to_string()),
         ("lambda".to_string(), o.lambda.to_string()),
         ("seed".to_string(), seed.to_string()),
     ]);
-    let ck = o.out.join(format!("pix2pix-{}-seed{seed}.safetensors", arm.tag()));
+    let ck = o.task_dir(Task::Pix2pix).join(format!("pix2pix-{}-seed{seed}.safetensors", arm.tag()));
     minmax_engine::io::save_safetensors(&ck, &m.state_dict(), Some(meta))?;
     let run = ArmRun {
         seed,
         scores,
-        steps: o.steps,
+        steps,
         seconds,
         eval_seconds,
         final_d_loss: arm.objective.has_gan().then(|| d_tail / tail_n as f64),
@@ -312,55 +360,152 @@ fn run_arm(
     Ok((run, out.narrow(0, 0, 8.min(n))?))
 }
 
-/// Run the lab and write the report and pictures into `o.out`.
-pub fn run(o: &Options) -> Result<Report> {
-    let Task::Pix2pix = o.task;
-    std::fs::create_dir_all(&o.out).map_err(|e| Error::Io { path: o.out.clone(), source: e })?;
-    let done = o.out.join("report.json");
+/// What every task shares: the data, the classifier, the first n test images (the targets) and
+/// their feature statistics, and the real images' own row (the ceiling).
+pub struct Setup {
+    pub splits: Splits,
+    pub stick: Yardstick,
+    /// Test images scored per arm.
+    pub n: usize,
+    /// The first n test images [n, 784] in [0, 1].
+    pub real_test: Tensor,
+    pub real_stats: FeatureStats,
+    /// The classifier on the test images themselves, and the FID of n held-out real images; no
+    /// distances (they are the targets).
+    pub real: Scores,
+}
+
+impl Setup {
+    pub fn new(o: &Options) -> Result<Setup> {
+        let splits: Splits = o.data.load()?;
+        let stick = yardstick(&o.out, o.data, &splits, o.classifier_epochs, o.progress)?;
+        let n = o.samples.min(splits.test.len()).min(splits.valid.len());
+        if n < 2 {
+            return Err(Error::msg(format!("--samples {}: need at least 2 test images", o.samples)));
+        }
+        let real_test = first_images(&splits.test, n)?;
+        let real_stats = FeatureStats::from_features(&stick.net.features(&real_test)?)?;
+        let real = Scores {
+            classifier_accuracy: stick.net.accuracy(&splits.test.subset(&(0..n).collect::<Vec<_>>())?)?,
+            fid: metrics::frechet_distance(
+                &real_stats,
+                &FeatureStats::from_features(&stick.net.features(&first_images(&splits.valid, n)?)?)?,
+            )?,
+            l1: None,
+            psnr: None,
+            ssim: None,
+        };
+        Ok(Setup { splits, stick, n, real_test, real_stats, real })
+    }
+    /// The labels of the n test images.
+    pub fn labels(&self) -> &[u8] {
+        &self.splits.test.labels()[..self.n]
+    }
+    /// The scores of `images` ([n, 784] in [0, 1]) against the n test images.
+    pub fn score(&self, images: &Tensor) -> Result<Scores> {
+        score(&self.stick.net, &self.real_stats, images, self.labels(), &self.real_test)
+    }
+}
+
+/// Refuse to overwrite a finished run of `task` (its report.json) unless `--overwrite`; make its folder.
+fn task_folder(o: &Options, task: Task) -> Result<PathBuf> {
+    let dir = o.task_dir(task);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.clone(), source: e })?;
+    let done = dir.join("report.json");
     if done.exists() && !o.overwrite {
         return Err(Error::file(
             &done,
             "the output folder already holds a finished run; pass --overwrite to replace it, or --out to choose another folder",
         ));
     }
+    Ok(dir)
+}
+
+/// Pixels `px` ([N, h·w] in [0, 1]) rows `idx` as a model batch [B, 1, h, w] in [−1, 1].
+pub fn model_batch(px: &[f32], idx: &[usize], h: usize, w: usize, device: &Device) -> Result<Tensor> {
+    let mut v = Vec::with_capacity(idx.len() * h * w);
+    for &i in idx {
+        v.extend(px[i * h * w..(i + 1) * h * w].iter().map(|p| 2.0 * p - 1.0));
+    }
+    Tensor::new(v, &[idx.len(), 1, h, w])?.to_device(device)
+}
+
+/// A model's output [B, 1, h, w] in [−1, 1] as pixels in [0, 1] on the CPU.
+pub fn to_pixels(y: &Tensor) -> Result<Vec<f32>> {
+    Ok(y.to_device(&Device::Cpu)?.to_vec::<f32>()?.iter().map(|v| (v + 1.0) / 2.0).collect())
+}
+
+/// Every task's reports, and the Markdown of all of them.
+#[derive(Clone, Debug)]
+pub struct LabReport {
+    pub pix2pix: Option<Report>,
+    pub srgan: Option<srgan::Report>,
+    pub inpainting: Option<inpainting::Report>,
+    pub markdown: String,
+}
+
+/// Run the lab's tasks; each writes its report and pictures into `<out>/<task>/`.
+pub fn run(o: &Options) -> Result<LabReport> {
+    if o.tasks.is_empty() {
+        return Err(Error::msg("translate: no task to run"));
+    }
+    std::fs::create_dir_all(&o.out).map_err(|e| Error::Io { path: o.out.clone(), source: e })?;
+    // every folder checked before any work, so a refused overwrite costs nothing
+    for &t in &o.tasks {
+        task_folder(o, t)?;
+    }
+    let setup = Setup::new(o)?;
+    let mut r = LabReport { pix2pix: None, srgan: None, inpainting: None, markdown: String::new() };
+    let mut parts = Vec::new();
+    for &t in &o.tasks {
+        let dir = task_folder(o, t)?;
+        match t {
+            Task::Pix2pix => {
+                let p = run_pix2pix(o, &setup, &dir)?;
+                parts.push(p.markdown.clone());
+                r.pix2pix = Some(p);
+            }
+            Task::Srgan => {
+                let p = srgan::run(o, &setup, &dir)?;
+                parts.push(p.markdown.clone());
+                r.srgan = Some(p);
+            }
+            Task::Inpainting => {
+                let p = inpainting::run(o, &setup, &dir)?;
+                parts.push(p.markdown.clone());
+                r.inpainting = Some(p);
+            }
+        }
+    }
+    r.markdown = parts.join("\n");
+    if o.tasks.len() > 1 {
+        minmax_engine::io::write_atomic(&o.out.join("report.md"), r.markdown.as_bytes())?;
+    }
+    Ok(r)
+}
+
+/// pix2pix: every arm of the run, its report and pictures written into `dir`.
+pub fn run_pix2pix(o: &Options, setup: &Setup, dir: &std::path::Path) -> Result<Report> {
     let load_start = load_average();
     let t0 = Instant::now();
-    let splits: Splits = o.data.load()?;
-    let stick = yardstick(&o.out, o.data, &splits, o.classifier_epochs, o.progress)?;
+    let Setup { splits, stick, n, real_test, real_stats, .. } = setup;
+    let n = *n;
     let (train, test) = (Pairs::of(&splits.train)?, Pairs::of(&splits.test)?);
-    let n = o.samples.min(test.len()).min(splits.valid.len());
-    if n < 2 {
-        return Err(Error::msg(format!("--samples {}: need at least 2 test images", o.samples)));
-    }
-    let real_test = first_images(&splits.test, n)?;
-    let real_stats = FeatureStats::from_features(&stick.net.features(&real_test)?)?;
-    // The ceiling: the classifier on the test images themselves (the translations' targets), and
-    // the FID of held-out real images; it has no distance to its targets.
-    let real = Scores {
-        classifier_accuracy: stick.net.accuracy(&splits.test.subset(&(0..n).collect::<Vec<_>>())?)?,
-        fid: metrics::frechet_distance(
-            &real_stats,
-            &FeatureStats::from_features(&stick.net.features(&first_images(&splits.valid, n)?)?)?,
-        )?,
-        l1: None,
-        psnr: None,
-        ssim: None,
-    };
     let edges_px = Tensor::new(test.inputs[..n * 784].to_vec(), &[n, 784])?;
-    let edges = score(&stick.net, &real_stats, &edges_px, &test.labels[..n], &real_test)?;
+    let edges = setup.score(&edges_px)?;
     let mut arms = Vec::new();
     // Picture rows: the input edges, the targets, then each arm's outputs (first seed).
     let mut rows: Vec<Tensor> = vec![edges_px.narrow(0, 0, 8.min(n))?, real_test.narrow(0, 0, 8.min(n))?];
     for arm in Arm::all(o.ablation) {
         let mut runs = Vec::new();
         for (i, &seed) in o.seeds.iter().enumerate() {
-            let (r, pictures) = run_arm(arm, seed, &train, &test, &real_test, &stick.net, &real_stats, o)?;
+            let (r, pictures) = run_arm(arm, seed, &train, &test, real_test, &stick.net, real_stats, o)?;
             if i == 0 {
                 let grid = Tensor::cat(&[&rows[0], &pictures, &rows[1]], 0)?;
                 let cols = pictures.shape()[0];
                 crate::viz::save_png(
                     &crate::viz::image_grid(&grid, 3, cols, 28, 28, 2)?,
-                    &o.out.join(format!("pix2pix-{}.png", arm.tag())),
+                    &dir.join(format!("pix2pix-{}.png", arm.tag())),
                 )?;
                 rows.push(pictures);
             }
@@ -372,17 +517,17 @@ pub fn run(o: &Options) -> Result<Report> {
     let cols = all[0].shape()[0];
     crate::viz::save_png(
         &crate::viz::image_grid(&Tensor::cat(&all, 0)?, all.len(), cols, 28, 28, 2)?,
-        &o.out.join("pix2pix-all.png"),
+        &dir.join("pix2pix-all.png"),
     )?;
     let mut r = Report {
         train_size: train.len(),
         test_size: test.len(),
         eval_n: n,
-        classifier_path: stick.path,
+        classifier_path: stick.path.clone(),
         classifier_epochs: stick.epochs,
         classifier_test_accuracy: stick.test_accuracy,
         classifier_train_seconds: stick.train_seconds,
-        real,
+        real: setup.real.clone(),
         edges,
         arms,
         wall_seconds: t0.elapsed().as_secs_f64(),
@@ -392,6 +537,96 @@ pub fn run(o: &Options) -> Result<Report> {
         markdown: String::new(),
     };
     r.markdown = markdown(&r, o);
-    crate::experiments::write_report(&o.out, &r.markdown, &json(&r, o))?;
+    crate::experiments::write_report(dir, &r.markdown, &json(&r, o))?;
     Ok(r)
+}
+
+// ---- Orderings: what a paper reports, checked here ----------------------------------------------
+
+/// "better" ahead of "worse" on one score: with two or more seeds, "holds" or "reversed" only when
+/// the difference is more than twice its standard error, else "within noise"; with one seed, the
+/// order of the two numbers, marked as one seed's.
+pub fn verdict(ours: (f64, f64), se: (f64, f64), seeds: usize, higher_is_better: bool) -> &'static str {
+    let (a, b) = if higher_is_better { ours } else { (-ours.0, -ours.1) };
+    if seeds < 2 {
+        return if a > b { "holds (one seed)" } else { "reversed (one seed)" };
+    }
+    let se = (se.0.powi(2) + se.1.powi(2)).sqrt();
+    if a - b > 2.0 * se {
+        "holds"
+    } else if b - a > 2.0 * se {
+        "reversed"
+    } else {
+        "within noise"
+    }
+}
+
+/// One ordering of the SRGAN and inpainting tasks: `better` scores ahead of `worse` on `metric`.
+#[derive(Clone, Debug)]
+pub struct Ordering {
+    pub what: String,
+    pub better: String,
+    pub worse: String,
+    pub metric: &'static str,
+    pub higher_is_better: bool,
+    /// The paper's numbers for the two, and what they measure; None where the paper reports
+    /// the point without a number.
+    pub paper: Option<(f64, f64)>,
+    pub paper_metric: &'static str,
+    pub ours: (f64, f64),
+    pub ours_se: (f64, f64),
+    pub seeds: usize,
+}
+
+impl Ordering {
+    pub fn verdict(&self) -> &'static str {
+        verdict(self.ours, self.ours_se, self.seeds, self.higher_is_better)
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "what": self.what, "better": self.better, "worse": self.worse, "metric": self.metric,
+            "higher_is_better": self.higher_is_better,
+            "paper": self.paper.map(|p| serde_json::json!({"values": [p.0, p.1], "metric": self.paper_metric})),
+            "ours": [self.ours.0, self.ours.1], "ours_se": [self.ours_se.0, self.ours_se.1],
+            "verdict": self.verdict(),
+        })
+    }
+}
+
+/// The orderings as a Markdown table with a closing count.
+pub fn orderings_markdown(list: &[Ordering]) -> String {
+    let mut s = String::from("| ordering | paper | ours | here |\n|---|---|---|---|\n");
+    let digits = |m: &str| if m == "SSIM" { 4 } else { 2 };
+    for c in list {
+        let d = digits(c.metric);
+        let pd = digits(c.paper_metric);
+        let paper = c
+            .paper
+            .map_or(format!("— ({})", c.paper_metric), |(a, b)| format!("{a:.pd$} vs {b:.pd$} ({})", c.paper_metric));
+        let v = c.verdict();
+        s.push_str(&format!(
+            "| {}: {} vs {} | {paper} | {:.*} vs {:.*} ({}) | {} |\n",
+            c.what,
+            c.better,
+            c.worse,
+            d,
+            c.ours.0,
+            d,
+            c.ours.1,
+            c.metric,
+            if v.starts_with("holds") { v.to_string() } else { format!("**{v}**") }
+        ));
+    }
+    let held = list.iter().filter(|c| c.verdict().starts_with("holds")).count();
+    let seeds = list.first().map_or(1, |c| c.seeds);
+    s.push_str(&format!(
+        "\n{held} of {} orderings hold{}. Where one does not, this run does not reproduce the paper on that point.\n\n",
+        list.len(),
+        if seeds > 1 {
+            " (a difference counts when it exceeds twice its standard error over the seeds)"
+        } else {
+            " (one seed: a small difference may be seed-to-seed noise; run --seeds 3)"
+        }
+    ));
+    s
 }

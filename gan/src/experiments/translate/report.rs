@@ -60,18 +60,7 @@ impl Claim {
     /// is more than twice its standard error, else "within noise"; with one seed, the order of the
     /// two numbers, marked as one seed's.
     pub fn verdict(&self) -> &'static str {
-        let (a, b) = self.ours;
-        if self.seeds < 2 {
-            return if a > b { "holds (one seed)" } else { "reversed (one seed)" };
-        }
-        let se = (self.ours_se.0.powi(2) + self.ours_se.1.powi(2)).sqrt();
-        if a - b > 2.0 * se {
-            "holds"
-        } else if b - a > 2.0 * se {
-            "reversed"
-        } else {
-            "within noise"
-        }
+        super::verdict(self.ours, self.ours_se, self.seeds, true)
     }
 }
 
@@ -113,7 +102,7 @@ pub fn markdown(r: &Report, o: &Options) -> String {
         o.data.describe(),
         o.lambda,
         if o.lambda == crate::models::translate::pix2pix::LAMBDA { " (the paper's)" } else { " (the paper's is 100)" },
-        o.steps,
+        o.steps_for(Task::Pix2pix),
         r.train_size,
         o.seeds,
         r.eval_n,
@@ -262,7 +251,7 @@ pub fn json(r: &Report, o: &Options) -> serde_json::Value {
         "data": format!("{}: Sobel edges → image", o.data.describe()),
         "dataset": o.data.name(),
         "edge_threshold": EDGE_THRESHOLD,
-        "steps": o.steps,
+        "steps": o.steps_for(Task::Pix2pix),
         "batch": BATCH,
         "lambda": o.lambda,
         "seeds": o.seeds,
