@@ -18,8 +18,8 @@ pub struct Args {
     /// itself), and SRGAN at ×2 as well as ×4.
     #[arg(long)]
     pub ablation: bool,
-    /// Training steps per arm, minibatches of 64 (default: pix2pix and inpainting 1500, SRGAN 400
-    /// per phase; with --quick 100, 100 and 40).
+    /// Training steps per arm, minibatches of 64 (default: pix2pix and inpainting 1500, SRGAN 250
+    /// per phase; with --quick 100, 100 and 30).
     #[arg(long)]
     pub steps: Option<usize>,
     /// Test images scored per arm (default 2000, or 500 with --quick; capped at the test split).

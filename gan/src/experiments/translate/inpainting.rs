@@ -244,7 +244,8 @@ fn train_arm(
             tail_n += 1;
         }
         if o.progress && (step + 1) % 100.max(steps / 5) == 0 {
-            eprintln!("{} seed {seed} step {}: D {:.4}  G {:.5}", method.name(), step + 1, s.d_loss, s.g_loss);
+            let d = if m.d.is_some() { format!("D {:.4}  ", s.d_loss) } else { String::new() };
+            eprintln!("{} seed {seed} step {}: {d}G {:.5}", method.name(), step + 1, s.g_loss);
         }
     }
     let seconds = t0.elapsed().as_secs_f64();

@@ -31,8 +31,8 @@ use crate::metrics::stats::mean_se;
 use crate::models::translate::srgan::{SrGan, ADV_WEIGHT};
 
 /// G steps per phase by default (and with `--quick`).
-pub const STEPS: usize = 400;
-pub const QUICK_STEPS: usize = 40;
+pub const STEPS: usize = 250;
+pub const QUICK_STEPS: usize = 30;
 
 /// The paper's Table 2, BSD100 ×4: PSNR (dB), SSIM and mean opinion score (1–5) of nearest,
 /// bicubic, SRResNet, SRGAN (VGG54) and the original high-resolution images (Ledig et al. 2017).
@@ -192,7 +192,8 @@ fn train(
             tail_n += 1;
         }
         if o.progress && (step + 1) % 100.max(steps / 4) == 0 {
-            eprintln!("{what} step {}: D {:.4}  G {:.5}", step + 1, st.d_loss, st.g_loss);
+            let d = if m.d.is_some() { format!("D {:.4}  ", st.d_loss) } else { String::new() };
+            eprintln!("{what} step {}: {d}G {:.5}", step + 1, st.g_loss);
         }
     }
     let d = m.d.is_some().then(|| d_tail / tail_n as f64);
