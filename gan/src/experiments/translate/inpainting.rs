@@ -18,7 +18,8 @@ use std::time::Instant;
 
 use minmax_engine::{Error, Generator as Rng, Result, Tensor};
 
-use super::{model_batch, to_pixels, Options, Ordering, Scores, Setup, Task, BATCH, EVAL_CHUNK};
+use super::report::cell;
+use super::{model_batch, to_pixels, train_steps, Options, Ordering, Scores, Setup, Task, BATCH, EVAL_CHUNK};
 use crate::data::paired::centre_hole;
 use crate::experiments::image_gans::derive_seed;
 use crate::experiments::mode_collapse::{cpu_seconds, load_average};
@@ -215,48 +216,21 @@ fn train_arm(
         &o.device,
     )?;
     let mut order = Rng::new(derive_seed(seed, "inpainting/batches")); // the same batches for both arms
-    let ntrain = real_train.len() / 784;
-    let mut perm: Vec<usize> = Vec::new();
-    let (mut d_tail, mut g_tail, mut tail_n) = (0.0, 0.0, 0usize);
-    let tail_from = steps - (steps / 10).max(1);
-    let t0 = Instant::now();
-    for step in 0..steps {
-        if perm.len() < BATCH {
-            perm = order.permutation(ntrain);
-        }
-        let idx: Vec<usize> = perm.split_off(perm.len() - BATCH);
-        let s = m.train_step(
-            &model_batch(holed_train, &idx, 28, 28, &o.device)?,
-            &model_batch(real_train, &idx, 28, 28, &o.device)?,
-        )?;
-        if !(s.g_loss.is_finite() && s.d_loss.is_finite()) {
-            return Err(Error::msg(format!(
-                "{} (seed {seed}): non-finite loss at step {} (D {}, G {}); stopped",
-                method.name(),
-                step + 1,
-                s.d_loss,
-                s.g_loss
-            )));
-        }
-        if step >= tail_from {
-            d_tail += s.d_loss;
-            g_tail += s.g_loss;
-            tail_n += 1;
-        }
-        if o.progress && (step + 1) % 100.max(steps / 5) == 0 {
-            let d = if m.d.is_some() { format!("D {:.4}  ", s.d_loss) } else { String::new() };
-            eprintln!("{} seed {seed} step {}: {d}G {:.5}", method.name(), step + 1, s.g_loss);
-        }
-    }
-    let seconds = t0.elapsed().as_secs_f64();
+    let what = format!("{} seed {seed}", method.name());
+    let has_d = m.d.is_some();
+    let log = train_steps(steps, real_train.len() / 784, &mut order, &what, has_d, o.progress, |idx| {
+        m.train_step(
+            &model_batch(holed_train, idx, 28, 28, &o.device)?,
+            &model_batch(real_train, idx, 28, 28, &o.device)?,
+        )
+    })?;
     let mut painted = Vec::with_capacity(n * REGION * REGION);
     for start in (0..n).step_by(EVAL_CHUNK) {
         let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
         painted.extend(to_pixels(&m.paint(&model_batch(holed_test, &idx, 28, 28, &o.device)?)?)?);
     }
     let filled = fill(&holed_test[..n * 784], &painted, REGION, OVERLAP);
-    let d = m.d.is_some().then(|| d_tail / tail_n as f64);
-    Ok(Trained { filled, seconds, d_loss: d, g_loss: g_tail / tail_n as f64, model: m })
+    Ok(Trained { filled, seconds: log.seconds, d_loss: log.d_loss, g_loss: log.g_loss, model: m })
 }
 
 /// Run the task and write its report and pictures into `dir`.
@@ -478,14 +452,6 @@ pub fn orderings(r: &Report) -> Vec<Ordering> {
             })
         })
         .collect()
-}
-
-fn cell(v: Option<(f64, f64)>, scale: f64, digits: usize) -> String {
-    match v {
-        Some((m, se)) if se > 0.0 => format!("{:.*} ± {:.*}", digits, m * scale, digits, se * scale),
-        Some((m, _)) => format!("{:.*}", digits, m * scale),
-        None => "—".into(),
-    }
 }
 
 pub fn markdown(r: &Report, o: &Options) -> String {

@@ -268,6 +268,62 @@ fn translate_all(m: &Pix2Pix, test: &Pairs, n: usize, device: &Device) -> Result
     Tensor::new(px, &[n, 784])
 }
 
+/// How a model's training went: seconds, and the mean losses over the last tenth of the steps
+/// (D's only when the model has a D).
+pub struct TrainLog {
+    pub seconds: f64,
+    pub d_loss: Option<f64>,
+    pub g_loss: f64,
+}
+
+/// `steps` training steps, each `step(idx)` on a minibatch of [`BATCH`] indices of 0..n drawn
+/// without replacement by `order` (a fresh permutation whenever fewer than a batch are left).
+/// A non-finite loss stops the run with an error naming `what` and the step; with `progress`,
+/// five progress lines.
+pub fn train_steps(
+    steps: usize,
+    n: usize,
+    order: &mut Rng,
+    what: &str,
+    has_d: bool,
+    progress: bool,
+    mut step: impl FnMut(&[usize]) -> Result<crate::train::StepStats>,
+) -> Result<TrainLog> {
+    let mut perm: Vec<usize> = Vec::new();
+    let (mut d_tail, mut g_tail, mut tail_n) = (0.0, 0.0, 0usize);
+    let tail_from = steps - (steps / 10).max(1);
+    let t0 = Instant::now();
+    for i in 0..steps {
+        if perm.len() < BATCH {
+            perm = order.permutation(n);
+        }
+        let idx: Vec<usize> = perm.split_off(perm.len() - BATCH.min(perm.len()));
+        let s = step(&idx)?;
+        if !(s.g_loss.is_finite() && s.d_loss.is_finite()) {
+            return Err(Error::msg(format!(
+                "{what}: non-finite loss at step {} (D {}, G {}); stopped",
+                i + 1,
+                s.d_loss,
+                s.g_loss
+            )));
+        }
+        if i >= tail_from {
+            d_tail += s.d_loss;
+            g_tail += s.g_loss;
+            tail_n += 1;
+        }
+        if progress && (i + 1) % 100.max(steps / 5) == 0 {
+            let d = if has_d { format!("D {:.4}  ", s.d_loss) } else { String::new() };
+            eprintln!("{what} step {}: {d}G {:.5}", i + 1, s.g_loss);
+        }
+    }
+    Ok(TrainLog {
+        seconds: t0.elapsed().as_secs_f64(),
+        d_loss: has_d.then(|| d_tail / tail_n as f64),
+        g_loss: g_tail / tail_n as f64,
+    })
+}
+
 /// Train `arm` with `seed` for `o.steps` steps and score it on the first n test pairs, whose
 /// targets are `targets` ([n, 784]).
 #[allow(clippy::too_many_arguments)]
@@ -292,37 +348,11 @@ fn run_arm(
     )?;
     // The same minibatches for every arm of this seed.
     let mut order = Rng::new(derive_seed(seed, "batches"));
-    let mut perm: Vec<usize> = Vec::new();
-    let (mut d_tail, mut g_tail, mut tail_n) = (0.0, 0.0, 0usize);
-    let tail_from = steps - (steps / 10).max(1);
-    let t0 = Instant::now();
-    for step in 0..steps {
-        if perm.len() < BATCH {
-            perm = order.permutation(train.len());
-        }
-        let idx: Vec<usize> = perm.split_off(perm.len() - BATCH);
-        let x = Pairs::batch(&train.inputs, &idx, &o.device)?;
-        let y = Pairs::batch(&train.targets, &idx, &o.device)?;
-        let s = m.train_step(&x, &y)?;
-        if !(s.g_loss.is_finite() && s.d_loss.is_finite()) {
-            return Err(Error::msg(format!(
-                "pix2pix {} (seed {seed}): non-finite loss at step {} (D {}, G {}); stopped",
-                arm.tag(),
-                step + 1,
-                s.d_loss,
-                s.g_loss
-            )));
-        }
-        if step >= tail_from {
-            d_tail += s.d_loss;
-            g_tail += s.g_loss;
-            tail_n += 1;
-        }
-        if o.progress && (step + 1) % 100.max(steps / 5) == 0 {
-            eprintln!("pix2pix {} seed {seed} step {}: D {:.4}  G {:.4}", arm.tag(), step + 1, s.d_loss, s.g_loss);
-        }
-    }
-    let seconds = t0.elapsed().as_secs_f64();
+    let what = format!("pix2pix {} seed {seed}", arm.tag());
+    let log = train_steps(steps, train.len(), &mut order, &what, arm.objective.has_gan(), o.progress, |idx| {
+        m.train_step(&Pairs::batch(&train.inputs, idx, &o.device)?, &Pairs::batch(&train.targets, idx, &o.device)?)
+    })?;
+    let seconds = log.seconds;
     let te = Instant::now();
     let out = translate_all(&m, test, n, &o.device)?;
     let scores = score(net, real_stats, &out, &test.labels[..n], targets)?;
@@ -348,15 +378,7 @@ fn run_arm(
     ]);
     let ck = o.task_dir(Task::Pix2pix).join(format!("pix2pix-{}-seed{seed}.safetensors", arm.tag()));
     minmax_engine::io::save_safetensors(&ck, &m.state_dict(), Some(meta))?;
-    let run = ArmRun {
-        seed,
-        scores,
-        steps,
-        seconds,
-        eval_seconds,
-        final_d_loss: arm.objective.has_gan().then(|| d_tail / tail_n as f64),
-        final_g_loss: g_tail / tail_n as f64,
-    };
+    let run = ArmRun { seed, scores, steps, seconds, eval_seconds, final_d_loss: log.d_loss, final_g_loss: log.g_loss };
     Ok((run, out.narrow(0, 0, 8.min(n))?))
 }
 

@@ -28,7 +28,8 @@ fn over_seeds(a: &ArmRuns, f: impl Fn(&Scores) -> Option<f64>) -> Option<(f64, f
     (!v.is_empty()).then(|| mean_se(&v))
 }
 
-fn cell(v: Option<(f64, f64)>, scale: f64, digits: usize) -> String {
+/// "mean ± s.e." (or the mean alone when the s.e. is 0, "—" for none), times `scale`.
+pub(super) fn cell(v: Option<(f64, f64)>, scale: f64, digits: usize) -> String {
     match v {
         Some((m, se)) if se > 0.0 => format!("{:.*} ± {:.*}", digits, m * scale, digits, se * scale),
         Some((m, _)) => format!("{:.*}", digits, m * scale),
@@ -213,7 +214,7 @@ pub fn markdown(r: &Report, o: &Options) -> String {
     s
 }
 
-fn scores_json(x: &Scores) -> serde_json::Value {
+pub(super) fn scores_json(x: &Scores) -> serde_json::Value {
     serde_json::json!({
         "classifier_accuracy": x.classifier_accuracy, "fid": x.fid, "l1": x.l1, "psnr": x.psnr, "ssim": x.ssim,
     })

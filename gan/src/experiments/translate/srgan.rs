@@ -21,9 +21,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use minmax_engine::{Device, Error, Generator as Rng, Result, Tensor};
+use minmax_engine::{Device, Generator as Rng, Result, Tensor};
 
-use super::{model_batch, to_pixels, Options, Ordering, Scores, Setup, Task, BATCH, EVAL_CHUNK};
+use super::report::{cell, scores_json};
+use super::{model_batch, to_pixels, train_steps, Options, Ordering, Scores, Setup, Task, TrainLog, BATCH, EVAL_CHUNK};
 use crate::data::paired::{downsample_area, upsample_bicubic, upsample_bilinear, upsample_nearest};
 use crate::experiments::image_gans::derive_seed;
 use crate::experiments::mode_collapse::{cpu_seconds, load_average};
@@ -155,7 +156,7 @@ fn upscale_all(m: &SrGan, lr: &[f32], f: usize, n: usize, device: &Device) -> Re
     Tensor::new(px, &[n, 784])
 }
 
-/// Train `m` for `steps` steps on minibatches drawn by `order`; the mean losses over the last tenth.
+/// Train `m` for `steps` steps on minibatches drawn by `order` (`train_steps`).
 #[allow(clippy::too_many_arguments)]
 fn train(
     m: &mut SrGan,
@@ -166,38 +167,12 @@ fn train(
     f: usize,
     what: &str,
     o: &Options,
-) -> Result<(f64, Option<f64>, f64)> {
-    let (s, n) = (28 / f, hr.len() / 784);
-    let mut perm: Vec<usize> = Vec::new();
-    let (mut d_tail, mut g_tail, mut tail_n) = (0.0, 0.0, 0usize);
-    let tail_from = steps - (steps / 10).max(1);
-    let t0 = Instant::now();
-    for step in 0..steps {
-        if perm.len() < BATCH {
-            perm = order.permutation(n);
-        }
-        let idx: Vec<usize> = perm.split_off(perm.len() - BATCH);
-        let st = m.train_step(&model_batch(lr, &idx, s, s, &o.device)?, &model_batch(hr, &idx, 28, 28, &o.device)?)?;
-        if !(st.g_loss.is_finite() && st.d_loss.is_finite()) {
-            return Err(Error::msg(format!(
-                "{what}: non-finite loss at step {} (D {}, G {}); stopped",
-                step + 1,
-                st.d_loss,
-                st.g_loss
-            )));
-        }
-        if step >= tail_from {
-            d_tail += st.d_loss;
-            g_tail += st.g_loss;
-            tail_n += 1;
-        }
-        if o.progress && (step + 1) % 100.max(steps / 4) == 0 {
-            let d = if m.d.is_some() { format!("D {:.4}  ", st.d_loss) } else { String::new() };
-            eprintln!("{what} step {}: {d}G {:.5}", step + 1, st.g_loss);
-        }
-    }
-    let d = m.d.is_some().then(|| d_tail / tail_n as f64);
-    Ok((t0.elapsed().as_secs_f64(), d, g_tail / tail_n as f64))
+) -> Result<TrainLog> {
+    let s = 28 / f;
+    let has_d = m.d.is_some();
+    train_steps(steps, hr.len() / 784, order, what, has_d, o.progress, |idx| {
+        m.train_step(&model_batch(lr, idx, s, s, &o.device)?, &model_batch(hr, idx, 28, 28, &o.device)?)
+    })
 }
 
 /// Run the task and write its report and pictures into `dir`.
@@ -247,33 +222,23 @@ pub fn run(o: &Options, setup: &Setup, dir: &Path) -> Result<Report> {
             let mut init = Rng::new(derive_seed(seed, &format!("srgan/x{f}/init")));
             let mut m = SrGan::srresnet(f, &mut init, &o.device)?;
             let what = |m: &str| format!("{m} ×{f} seed {seed}");
-            let (sec1, _, g1) = train(
-                &mut m,
-                steps,
-                &mut Rng::new(derive_seed(seed, &format!("srgan/x{f}/phase1"))),
-                &lr_train,
-                hr_train,
-                f,
-                &what("SRResNet"),
-                o,
-            )?;
+            let phase1 = derive_seed(seed, &format!("srgan/x{f}/phase1"));
+            let first = train(&mut m, steps, &mut Rng::new(phase1), &lr_train, hr_train, f, &what("SRResNet"), o)?;
             let start = upscale_all(&m, &lr_test, f, n, &o.device)?;
             trained[0].runs.push(RowRun {
                 seed: Some(seed),
                 scores: setup.score(&start)?,
                 g_steps: steps,
-                seconds: sec1,
+                seconds: first.seconds,
                 final_d_loss: None,
-                final_g_loss: Some(g1),
+                final_g_loss: Some(first.g_loss),
             });
             // SRGAN from the SRResNet weights; SRResNet on for as many steps, on the same batches.
             let mut gan = m.fork(true, &mut init, &o.device)?;
             let phase2 = derive_seed(seed, &format!("srgan/x{f}/phase2"));
-            let (sec2, _, g2) =
-                train(&mut m, steps, &mut Rng::new(phase2), &lr_train, hr_train, f, &what("SRResNet"), o)?;
-            let (sec3, d3, g3) =
-                train(&mut gan, steps, &mut Rng::new(phase2), &lr_train, hr_train, f, &what("SRGAN"), o)?;
-            for (row, model, sec, d, g) in [(1, &m, sec2, None, g2), (2, &gan, sec3, d3, g3)] {
+            let more = train(&mut m, steps, &mut Rng::new(phase2), &lr_train, hr_train, f, &what("SRResNet"), o)?;
+            let adv = train(&mut gan, steps, &mut Rng::new(phase2), &lr_train, hr_train, f, &what("SRGAN"), o)?;
+            for (row, model, log) in [(1, &m, more), (2, &gan, adv)] {
                 let out = upscale_all(model, &lr_test, f, n, &o.device)?;
                 let scores = setup.score(&out)?;
                 if o.progress {
@@ -293,9 +258,9 @@ pub fn run(o: &Options, setup: &Setup, dir: &Path) -> Result<Report> {
                     seed: Some(seed),
                     scores,
                     g_steps: 2 * steps,
-                    seconds: sec,
-                    final_d_loss: d,
-                    final_g_loss: Some(g),
+                    seconds: log.seconds,
+                    final_d_loss: log.d_loss,
+                    final_g_loss: Some(log.g_loss),
                 });
                 let meta = std::collections::HashMap::from([
                     ("model".to_string(), trained[row].method.tag().to_string()),
@@ -384,14 +349,6 @@ pub fn orderings(r: &Report, f: usize) -> Vec<Ordering> {
         .collect()
 }
 
-fn cell(v: Option<(f64, f64)>, scale: f64, digits: usize) -> String {
-    match v {
-        Some((m, se)) if se > 0.0 => format!("{:.*} ± {:.*}", digits, m * scale, digits, se * scale),
-        Some((m, _)) => format!("{:.*}", digits, m * scale),
-        None => "—".into(),
-    }
-}
-
 pub fn markdown(r: &Report, o: &Options) -> String {
     let mut s = format!("# Super-resolution: SRResNet and SRGAN on {}\n\n", o.data.describe());
     s.push_str(&format!(
@@ -445,12 +402,6 @@ pub fn markdown(r: &Report, o: &Options) -> String {
         }
     ));
     s
-}
-
-fn scores_json(x: &Scores) -> serde_json::Value {
-    serde_json::json!({
-        "classifier_accuracy": x.classifier_accuracy, "fid": x.fid, "l1": x.l1, "psnr": x.psnr, "ssim": x.ssim,
-    })
 }
 
 pub fn json(r: &Report, o: &Options) -> serde_json::Value {
