@@ -2,8 +2,12 @@
 # install-notebooks.sh: what the Rust notebooks (notebooks/*.ipynb) need, each step skipped when
 # already done:
 #
-#   evcxr_jupyter   the Rust Jupyter kernel, built with `cargo install --locked` (about 25 minutes
-#                   on 2 cores, once per machine), then registered as the Jupyter kernel `rust`
+#   evcxr_jupyter   the Rust Jupyter kernel, built with `cargo install --locked` at opt-level 1
+#                   (about 10 minutes on 2 cores, once per machine; the default opt-level 3 takes
+#                   about 25, and its kernel ran notebook 01 in 53 s against opt-level 1's 62–70 s),
+#                   then registered as the Jupyter kernel `rust`. The notebooks' own code is
+#                   compiled by the kernel at opt-level 3 whatever the kernel was built with
+#                   (notebooks/evcxr.toml)
 #   a Python venv   with nbclient and nbformat, to run notebooks headless
 #                   (scripts/run-notebooks.py), in $MINMAX_DATA/notebook-venv
 #                   (default ~/.cache/minmax/notebook-venv)
@@ -24,9 +28,10 @@ if command -v evcxr_jupyter >/dev/null && cargo install --list 2>/dev/null | gre
   echo "evcxr_jupyter: v$EVCXR_VERSION already installed"
 else
   command -v cargo >/dev/null || { echo "error: cargo is needed to build evcxr_jupyter (install Rust with rustup)" >&2; exit 1; }
-  echo "evcxr_jupyter: cargo install --locked evcxr_jupyter --version $EVCXR_VERSION (about 25 minutes on 2 cores)"
+  echo "evcxr_jupyter: cargo install --locked evcxr_jupyter --version $EVCXR_VERSION at opt-level 1 (about 10 minutes on 2 cores)"
   t0=$SECONDS
-  cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0 \
+    cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
   echo "evcxr_jupyter: built in $((SECONDS - t0)) s"
 fi
 # Writes the kernel spec `rust` into the user's Jupyter data folder; cheap, so always done.

@@ -22,5 +22,5 @@ export MINMAX_REQUIRE_GPU=1
 # lavapipe's window-system layer complains when this is unset; compute needs no window system.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --workspace "$@"
-# The notebooks, executed headless with the evcxr kernel (first run: ~25 minutes to build it).
+# The notebooks, executed headless with the evcxr kernel (first run on a machine: ~10 minutes to build it).
 scripts/run-notebooks.sh
