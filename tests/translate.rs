@@ -1,5 +1,6 @@
 //! The image-to-image lab end to end in a tiny run (`--task all --ablation` on the MNIST 10k
-//! subset for speed: pix2pix with every ablation row, SRGAN at ×4 and ×2, the context encoder):
+//! subset for speed: pix2pix with every ablation row, SRGAN at ×4 and ×2, the context encoder,
+//! CycleGAN's six variants):
 //! every report file and picture is written, each report.json holds each row's metrics, steps and
 //! seconds, and every number is finite and in its range. A few steps prove nothing about the
 //! papers' orderings, so none is asserted: only that each report states each one with both
@@ -142,9 +143,38 @@ fn translate_lab_writes_its_report() -> Result<()> {
     for f in ["report.md", "inpainting.png", "context-encoder-l2-adv-seed2.safetensors"] {
         assert!(out.join("inpainting").join(f).is_file(), "inpainting/{f} missing");
     }
-    // --task all also writes the three reports in one file
+    // CycleGAN: six variants, both directions scored, the cycle errors in range.
+    let js = report("cyclegan");
+    assert_eq!(js["task"], "cyclegan");
+    assert_eq!(js["fonts"].as_array().map(|f| f.len()), Some(minmax_gan::data::printed::FONTS.len()));
+    let rows = js["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 6);
+    for x in rows {
+        let run = &x["runs"][0];
+        assert_eq!(run["steps"], 4);
+        for d in ["printed_to_handwritten", "handwritten_to_printed"] {
+            assert!((0.0..=1.0).contains(&num(&run[d], "classifier_accuracy")) && num(&run[d], "fid") >= 0.0, "{x}");
+        }
+        assert!((0.0..=1.0).contains(&num(run, "cycle_l1_forward")) && (0.0..=1.0).contains(&num(run, "cycle_l1_backward")));
+        assert_eq!(run["final_d_loss"].is_null(), x["tag"] == "cycle-alone", "only the cycle loss alone has no D: {x}");
+    }
+    assert!(rows.iter().any(|x| x["tag"] == "gan-alone" && x["paper_fcn_per_pixel_accuracy"] == 0.51));
+    // the untranslated printed digits keep their labels under the MNIST classifier more often than chance
+    assert!(num(&js["input"]["printed_to_handwritten"], "classifier_accuracy") > 0.2, "{}", js["input"]);
+    let ord = js["orderings"].as_array().expect("orderings");
+    assert_eq!(ord.len(), 4);
+    ord.iter().for_each(one_seed);
+    for f in [
+        "report.md",
+        "cyclegan-printed-to-handwritten.png",
+        "cyclegan-handwritten-to-printed.png",
+        "cyclegan-cyclegan-seed2.safetensors",
+    ] {
+        assert!(out.join("cyclegan").join(f).is_file(), "cyclegan/{f} missing");
+    }
+    // --task all also writes the four reports in one file
     let all = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(all.contains("pix2pix") && all.contains("SRGAN") && all.contains("context encoder"));
+    assert!(all.contains("pix2pix") && all.contains("SRGAN") && all.contains("context encoder") && all.contains("CycleGAN"));
 
     // A finished run is not silently replaced.
     let e = translate::run(&o).expect_err("a second run into the same folder").to_string();
@@ -162,7 +192,7 @@ fn translate_lab_flags_are_checked() {
         let e = translate::options(&a).expect_err(want).to_string();
         assert!(e.contains(want), "{e}");
     };
-    bad(|a| a.task = "cyclegan".into(), "--task cyclegan");
+    bad(|a| a.task = "cyclegan2".into(), "cyclegan2");
     bad(|a| a.task = "pix3pix".into(), "pix3pix");
     bad(|a| a.dataset = "cifar".into(), "cifar");
     bad(|a| a.steps = Some(0), "--steps 0");

@@ -13,7 +13,8 @@
 //! [`mnist`] knows where MNIST, its 10k subset and Fashion-MNIST live and how they are split,
 //! [`mixtures`] draws the 2-D Gaussian mixtures of the mode-collapse lab, and [`npy`] reads and
 //! writes NumPy's `.npy` files (samples, for Python); [`paired`] makes the image-to-image lab's
-//! input → target pairs from a data set's own images (edges, low resolution, holes).
+//! input → target pairs from a data set's own images (edges, low resolution, holes), and
+//! [`printed`] renders printed digits from fonts (the CycleGAN task's second domain).
 //!
 //! Left out: colour images, augmentation and loading in a background thread. The data sets here
 //! fit in memory many times over, so a batch is a gather from one flat `Vec<f32>`.
@@ -23,6 +24,7 @@ pub mod mixtures;
 pub mod mnist;
 pub mod npy;
 pub mod paired;
+pub mod printed;
 
 use minmax_engine::{Error, Generator, Result, Tensor};
 

@@ -218,7 +218,7 @@ fn train_arm(
     let mut order = Rng::new(derive_seed(seed, "inpainting/batches")); // the same batches for both arms
     let what = format!("{} seed {seed}", method.name());
     let has_d = m.d.is_some();
-    let log = train_steps(steps, real_train.len() / 784, &mut order, &what, has_d, o.progress, |idx| {
+    let log = train_steps(steps, real_train.len() / 784, BATCH, &mut order, &what, has_d, o.progress, |idx| {
         m.train_step(
             &model_batch(holed_train, idx, 28, 28, &o.device)?,
             &model_batch(real_train, idx, 28, 28, &o.device)?,

@@ -5,11 +5,13 @@
 //! - **srgan** (Ledig et al. 2017): ×4 and ×2 super-resolution, SRResNet and SRGAN against
 //!   nearest, bilinear and bicubic upsampling (`srgan.rs`);
 //! - **inpainting** (Pathak et al. 2016): the context encoder filling a centre hole, L2 alone and
-//!   L2 + adversarial, against mean fill and the nearest training image (`inpainting.rs`).
+//!   L2 + adversarial, against mean fill and the nearest training image (`inpainting.rs`);
+//! - **cyclegan** (Zhu et al. 2017): unpaired handwritten ↔ printed digits, with the paper's loss
+//!   ablation (`cyclegan.rs`); always on MNIST (the 10k subset) and digits rendered from fonts.
 //!
 //! Each task writes into `<out>/<task>/` (`report.md`, `report.json`, pictures, checkpoints); the
-//! classifier they share is trained once into `<out>`; `--task all` also writes `<out>/report.md`,
-//! the three reports one after another. `--dataset mnist` runs on the 10k subset (smaller and
+//! classifier of each data set is trained once into `<out>` and shared by the tasks on it;
+//! `--task all` also writes `<out>/report.md`, the reports one after another. `--dataset mnist` runs on the 10k subset (smaller and
 //! quicker). The shared yardstick, in the spirit of pix2pix's FCN-score: the accuracy of the
 //! project's classifier of the data set on the output images against the true labels (the real
 //! images' accuracy is the ceiling), FID on the classifier's features against the real test
@@ -51,6 +53,7 @@ mod args;
 pub use args::*;
 mod report;
 pub use report::*;
+pub mod cyclegan;
 pub mod inpainting;
 pub mod srgan;
 
@@ -67,16 +70,18 @@ pub enum Task {
     Pix2pix,
     Srgan,
     Inpainting,
+    Cyclegan,
 }
 
 impl Task {
-    pub const ALL: [Task; 3] = [Task::Pix2pix, Task::Srgan, Task::Inpainting];
+    pub const ALL: [Task; 4] = [Task::Pix2pix, Task::Srgan, Task::Inpainting, Task::Cyclegan];
     /// The name on the command line and of the task's folder.
     pub fn name(self) -> &'static str {
         match self {
             Task::Pix2pix => "pix2pix",
             Task::Srgan => "srgan",
             Task::Inpainting => "inpainting",
+            Task::Cyclegan => "cyclegan",
         }
     }
     /// Training steps per arm when `--steps` is not given (and with `--quick`).
@@ -85,8 +90,10 @@ impl Task {
             (Task::Pix2pix, false) => 1500,
             (Task::Srgan, false) => srgan::STEPS,
             (Task::Inpainting, false) => inpainting::STEPS,
+            (Task::Cyclegan, false) => cyclegan::STEPS,
             (Task::Pix2pix | Task::Inpainting, true) => 100,
             (Task::Srgan, true) => srgan::QUICK_STEPS,
+            (Task::Cyclegan, true) => cyclegan::QUICK_STEPS,
         }
     }
 }
@@ -276,13 +283,15 @@ pub struct TrainLog {
     pub g_loss: f64,
 }
 
-/// `steps` training steps, each `step(idx)` on a minibatch of [`BATCH`] indices of 0..n drawn
+/// `steps` training steps, each `step(idx)` on a minibatch of `batch` indices of 0..n drawn
 /// without replacement by `order` (a fresh permutation whenever fewer than a batch are left).
 /// A non-finite loss stops the run with an error naming `what` and the step; with `progress`,
 /// five progress lines.
+#[allow(clippy::too_many_arguments)]
 pub fn train_steps(
     steps: usize,
     n: usize,
+    batch: usize,
     order: &mut Rng,
     what: &str,
     has_d: bool,
@@ -294,10 +303,10 @@ pub fn train_steps(
     let tail_from = steps - (steps / 10).max(1);
     let t0 = Instant::now();
     for i in 0..steps {
-        if perm.len() < BATCH {
+        if perm.len() < batch {
             perm = order.permutation(n);
         }
-        let idx: Vec<usize> = perm.split_off(perm.len() - BATCH.min(perm.len()));
+        let idx: Vec<usize> = perm.split_off(perm.len() - batch.min(perm.len()));
         let s = step(&idx)?;
         if !(s.g_loss.is_finite() && s.d_loss.is_finite()) {
             return Err(Error::msg(format!(
@@ -349,7 +358,7 @@ fn run_arm(
     // The same minibatches for every arm of this seed.
     let mut order = Rng::new(derive_seed(seed, "batches"));
     let what = format!("pix2pix {} seed {seed}", arm.tag());
-    let log = train_steps(steps, train.len(), &mut order, &what, arm.objective.has_gan(), o.progress, |idx| {
+    let log = train_steps(steps, train.len(), BATCH, &mut order, &what, arm.objective.has_gan(), o.progress, |idx| {
         m.train_step(&Pairs::batch(&train.inputs, idx, &o.device)?, &Pairs::batch(&train.targets, idx, &o.device)?)
     })?;
     let seconds = log.seconds;
@@ -398,9 +407,10 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn new(o: &Options) -> Result<Setup> {
-        let splits: Splits = o.data.load()?;
-        let stick = yardstick(&o.out, o.data, &splits, o.classifier_epochs, o.progress)?;
+    /// The setup of `data` (its classifier trained or loaded in `o.out`).
+    pub fn new(o: &Options, data: DataChoice) -> Result<Setup> {
+        let splits: Splits = data.load()?;
+        let stick = yardstick(&o.out, data, &splits, o.classifier_epochs, o.progress)?;
         let n = o.samples.min(splits.test.len()).min(splits.valid.len());
         if n < 2 {
             return Err(Error::msg(format!("--samples {}: need at least 2 test images", o.samples)));
@@ -463,6 +473,7 @@ pub struct LabReport {
     pub pix2pix: Option<Report>,
     pub srgan: Option<srgan::Report>,
     pub inpainting: Option<inpainting::Report>,
+    pub cyclegan: Option<cyclegan::Report>,
     pub markdown: String,
 }
 
@@ -476,26 +487,45 @@ pub fn run(o: &Options) -> Result<LabReport> {
     for &t in &o.tasks {
         task_folder(o, t)?;
     }
-    let setup = Setup::new(o)?;
-    let mut r = LabReport { pix2pix: None, srgan: None, inpainting: None, markdown: String::new() };
+    // --dataset's setup for pix2pix, SRGAN and inpainting; MNIST's for CycleGAN (shared when they agree)
+    let needs = |data: DataChoice| {
+        o.tasks.iter().any(|&t| if t == Task::Cyclegan { data == DataChoice::Mnist } else { data == o.data })
+    };
+    let main = if needs(o.data) { Some(Setup::new(o, o.data)?) } else { None };
+    let digits = if o.data != DataChoice::Mnist && needs(DataChoice::Mnist) {
+        Some(Setup::new(o, DataChoice::Mnist)?)
+    } else {
+        None
+    };
+    let setup = |t: Task| -> &Setup {
+        let mnist = if o.data == DataChoice::Mnist { main.as_ref() } else { digits.as_ref() };
+        let s = if t == Task::Cyclegan { mnist } else { main.as_ref() };
+        s.expect("every task's setup was made above")
+    };
+    let mut r = LabReport { pix2pix: None, srgan: None, inpainting: None, cyclegan: None, markdown: String::new() };
     let mut parts = Vec::new();
     for &t in &o.tasks {
         let dir = task_folder(o, t)?;
         match t {
             Task::Pix2pix => {
-                let p = run_pix2pix(o, &setup, &dir)?;
+                let p = run_pix2pix(o, setup(t), &dir)?;
                 parts.push(p.markdown.clone());
                 r.pix2pix = Some(p);
             }
             Task::Srgan => {
-                let p = srgan::run(o, &setup, &dir)?;
+                let p = srgan::run(o, setup(t), &dir)?;
                 parts.push(p.markdown.clone());
                 r.srgan = Some(p);
             }
             Task::Inpainting => {
-                let p = inpainting::run(o, &setup, &dir)?;
+                let p = inpainting::run(o, setup(t), &dir)?;
                 parts.push(p.markdown.clone());
                 r.inpainting = Some(p);
+            }
+            Task::Cyclegan => {
+                let p = cyclegan::run(o, setup(t), &dir)?;
+                parts.push(p.markdown.clone());
+                r.cyclegan = Some(p);
             }
         }
     }

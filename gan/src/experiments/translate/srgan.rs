@@ -170,7 +170,7 @@ fn train(
 ) -> Result<TrainLog> {
     let s = 28 / f;
     let has_d = m.d.is_some();
-    train_steps(steps, hr.len() / 784, order, what, has_d, o.progress, |idx| {
+    train_steps(steps, hr.len() / 784, BATCH, order, what, has_d, o.progress, |idx| {
         m.train_step(&model_batch(lr, idx, s, s, &o.device)?, &model_batch(hr, idx, 28, 28, &o.device)?)
     })
 }

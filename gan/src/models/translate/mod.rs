@@ -7,11 +7,14 @@
 //!   upsampling ×2 or ×4, trained on the MSE, then with an adversarial term from those weights
 //! - [`context_encoder`]: the context encoder (Pathak et al. 2016) — an encoder–decoder that fills
 //!   a centre hole from its surroundings, L2 alone or L2 + adversarial
+//! - [`cyclegan`]: CycleGAN (Zhu et al. 2017) — two residual generators, two PatchGANs,
+//!   least-squares adversarial and cycle-consistency losses, between two unpaired domains
 //!
 //! They take an input image instead of noise, so they do not implement `train::Gan` (whose
 //! `sample` draws from noise); each player is still updated through `train::update`, its loss
 //! differentiated with respect to its own parameters only.
 
 pub mod context_encoder;
+pub mod cyclegan;
 pub mod pix2pix;
 pub mod srgan;
