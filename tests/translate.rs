@@ -155,7 +155,9 @@ fn translate_lab_writes_its_report() -> Result<()> {
         for d in ["printed_to_handwritten", "handwritten_to_printed"] {
             assert!((0.0..=1.0).contains(&num(&run[d], "classifier_accuracy")) && num(&run[d], "fid") >= 0.0, "{x}");
         }
-        assert!((0.0..=1.0).contains(&num(run, "cycle_l1_forward")) && (0.0..=1.0).contains(&num(run, "cycle_l1_backward")));
+        assert!(
+            (0.0..=1.0).contains(&num(run, "cycle_l1_forward")) && (0.0..=1.0).contains(&num(run, "cycle_l1_backward"))
+        );
         assert_eq!(run["final_d_loss"].is_null(), x["tag"] == "cycle-alone", "only the cycle loss alone has no D: {x}");
     }
     assert!(rows.iter().any(|x| x["tag"] == "gan-alone" && x["paper_fcn_per_pixel_accuracy"] == 0.51));
@@ -174,7 +176,9 @@ fn translate_lab_writes_its_report() -> Result<()> {
     }
     // --task all also writes the four reports in one file
     let all = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(all.contains("pix2pix") && all.contains("SRGAN") && all.contains("context encoder") && all.contains("CycleGAN"));
+    assert!(
+        all.contains("pix2pix") && all.contains("SRGAN") && all.contains("context encoder") && all.contains("CycleGAN")
+    );
 
     // A finished run is not silently replaced.
     let e = translate::run(&o).expect_err("a second run into the same folder").to_string();

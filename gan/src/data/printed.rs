@@ -124,9 +124,8 @@ impl Fonts {
         let font = &self.fonts[f];
         let ch = char::from(b'0' + d);
         let outline = |scale: f32| {
-            font.outline_glyph(font.glyph_id(ch).with_scale(PxScale::from(scale))).ok_or_else(|| {
-                Error::msg(format!("printed digits: font {} has no outline for '{ch}'", self.names[f]))
-            })
+            font.outline_glyph(font.glyph_id(ch).with_scale(PxScale::from(scale)))
+                .ok_or_else(|| Error::msg(format!("printed digits: font {} has no outline for '{ch}'", self.names[f])))
         };
         // the digit's drawn height at scale 100, then the scale that makes it `height` (×4)
         let probe = outline(100.0)?.px_bounds();
@@ -278,7 +277,8 @@ mod tests {
             // ink, inside the frame: MNIST-like digits cover roughly 10–30 % of the pixels
             let ink: f32 = img.iter().sum::<f32>() / (SIZE * SIZE) as f32;
             assert!((0.03..0.45).contains(&ink), "image {i}: ink share {ink}");
-            let border: f32 = (0..SIZE).map(|k| img[k] + img[(SIZE - 1) * SIZE + k] + img[k * SIZE] + img[k * SIZE + SIZE - 1]).sum();
+            let border: f32 =
+                (0..SIZE).map(|k| img[k] + img[(SIZE - 1) * SIZE + k] + img[k * SIZE] + img[k * SIZE + SIZE - 1]).sum();
             assert!(border < 0.5, "image {i} touches the frame ({border})");
         }
         assert!(fonts.render(10, &mut Rng::new(0)).is_err());

@@ -194,16 +194,17 @@ pub fn run(o: &Options, setup: &Setup, dir: &Path) -> Result<Report> {
             let mut order_b = Rng::new(derive_seed(seed, "cyclegan/batches/b"));
             let mut perm_b: Vec<usize> = Vec::new();
             let what = format!("cyclegan {} seed {seed}", v.tag());
-            let log = train_steps(steps, train_a.len(), CYCLE_BATCH, &mut order_a, &what, v.has_gan(), o.progress, |idx| {
-                if perm_b.len() < CYCLE_BATCH {
-                    perm_b = order_b.permutation(printed_train.len());
-                }
-                let idx_b = perm_b.split_off(perm_b.len() - CYCLE_BATCH.min(perm_b.len()));
-                m.train_step(
-                    &model_batch(train_a.images(), idx, 28, 28, &o.device)?,
-                    &model_batch(printed_train.images(), &idx_b, 28, 28, &o.device)?,
-                )
-            })?;
+            let log =
+                train_steps(steps, train_a.len(), CYCLE_BATCH, &mut order_a, &what, v.has_gan(), o.progress, |idx| {
+                    if perm_b.len() < CYCLE_BATCH {
+                        perm_b = order_b.permutation(printed_train.len());
+                    }
+                    let idx_b = perm_b.split_off(perm_b.len() - CYCLE_BATCH.min(perm_b.len()));
+                    m.train_step(
+                        &model_batch(train_a.images(), idx, 28, 28, &o.device)?,
+                        &model_batch(printed_train.images(), &idx_b, 28, 28, &o.device)?,
+                    )
+                })?;
             let to_a = map_all(test_b, n, o, |b| m.to_a(b))?;
             let to_b = map_all(test_a, n, o, |a| m.to_b(a))?;
             let back_b = map_all(test_b, n, o, |b| m.to_b(&m.to_a(b)?))?;
