@@ -18,6 +18,8 @@ cd "$(dirname "$0")/.."
 scripts/install-notebooks.sh
 scripts/get-data.sh mnist # 05-goodfellow2014-mnist trains on it
 scripts/get-data.sh full  # 08-imbalance draws its long tail from it
+scripts/get-data.sh fashion # 09-image-to-image translates Fashion-MNIST
+scripts/install-deps.sh   # 09-image-to-image renders printed digits from Debian's fonts
 PY="${MINMAX_DATA:-$HOME/.cache/minmax}/notebook-venv/bin/python"
 export PATH="$HOME/.cargo/bin:$PATH"
 # Mesa's Vulkan drivers complain on stderr when this is unset (notebook 03 opens a GPU adapter).
