@@ -26,7 +26,7 @@ use std::time::Instant;
 use minmax_engine::{Generator as Rng, Result, Tensor};
 
 use super::report::cell;
-use super::{model_batch, to_pixels, train_steps, Options, Ordering, Setup, Task, EVAL_CHUNK};
+use super::{accuracy_and_fid, model_batch, to_pixels, train_steps, Options, Ordering, Setup, Task, EVAL_CHUNK};
 use crate::data::printed::Fonts;
 use crate::experiments::image_gans::derive_seed;
 use crate::experiments::mode_collapse::{cpu_seconds, load_average};
@@ -135,19 +135,17 @@ fn map_all(px: &[f32], n: usize, o: &Options, f: impl Fn(&Tensor) -> Result<Tens
     Tensor::new(out, &[n, 784])
 }
 
-/// The mean absolute difference of two pixel tensors.
+/// The mean absolute difference of reconstructions `a` and their originals `b`; non-finite
+/// reconstructions are refused.
 fn mean_abs(a: &Tensor, b: &Tensor) -> Result<f64> {
+    metrics::ensure_finite(a, "cyclegan: cycle reconstructions")?;
     a.sub(b)?.abs()?.mean_all()?.item()
 }
 
 /// The scores of images `x` ([n, 784]) against `labels` and the target domain's statistics.
 fn direction(setup: &Setup, x: &Tensor, labels: &[u8], target: &FeatureStats) -> Result<Direction> {
-    metrics::ensure_finite(x, "cyclegan: images to score")?;
-    let net = &setup.stick.net;
-    let predicted = net.predict(x)?;
-    let right = predicted.iter().zip(labels).filter(|(p, &l)| **p == l as usize).count();
-    let fid = metrics::frechet_distance(target, &FeatureStats::from_features(&net.features(x)?)?)?;
-    Ok(Direction { accuracy: right as f64 / labels.len() as f64, fid })
+    let (accuracy, fid) = accuracy_and_fid(&setup.stick.net, target, x, labels)?;
+    Ok(Direction { accuracy, fid })
 }
 
 /// Run the task (handwritten digits from `setup`, which must hold MNIST) and write its report and

@@ -11,8 +11,8 @@
 //!
 //! Each task writes into `<out>/<task>/` (`report.md`, `report.json`, pictures, checkpoints); the
 //! classifier of each data set is trained once into `<out>` and shared by the tasks on it;
-//! `--task all` also writes `<out>/report.md`, the reports one after another. `--dataset mnist` runs on the 10k subset (smaller and
-//! quicker). The shared yardstick, in the spirit of pix2pix's FCN-score: the accuracy of the
+//! `--task all` also writes `<out>/report.md`, the reports one after another. `--dataset mnist`
+//! runs on the 10k subset (smaller and quicker). The shared yardstick, in the spirit of pix2pix's FCN-score: the accuracy of the
 //! project's classifier of the data set on the output images against the true labels (the real
 //! images' accuracy is the ceiling), FID on the classifier's features against the real test
 //! images, and the distances to the targets (L1, PSNR, SSIM: `metrics::image_quality`).
@@ -159,6 +159,14 @@ impl Options {
     pub fn steps_for(&self, task: Task) -> usize {
         self.steps.unwrap_or(task.default_steps(self.quick))
     }
+    /// The data set `task` runs on: `--dataset`, except for CycleGAN (always the MNIST subset).
+    pub fn data_of(&self, task: Task) -> DataChoice {
+        if task == Task::Cyclegan {
+            DataChoice::Mnist
+        } else {
+            self.data
+        }
+    }
     /// The folder of `task`'s report, pictures and checkpoints.
     pub fn task_dir(&self, task: Task) -> PathBuf {
         self.out.join(task.name())
@@ -244,8 +252,23 @@ impl Pairs {
     }
 }
 
-/// The classifier's accuracy and FID of `images` ([n, 784] in [0, 1]), and their L1, PSNR and
-/// SSIM to `targets` (the same test images' targets). Non-finite images are refused.
+/// The classifier's accuracy on `images` ([n, 784] in [0, 1]) against `labels`, and their FID
+/// against `real_stats`. Non-finite images are refused.
+pub fn accuracy_and_fid(
+    net: &Classifier,
+    real_stats: &FeatureStats,
+    images: &Tensor,
+    labels: &[u8],
+) -> Result<(f64, f64)> {
+    metrics::ensure_finite(images, "translate: images to score")?;
+    let predicted = net.predict(images)?;
+    let right = predicted.iter().zip(labels).filter(|(p, &l)| **p == l as usize).count();
+    let fid = metrics::frechet_distance(real_stats, &FeatureStats::from_features(&net.features(images)?)?)?;
+    Ok((right as f64 / labels.len() as f64, fid))
+}
+
+/// [`accuracy_and_fid`] of `images`, and their L1, PSNR and SSIM to `targets` (the same test
+/// images' targets).
 fn score(
     net: &Classifier,
     real_stats: &FeatureStats,
@@ -253,12 +276,10 @@ fn score(
     labels: &[u8],
     targets: &Tensor,
 ) -> Result<Scores> {
-    metrics::ensure_finite(images, "translate: images to score")?;
-    let predicted = net.predict(images)?;
-    let right = predicted.iter().zip(labels).filter(|(p, &l)| **p == l as usize).count();
+    let (classifier_accuracy, fid) = accuracy_and_fid(net, real_stats, images, labels)?;
     Ok(Scores {
-        classifier_accuracy: right as f64 / labels.len() as f64,
-        fid: metrics::frechet_distance(real_stats, &FeatureStats::from_features(&net.features(images)?)?)?,
+        classifier_accuracy,
+        fid,
         l1: Some(image_quality::l1(images, targets, 28, 28)?),
         psnr: Some(image_quality::psnr(images, targets, 28, 28, 1.0)?),
         ssim: Some(image_quality::ssim(images, targets, 28, 28, 1.0)?),
@@ -487,20 +508,16 @@ pub fn run(o: &Options) -> Result<LabReport> {
     for &t in &o.tasks {
         task_folder(o, t)?;
     }
-    // --dataset's setup for pix2pix, SRGAN and inpainting; MNIST's for CycleGAN (shared when they agree)
-    let needs = |data: DataChoice| {
-        o.tasks.iter().any(|&t| if t == Task::Cyclegan { data == DataChoice::Mnist } else { data == o.data })
-    };
-    let main = if needs(o.data) { Some(Setup::new(o, o.data)?) } else { None };
-    let digits = if o.data != DataChoice::Mnist && needs(DataChoice::Mnist) {
-        Some(Setup::new(o, DataChoice::Mnist)?)
-    } else {
-        None
-    };
+    // one setup per data set the tasks use, in task order
+    let mut setups: Vec<(DataChoice, Setup)> = Vec::new();
+    for &t in &o.tasks {
+        let d = o.data_of(t);
+        if !setups.iter().any(|(x, _)| *x == d) {
+            setups.push((d, Setup::new(o, d)?));
+        }
+    }
     let setup = |t: Task| -> &Setup {
-        let mnist = if o.data == DataChoice::Mnist { main.as_ref() } else { digits.as_ref() };
-        let s = if t == Task::Cyclegan { mnist } else { main.as_ref() };
-        s.expect("every task's setup was made above")
+        &setups.iter().find(|(d, _)| *d == o.data_of(t)).expect("every task's data set has a setup").1
     };
     let mut r = LabReport { pix2pix: None, srgan: None, inpainting: None, cyclegan: None, markdown: String::new() };
     let mut parts = Vec::new();
