@@ -23,97 +23,83 @@ fn inside(off: isize, s: usize, len: usize, out: usize) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// The part of one output row that has pixels: dst[o] = src[first + o·s] for o in [0, dst.len())
-/// (indices outside `src` panic; `inside` keeps them in). Stride 1 is a copy, others a strided loop.
-#[inline(always)]
-fn gather_row<T: Copy>(dst: &mut [std::mem::MaybeUninit<T>], src: &[T], s: usize, first: usize) {
-    let len = dst.len();
-    match s {
-        1 => dst.iter_mut().zip(&src[first..first + len]).for_each(|(d, x)| {
-            d.write(*x);
-        }),
-        _ => dst.iter_mut().zip(src[first..].iter().step_by(s)).for_each(|(d, x)| {
-            d.write(*x);
-        }),
-    }
-}
+/// Marks an output position whose window pixel is padding.
+const PAD: u32 = u32::MAX;
 
-/// The adjoint of `gather_row`: dst[first + o·s] += src[o] for o in [0, src.len()).
-#[inline(always)]
-fn scatter_add_row<T: Float>(dst: &mut [T], src: &[T], s: usize, first: usize) {
-    match s {
-        1 => dst[first..first + src.len()].iter_mut().zip(src).for_each(|(d, x)| *d = *d + *x),
-        _ => dst[first..].iter_mut().step_by(s).zip(src).for_each(|(d, x)| *d = *d + *x),
-    }
-}
-
-fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
-    let x = contiguous(v, l);
-    let (rows, cols) = (g.col_rows(), g.col_cols());
-    let (plane, (oh, ow)) = (g.h * g.w, (g.out_h, g.out_w));
-    let fill = |d: &mut [std::mem::MaybeUninit<T>]| {
-        d.iter_mut().for_each(|d| {
-            d.write(pad);
-        })
-    };
-    // Every element is written below (a window pixel or the pad value), so the buffer is not zeroed.
-    let mut out: Vec<T> = Vec::with_capacity(rows * cols);
-    out.spare_capacity_mut().par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
-        let (c, k) = (r / (g.kh * g.kw), r % (g.kh * g.kw));
+/// For each kernel offset k = (ki, kj), which pixel of an H×W plane each of the oh·ow output
+/// positions reads: `tables[k·oh·ow + oy·ow + ox]` = iy·W + ix, or `PAD` when (iy, ix) is outside
+/// the image. Every (channel, image) pair of the op reads its plane through the same tables, so
+/// the geometry is worked out once per call instead of once per output row; the inner loops of
+/// both kernels are then one pass over oh·ow entries. For a fixed k distinct positions read
+/// distinct pixels (the stride is positive), which the scatter in `col2im_k` relies on.
+fn window_tables(g: &Conv2dGeom) -> Vec<u32> {
+    let (oh, ow) = (g.out_h, g.out_w);
+    let mut t = vec![PAD; g.kh * g.kw * oh * ow];
+    for (k, tk) in t.chunks_exact_mut(oh * ow).enumerate() {
         let (ki, kj) = (k / g.kw, k % g.kw);
         let offy = (ki * g.dilation.0) as isize - g.padding.0 as isize;
         let offx = (kj * g.dilation.1) as isize - g.padding.1 as isize;
         let (ylo, yhi) = inside(offy, g.stride.0, g.h, oh);
         let (xlo, xhi) = inside(offx, g.stride.1, g.w, ow);
-        for (n, dst) in row.chunks_exact_mut(oh * ow).enumerate() {
+        for oy in ylo..yhi {
+            let iy = ((oy * g.stride.0) as isize + offy) as usize; // inside [0, h) by `inside`
+            for ox in xlo..xhi {
+                let ix = ((ox * g.stride.1) as isize + offx) as usize;
+                tk[oy * ow + ox] = (iy * g.w + ix) as u32;
+            }
+        }
+    }
+    t
+}
+
+/// Whether plane offsets fit the tables' u32 entries (with `PAD` left free).
+fn tables_fit(g: &Conv2dGeom) -> bool {
+    g.h.checked_mul(g.w).is_some_and(|p| p < PAD as usize)
+}
+
+fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
+    assert!(tables_fit(g), "im2col: an image plane of {}×{} pixels is too large", g.h, g.w);
+    let x = contiguous(v, l);
+    let (rows, cols) = (g.col_rows(), g.col_cols());
+    let (plane, per_img, kk) = (g.h * g.w, g.out_h * g.out_w, g.kh * g.kw);
+    let tables = window_tables(g);
+    // Every element is written below (a window pixel or the pad value), so the buffer is not zeroed.
+    let mut out: Vec<T> = Vec::with_capacity(rows * cols);
+    out.spare_capacity_mut().par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
+        let (c, k) = (r / kk, r % kk);
+        let tk = &tables[k * per_img..(k + 1) * per_img];
+        for (n, dst) in row.chunks_exact_mut(per_img).enumerate() {
             let img = &x[(n * g.c + c) * plane..(n * g.c + c + 1) * plane];
-            for (oy, drow) in dst.chunks_exact_mut(ow).enumerate() {
-                if oy < ylo || oy >= yhi {
-                    fill(drow);
-                    continue;
-                }
-                let iy = (oy * g.stride.0) as isize + offy; // inside [0, h) by `inside`
-                let src = &img[iy as usize * g.w..(iy as usize + 1) * g.w];
-                fill(&mut drow[..xlo]);
-                fill(&mut drow[xhi..]);
-                let first = ((xlo * g.stride.1) as isize + offx) as usize;
-                gather_row(&mut drow[xlo..xhi], src, g.stride.1, first);
+            for (d, &i) in dst.iter_mut().zip(tk) {
+                d.write(if i == PAD { pad } else { img[i as usize] });
             }
         }
     });
-    // SAFETY: each of the rows·cols elements was written above: a row is n·oh·ow long, each
-    // image's oh·ow segment is oh rows of ow, and each of those is filled with pad entirely (no
-    // pixel) or on [0, lo) and [hi, ow) with the pixels of [lo, hi) in between.
+    // SAFETY: each of the rows·cols elements was written above: a row is n segments of oh·ow,
+    // and each segment is written entry by entry from its table.
     unsafe { out.set_len(rows * cols) };
     out
 }
 
 fn col2im_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom) -> Vec<T> {
+    assert!(tables_fit(g), "col2im: an image plane of {}×{} pixels is too large", g.h, g.w);
     let col = contiguous(v, l);
     let cols = g.col_cols();
-    let (plane, (oh, ow)) = (g.h * g.w, (g.out_h, g.out_w));
+    let (plane, per_img, kk) = (g.h * g.w, g.out_h * g.out_w, g.kh * g.kw);
+    let tables = window_tables(g);
     let mut out = vec![T::zero(); g.n * g.c * plane];
     // One task per (image, channel) plane: each plane gathers from its own rows and columns, kernel
-    // offset by kernel offset, so every pixel sums its windows' entries in the same order.
+    // offset by kernel offset, so every pixel sums its windows' entries in the same order (k
+    // ascending, as the definition's loop over rows does).
     out.par_chunks_mut(plane).enumerate().for_each(|(p, img)| {
         let (n, c) = (p / g.c, p % g.c);
-        for k in 0..g.kh * g.kw {
-            let (ki, kj) = (k / g.kw, k % g.kw);
-            let offy = (ki * g.dilation.0) as isize - g.padding.0 as isize;
-            let offx = (kj * g.dilation.1) as isize - g.padding.1 as isize;
-            let (ylo, yhi) = inside(offy, g.stride.0, g.h, oh);
-            let (xlo, xhi) = inside(offx, g.stride.1, g.w, ow);
-            let r = c * g.kh * g.kw + k;
-            let src = &col[r * cols + n * oh * ow..r * cols + (n + 1) * oh * ow];
-            for oy in ylo..yhi {
-                let iy = ((oy * g.stride.0) as isize + offy) as usize;
-                let first = ((xlo * g.stride.1) as isize + offx) as usize;
-                scatter_add_row(
-                    &mut img[iy * g.w..(iy + 1) * g.w],
-                    &src[oy * ow + xlo..oy * ow + xhi],
-                    g.stride.1,
-                    first,
-                );
+        for k in 0..kk {
+            let r = c * kk + k;
+            let src = &col[r * cols + n * per_img..r * cols + (n + 1) * per_img];
+            for (&i, &y) in tables[k * per_img..(k + 1) * per_img].iter().zip(src) {
+                if i != PAD {
+                    img[i as usize] = img[i as usize] + y;
+                }
             }
         }
     });
@@ -133,7 +119,7 @@ impl CpuStorage {
 mod tests {
     use super::*;
 
-    /// im2col against its definition, and col2im against the adjoint identity
+    /// im2col and col2im against their definitions, and the adjoint identity
     /// ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩, over many geometries (strides, padding, dilation).
     #[test]
     fn im2col_matches_its_definition_for_many_geometries() {
@@ -188,6 +174,21 @@ mod tests {
             let cols0 = im2col_k(&x, &Layout::contiguous(&[n, c, h, w]), &g, 0.0);
             let y: Vec<f64> = (0..cols0.len()).map(|_| rng.normal()).collect();
             let back = col2im_k(&y, &Layout::contiguous(&[g.col_rows(), g.col_cols()]), &g);
+            // col2im by its definition: every entry added to its pixel, rows in order, so each
+            // pixel sums its windows in the same order as the kernel: the same bits.
+            let mut want = vec![0.0f64; n * c * h * w];
+            for r in 0..g.col_rows() {
+                let (ci, ki, kj) = (r / (kh * kw), r / kw % kh, r % kw);
+                for q in 0..g.col_cols() {
+                    let (ni, oy, ox) = (q / (oh * ow), q / ow % oh, q % ow);
+                    let iy = (oy * s + ki * d) as isize - p as isize;
+                    let ix = (ox * s + kj * d) as isize - p as isize;
+                    if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
+                        want[((ni * c + ci) * h + iy as usize) * w + ix as usize] += y[r * g.col_cols() + q];
+                    }
+                }
+            }
+            assert_eq!(back, want, "{g:?}");
             let lhs: f64 = cols0.iter().zip(&y).map(|(a, b)| a * b).sum();
             let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
             assert!((lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0), "{g:?}: {lhs} vs {rhs}");

@@ -2,9 +2,7 @@
 //! The inner loop always runs along the last dimension with a fixed stride per operand, so a
 //! contiguous operand (stride 1) or a broadcast one (stride 0) becomes a simple vectorisable loop.
 
-use rayon::prelude::*;
-
-use super::{contiguous, map_float, map_float2, CpuStorage, PAR_THRESHOLD};
+use super::{contiguous, map_float, map_float2, written, CpuStorage, PAR_THRESHOLD};
 use crate::dtype::{Elem, Float};
 use crate::layout::Layout;
 use crate::storage::{BinaryOp, CmpOp, UnaryOp};
@@ -14,13 +12,15 @@ use crate::{Error, Result};
 fn unary_map<T: Float>(v: &[T], l: &Layout, f: impl Fn(T) -> T + Sync + Send) -> Vec<T> {
     let src = contiguous(v, l);
     if src.len() >= PAR_THRESHOLD {
-        let mut out = vec![T::zero(); src.len()];
-        out.par_chunks_mut(8192).zip(src.par_chunks(8192)).for_each(|(o, s)| {
-            for (o, &s) in o.iter_mut().zip(s) {
-                *o = f(s);
-            }
-        });
-        out
+        // SAFETY: each chunk is zipped with the source chunk of the same length and written in full.
+        unsafe {
+            written(src.len(), 8192, |at, o| {
+                let len = o.len();
+                for (o, &s) in o.iter_mut().zip(&src[at..at + len]) {
+                    o.write(f(s));
+                }
+            })
+        }
     } else {
         src.iter().map(|&x| f(x)).collect()
     }
@@ -124,13 +124,15 @@ pub(crate) fn binary_map<T: Elem, U: Elem>(
     if let (Some((a0, a1)), Some((b0, b1))) = (al.contiguous_range(), bl.contiguous_range()) {
         let (a, b) = (&a[a0..a1], &b[b0..b1]);
         if n >= PAR_THRESHOLD {
-            let mut out = vec![U::zero(); n];
-            out.par_chunks_mut(8192).zip(a.par_chunks(8192).zip(b.par_chunks(8192))).for_each(|(o, (a, b))| {
-                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                    *o = f(x, y);
-                }
-            });
-            return out;
+            // SAFETY: a and b have n elements each (the same shape), so every chunk is written in full.
+            return unsafe {
+                written(n, 8192, |at, o| {
+                    let len = o.len();
+                    for ((o, &x), &y) in o.iter_mut().zip(&a[at..at + len]).zip(&b[at..at + len]) {
+                        o.write(f(x, y));
+                    }
+                })
+            };
         }
         return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
     }
@@ -217,36 +219,32 @@ impl CpuStorage {
             if let (Some((co, cs)), Some((ao, sa)), Some((bo, sb))) = (flat(cl), flat(al), flat(bl)) {
                 let z = C::zero();
                 // One loop per stride pattern, so each is a plain select the compiler vectorises.
-                let fill = |start: usize, out: &mut [T]| {
+                let fill = |start: usize, out: &mut [std::mem::MaybeUninit<T>]| {
                     let len = out.len();
                     let cc = &c[co + start * cs..];
                     match (cs, sa, sb) {
                         (1, 0, 0) => {
                             let (x, y) = (a[ao], b[bo]);
                             for (o, &k) in out.iter_mut().zip(&cc[..len]) {
-                                *o = if k != z { x } else { y };
+                                o.write(if k != z { x } else { y });
                             }
                         }
                         (1, 1, 1) => {
                             let (aa, bb) = (&a[ao + start..ao + start + len], &b[bo + start..bo + start + len]);
                             for (((o, &k), &x), &y) in out.iter_mut().zip(&cc[..len]).zip(aa).zip(bb) {
-                                *o = if k != z { x } else { y };
+                                o.write(if k != z { x } else { y });
                             }
                         }
                         _ => {
                             for (j, o) in out.iter_mut().enumerate() {
                                 let i = start + j;
-                                *o = if c[co + i * cs] != z { a[ao + i * sa] } else { b[bo + i * sb] };
+                                o.write(if c[co + i * cs] != z { a[ao + i * sa] } else { b[bo + i * sb] });
                             }
                         }
                     }
                 };
-                let mut out = vec![T::zero(); n];
-                if n >= PAR_THRESHOLD {
-                    out.par_chunks_mut(8192).enumerate().for_each(|(k, o)| fill(k * 8192, o));
-                } else {
-                    fill(0, &mut out);
-                }
+                // SAFETY: every branch of `fill` writes each element of the chunk it is given.
+                let out = unsafe { written(n, 8192, fill) };
                 return out;
             }
             let mut out = Vec::with_capacity(n);

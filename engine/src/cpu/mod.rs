@@ -16,6 +16,8 @@ pub use memory::keep_freed_memory;
 
 use std::borrow::Cow;
 
+use rayon::prelude::*;
+
 use crate::dtype::{DType, Elem};
 use crate::layout::Layout;
 use crate::{Error, Result};
@@ -93,6 +95,30 @@ pub fn contiguous<'a, T: Elem>(data: &'a [T], l: &Layout) -> Cow<'a, [T]> {
 
 /// Loops over this many elements or more are split across threads.
 pub(crate) const PAR_THRESHOLD: usize = 1 << 16;
+
+/// A vector of `n` elements written in chunks of `chunk` by `body(start, chunk)` (start = the
+/// chunk's first index), the chunks split across threads when `n` ≥ `PAR_THRESHOLD`. The memory
+/// is not zeroed first: an output that is written in full costs one pass, not two.
+///
+/// # Safety
+/// `body` must write every element of each chunk it is given.
+pub(crate) unsafe fn written<T: Send>(
+    n: usize,
+    chunk: usize,
+    body: impl Fn(usize, &mut [std::mem::MaybeUninit<T>]) + Sync + Send,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(n);
+    let chunk = chunk.max(1);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    if n >= PAR_THRESHOLD {
+        spare.par_chunks_mut(chunk).enumerate().for_each(|(k, c)| body(k * chunk, c));
+    } else {
+        spare.chunks_mut(chunk).enumerate().for_each(|(k, c)| body(k * chunk, c));
+    }
+    // SAFETY: the chunks cover [0, n), and the caller's `body` wrote every element of each.
+    unsafe { out.set_len(n) };
+    out
+}
 
 impl CpuStorage {
     pub fn dtype(&self) -> DType {

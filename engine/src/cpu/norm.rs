@@ -47,25 +47,20 @@ fn sums_k<T: Float>(x: &[T], dy: &[T], mean: &[T], invstd: &[T], dims: (usize, u
 }
 
 fn fma_k<T: Float>(a: &[T], b: &[T], k: &[T], p: &[T], q: &[T], (_, ch, s): (usize, usize, usize)) -> Vec<T> {
-    let mut out = vec![T::zero(); a.len()];
     let image = (ch * s).max(1);
     // One task per image (or one in all for small tensors); within it, runs of `s` values that
     // share a channel's k, p, q.
-    let body = |(i, o): (usize, &mut [T])| {
+    let body = |at: usize, o: &mut [std::mem::MaybeUninit<T>]| {
         for c in 0..ch {
-            let at = i * image + c * s;
+            let at = at + c * s;
             let (kc, pc, qc) = (k[c], p[c], q[c]);
             for j in 0..s {
-                o[c * s + j] = a[at + j] * kc + b[at + j] * pc + qc;
+                o[c * s + j].write(a[at + j] * kc + b[at + j] * pc + qc);
             }
         }
     };
-    if a.len() >= super::PAR_THRESHOLD {
-        out.par_chunks_mut(image).enumerate().for_each(body);
-    } else {
-        out.chunks_mut(image).enumerate().for_each(body);
-    }
-    out
+    // SAFETY: a.len() is a whole number of images (N·C·S), and `body` writes all C·S of each.
+    unsafe { super::written(a.len(), image, body) }
 }
 
 fn float_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &'static str) -> Result<either::Float<'a>> {
