@@ -12,97 +12,135 @@ use crate::layout::Layout;
 use crate::storage::Conv2dGeom;
 use crate::Result;
 
-/// The output positions o in [0, out) whose window pixel i = o·s + off lies inside [0, len):
-/// the range [lo, hi) (empty when no position has a pixel). `off` = k·d − p for kernel offset k.
-fn inside(off: isize, s: usize, len: usize, out: usize) -> (usize, usize) {
-    // i ≥ 0 ⇔ o ≥ ⌈−off / s⌉;  i < len ⇔ o·s < len − off ⇔ o ≤ (len − off − 1) / s
-    let lo = if off >= 0 { 0 } else { (off.unsigned_abs()).div_ceil(s) };
-    let room = len as isize - off;
-    let hi = if room <= 0 { 0 } else { (room as usize - 1) / s + 1 };
-    let (lo, hi) = (lo.min(out), hi.min(out));
-    (lo, hi.max(lo))
+/// The image plane with its padding: (H + 2ph) × (W + 2pw). Every window pixel of the op lies in
+/// it: iy = oy·sh − ph + ki·dh runs over [−ph, H + ph) because the output size is
+/// ⌊(H + 2ph − dh(kh − 1) − 1) / sh⌋ + 1.
+fn padded(g: &Conv2dGeom) -> (usize, usize) {
+    (g.h + 2 * g.padding.0, g.w + 2 * g.padding.1)
 }
 
-/// Marks an output position whose window pixel is padding.
-const PAD: u32 = u32::MAX;
-
-/// For each kernel offset k = (ki, kj), which pixel of an H×W plane each of the oh·ow output
-/// positions reads: `tables[k·oh·ow + oy·ow + ox]` = iy·W + ix, or `PAD` when (iy, ix) is outside
-/// the image. Every (channel, image) pair of the op reads its plane through the same tables, so
-/// the geometry is worked out once per call instead of once per output row; the inner loops of
-/// both kernels are then one pass over oh·ow entries. For a fixed k distinct positions read
-/// distinct pixels (the stride is positive), which the scatter in `col2im_k` relies on.
+/// For each kernel offset k = (ki, kj), which pixel of the padded plane each of the oh·ow output
+/// positions reads: `tables[k·oh·ow + oy·ow + ox]` = (oy·sh + ki·dh)·(W + 2pw) + ox·sw + kj·dw.
+/// Every (channel, image) pair reads its plane through the same tables, so the geometry is worked
+/// out once per call, and the inner loops of both kernels are one branch-free pass over oh·ow
+/// entries. For a fixed k distinct positions read distinct pixels (the stride is positive),
+/// which the scatter in `col2im_k` relies on.
 fn window_tables(g: &Conv2dGeom) -> Vec<u32> {
-    let (oh, ow) = (g.out_h, g.out_w);
-    let mut t = vec![PAD; g.kh * g.kw * oh * ow];
+    let (oh, ow, pw) = (g.out_h, g.out_w, padded(g).1);
+    let mut t = vec![0; g.kh * g.kw * oh * ow];
     for (k, tk) in t.chunks_exact_mut(oh * ow).enumerate() {
         let (ki, kj) = (k / g.kw, k % g.kw);
-        let offy = (ki * g.dilation.0) as isize - g.padding.0 as isize;
-        let offx = (kj * g.dilation.1) as isize - g.padding.1 as isize;
-        let (ylo, yhi) = inside(offy, g.stride.0, g.h, oh);
-        let (xlo, xhi) = inside(offx, g.stride.1, g.w, ow);
-        for oy in ylo..yhi {
-            let iy = ((oy * g.stride.0) as isize + offy) as usize; // inside [0, h) by `inside`
-            for ox in xlo..xhi {
-                let ix = ((ox * g.stride.1) as isize + offx) as usize;
-                tk[oy * ow + ox] = (iy * g.w + ix) as u32;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (iy, ix) = (oy * g.stride.0 + ki * g.dilation.0, ox * g.stride.1 + kj * g.dilation.1);
+                tk[oy * ow + ox] = (iy * pw + ix) as u32;
             }
         }
     }
     t
 }
 
-/// Whether plane offsets fit the tables' u32 entries (with `PAD` left free).
-fn tables_fit(g: &Conv2dGeom) -> bool {
-    g.h.checked_mul(g.w).is_some_and(|p| p < PAD as usize)
+/// Panics unless the padded plane's offsets fit the tables' u32 entries.
+fn check_plane(op: &str, g: &Conv2dGeom) {
+    let (ph, pw) = padded(g);
+    assert!(
+        ph.checked_mul(pw).is_some_and(|p| p <= u32::MAX as usize),
+        "{op}: a padded image plane of {ph}×{pw} pixels is too large"
+    );
 }
 
+/// Images per task of `im2col_k`.
+const IMAGES_PER_TASK: usize = 8;
+
+/// The columns, shared by tasks that each write a different set of their segments.
+struct Segments<T>(*mut T);
+// SAFETY: tasks write disjoint segments (see `im2col_k`), and T is Send.
+unsafe impl<T: Send> Sync for Segments<T> {}
+
 fn im2col_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom, pad: T) -> Vec<T> {
-    assert!(tables_fit(g), "im2col: an image plane of {}×{} pixels is too large", g.h, g.w);
+    check_plane("im2col", g);
     let x = contiguous(v, l);
     let (rows, cols) = (g.col_rows(), g.col_cols());
     let (plane, per_img, kk) = (g.h * g.w, g.out_h * g.out_w, g.kh * g.kw);
+    let ((ph, pw), (top, left)) = (padded(g), g.padding);
+    if plane == 0 || rows * cols == 0 {
+        return vec![pad; rows * cols]; // an empty image: every window pixel is padding
+    }
     let tables = window_tables(g);
-    // Every element is written below (a window pixel or the pad value), so the buffer is not zeroed.
     let mut out: Vec<T> = Vec::with_capacity(rows * cols);
-    out.spare_capacity_mut().par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
-        let (c, k) = (r / kk, r % kk);
-        let tk = &tables[k * per_img..(k + 1) * per_img];
-        for (n, dst) in row.chunks_exact_mut(per_img).enumerate() {
+    let segments = Segments(out.as_mut_ptr());
+    let blocks = g.n.div_ceil(IMAGES_PER_TASK);
+    // One task per (channel, block of images). Each image's plane is copied once into the
+    // interior of a padded plane whose border holds the pad value; then each of the channel's
+    // kh·kw rows gets that image's oh·ow segment, gathered through its table.
+    (0..g.c * blocks).into_par_iter().for_each(|t| {
+        let (c, b) = (t / blocks, t % blocks);
+        let segments = &segments;
+        let mut p = vec![pad; ph * pw];
+        for n in b * IMAGES_PER_TASK..((b + 1) * IMAGES_PER_TASK).min(g.n) {
             let img = &x[(n * g.c + c) * plane..(n * g.c + c + 1) * plane];
-            for (d, &i) in dst.iter_mut().zip(tk) {
-                d.write(if i == PAD { pad } else { img[i as usize] });
+            for (y, src) in img.chunks_exact(g.w).enumerate() {
+                p[(y + top) * pw + left..(y + top) * pw + left + g.w].copy_from_slice(src);
+            }
+            for (k, tk) in tables.chunks_exact(per_img).enumerate() {
+                let r = c * kk + k;
+                // SAFETY: segment (r, n) = [r·cols + n·oh·ow, +oh·ow) lies inside the rows·cols
+                // allocation, and only this task writes it: the tasks' (channel, image block)
+                // pairs are distinct, a channel's rows are its own and the blocks are disjoint.
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        segments.0.add(r * cols + n * per_img).cast::<std::mem::MaybeUninit<T>>(),
+                        per_img,
+                    )
+                };
+                for (d, &i) in dst.iter_mut().zip(tk) {
+                    d.write(p[i as usize]);
+                }
             }
         }
     });
-    // SAFETY: each of the rows·cols elements was written above: a row is n segments of oh·ow,
-    // and each segment is written entry by entry from its table.
+    // SAFETY: each of the rows·cols elements was written above: the tasks cover every (channel,
+    // image) pair, and each writes the image's oh·ow segment of all the channel's kh·kw rows.
     unsafe { out.set_len(rows * cols) };
     out
 }
 
 fn col2im_k<T: Float>(v: &[T], l: &Layout, g: &Conv2dGeom) -> Vec<T> {
-    assert!(tables_fit(g), "col2im: an image plane of {}×{} pixels is too large", g.h, g.w);
+    check_plane("col2im", g);
     let col = contiguous(v, l);
     let cols = g.col_cols();
     let (plane, per_img, kk) = (g.h * g.w, g.out_h * g.out_w, g.kh * g.kw);
+    let ((ph, pw), (top, left)) = (padded(g), g.padding);
+    if plane == 0 || cols == 0 {
+        return vec![T::zero(); g.n * g.c * plane];
+    }
     let tables = window_tables(g);
-    let mut out = vec![T::zero(); g.n * g.c * plane];
-    // One task per (image, channel) plane: each plane gathers from its own rows and columns, kernel
-    // offset by kernel offset, so every pixel sums its windows' entries in the same order (k
-    // ascending, as the definition's loop over rows does).
-    out.par_chunks_mut(plane).enumerate().for_each(|(p, img)| {
-        let (n, c) = (p / g.c, p % g.c);
-        for k in 0..kk {
-            let r = c * kk + k;
-            let src = &col[r * cols + n * per_img..r * cols + (n + 1) * per_img];
-            for (&i, &y) in tables[k * per_img..(k + 1) * per_img].iter().zip(src) {
-                if i != PAD {
-                    img[i as usize] = img[i as usize] + y;
+    let mut out: Vec<T> = Vec::with_capacity(g.n * g.c * plane);
+    // One task per (image, channel) plane: it sums its windows' entries into a zeroed padded plane,
+    // kernel offset by kernel offset, so every pixel adds them in the same order (k ascending, as
+    // the definition's loop over rows does); then the interior is the output plane (what fell on
+    // the padding is dropped).
+    out.spare_capacity_mut().par_chunks_mut(plane).enumerate().for_each_init(
+        || vec![T::zero(); ph * pw],
+        |acc, (p, img)| {
+            let (n, c) = (p / g.c, p % g.c);
+            acc.fill(T::zero());
+            for (k, tk) in tables.chunks_exact(per_img).enumerate() {
+                let r = c * kk + k;
+                let src = &col[r * cols + n * per_img..r * cols + (n + 1) * per_img];
+                for (&i, &y) in tk.iter().zip(src) {
+                    acc[i as usize] = acc[i as usize] + y;
                 }
             }
-        }
-    });
+            for (y, dst) in img.chunks_exact_mut(g.w).enumerate() {
+                for (d, &a) in dst.iter_mut().zip(&acc[(y + top) * pw + left..(y + top) * pw + left + g.w]) {
+                    d.write(a);
+                }
+            }
+        },
+    );
+    // SAFETY: the planes cover the n·c·h·w elements, and each is written row by row in full.
+    unsafe { out.set_len(g.n * g.c * plane) };
     out
 }
 
@@ -124,16 +162,20 @@ mod tests {
     #[test]
     fn im2col_matches_its_definition_for_many_geometries() {
         let mut rng = crate::Generator::new(3);
-        for (h, w, kh, kw, s, p, d) in [
-            (5, 7, 3, 2, 1, 0, 1),
-            (6, 6, 4, 4, 2, 1, 1),
-            (7, 5, 3, 3, 2, 2, 2),
-            (4, 9, 1, 3, 3, 1, 1),
-            (8, 8, 2, 2, 1, 3, 3),
+        // (h, w, kh, kw, (sh, sw), (ph, pw), (dh, dw), n): square and unequal strides, paddings
+        // and dilations, padding wider than the kernel, and more images than one task takes
+        for (h, w, kh, kw, (sh, sw), (ph, pw), (dh, dw), n) in [
+            (5, 7, 3, 2, (1, 1), (0, 0), (1, 1), 2),
+            (6, 6, 4, 4, (2, 2), (1, 1), (1, 1), 2),
+            (7, 5, 3, 3, (2, 2), (2, 2), (2, 2), 2),
+            (4, 9, 1, 3, (3, 3), (1, 1), (1, 1), 2),
+            (8, 8, 2, 2, (1, 1), (3, 3), (3, 3), 2),
+            (6, 9, 3, 2, (2, 1), (0, 3), (1, 2), 2),
+            (5, 4, 2, 3, (1, 3), (2, 1), (2, 1), 19),
         ] {
-            let (n, c) = (2, 3);
-            let oh = (h + 2 * p - d * (kh - 1) - 1) / s + 1;
-            let ow = (w + 2 * p - d * (kw - 1) - 1) / s + 1;
+            let c = 3;
+            let oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+            let ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
             let g = Conv2dGeom {
                 n,
                 c,
@@ -141,9 +183,9 @@ mod tests {
                 w,
                 kh,
                 kw,
-                stride: (s, s),
-                padding: (p, p),
-                dilation: (d, d),
+                stride: (sh, sw),
+                padding: (ph, pw),
+                dilation: (dh, dw),
                 out_h: oh,
                 out_w: ow,
             };
@@ -155,8 +197,8 @@ mod tests {
                         for ni in 0..n {
                             for oy in 0..oh {
                                 for ox in 0..ow {
-                                    let iy = (oy * s + ki * d) as isize - p as isize;
-                                    let ix = (ox * s + kj * d) as isize - p as isize;
+                                    let iy = (oy * sh + ki * dh) as isize - ph as isize;
+                                    let ix = (ox * sw + kj * dw) as isize - pw as isize;
                                     let want = if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
                                         -7.0
                                     } else {
@@ -181,8 +223,8 @@ mod tests {
                 let (ci, ki, kj) = (r / (kh * kw), r / kw % kh, r % kw);
                 for q in 0..g.col_cols() {
                     let (ni, oy, ox) = (q / (oh * ow), q / ow % oh, q % ow);
-                    let iy = (oy * s + ki * d) as isize - p as isize;
-                    let ix = (ox * s + kj * d) as isize - p as isize;
+                    let iy = (oy * sh + ki * dh) as isize - ph as isize;
+                    let ix = (ox * sw + kj * dw) as isize - pw as isize;
                     if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
                         want[((ni * c + ci) * h + iy as usize) * w + ix as usize] += y[r * g.col_cols() + q];
                     }
