@@ -190,7 +190,14 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
     let o = Options {
         preset: minmax_gan::experiments::mode_collapse::Preset::Minmax,
         datasets: vec!["ring8".into(), "mix1d".into()],
-        models: vec!["vanilla".into(), "wgan-gp".into(), "pacgan3".into(), "unrolled5".into()],
+        models: vec![
+            "vanilla".into(),
+            "lsgan".into(),
+            "minibatch".into(),
+            "wgan-gp".into(),
+            "pacgan3".into(),
+            "unrolled5".into(),
+        ],
         seeds: 2,
         steps: Some(6),
         quick: false,
@@ -203,13 +210,22 @@ fn a_tiny_lab_run_writes_its_report_and_pictures() -> Result<()> {
     };
     let md = run(&o)?;
     assert!(md.contains("| vanilla | 6 |") && md.contains("VEEGAN GAN: 1 / 99.3"), "{md}");
-    for f in ["report.md", "report.json", "vanilla-ring8.png", "unrolled5-mix1d.png", "pacgan3-ring8.png"] {
+    assert!(md.contains("| lsgan | 6 |") && md.contains("| minibatch | 6 |"), "{md}");
+    for f in [
+        "report.md",
+        "report.json",
+        "vanilla-ring8.png",
+        "unrolled5-mix1d.png",
+        "pacgan3-ring8.png",
+        "lsgan-ring8.png",
+        "minibatch-mix1d.png",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
     let js: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
-    assert_eq!(js["runs"].as_array().map(|a| a.len()), Some(16));
+    assert_eq!(js["runs"].as_array().map(|a| a.len()), Some(24));
     // Each seed-0 run's animation: a looping GIF of 3 frames (the last at the end), decoded back.
-    for f in ["vanilla-ring8.gif", "wgan-gp-mix1d.gif"] {
+    for f in ["vanilla-ring8.gif", "wgan-gp-mix1d.gif", "minibatch-ring8.gif", "lsgan-mix1d.gif"] {
         use image::AnimationDecoder;
         let bytes = std::fs::read(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         let dec = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)).unwrap();

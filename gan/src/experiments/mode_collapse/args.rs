@@ -14,7 +14,7 @@ pub struct Args {
     /// comma-separated list, or all (= ring8,grid25; with --preset pacgan ring8-pac,grid25).
     #[arg(long, default_value = "all")]
     pub dataset: String,
-    /// Models: a comma-separated list of vanilla, vanilla-sat, wgan-gp, pacgan2, pacgan3,
+    /// Models: a comma-separated list of vanilla, vanilla-sat, lsgan, minibatch, wgan-gp, pacgan2, pacgan3,
     /// pacgan4, unrolled5, unrolled10, or all (with --preset pacgan: vanilla and pacgan2–4).
     #[arg(long, default_value = "all")]
     pub model: String,

@@ -23,7 +23,7 @@ use minmax_engine::{Error, Generator as Rng, Result};
 
 use crate::metrics::modes::{mode_stats, ModeStats};
 use crate::metrics::stats::mean_se;
-use crate::models::toy::{pacgan, unrolled, vanilla, wgan_gp, Common, Mixture, ToyGan};
+use crate::models::toy::{lsgan, minibatch, pacgan, unrolled, vanilla, wgan_gp, Common, Mixture, ToyGan};
 
 mod published;
 pub use published::*;
@@ -33,8 +33,18 @@ mod args;
 pub use args::*;
 
 /// The models the lab knows, in table order.
-pub const MODELS: [&str; 8] =
-    ["vanilla", "vanilla-sat", "wgan-gp", "pacgan2", "pacgan3", "pacgan4", "unrolled5", "unrolled10"];
+pub const MODELS: [&str; 10] = [
+    "vanilla",
+    "vanilla-sat",
+    "lsgan",
+    "minibatch",
+    "wgan-gp",
+    "pacgan2",
+    "pacgan3",
+    "pacgan4",
+    "unrolled5",
+    "unrolled10",
+];
 
 /// Data sets of `--dataset all`.
 pub const DEFAULT_DATASETS: [&str; 2] = ["ring8", "grid25"];
@@ -162,12 +172,13 @@ pub fn parse_datasets(s: &str, preset: Preset) -> Result<Vec<String>> {
 /// Every model shares the nets and optimizers of [`Common::default`] (G: 2 → 128 → 128 → X ReLU,
 /// D: X → 128 → 128 → 1 LeakyReLU(0.2), batch 256, Adam lr 3·10⁻³ and β = (0.5, 0.9) for both,
 /// both learning rates decayed linearly to 5 % over the second half of training). Iterations were
-/// chosen so that the whole comparison (2 data sets × 8 models × 5 seeds) costs about 17
-/// CPU-minutes, i.e. 8–10 minutes of wall time on two cores:
+/// chosen so that the whole comparison (2 data sets × 10 models × 5 seeds) costs about 30
+/// CPU-minutes, i.e. about 15 minutes of wall time on two cores:
 ///
 /// | model | ring8, ring8-pac, mix1d | grid25 | one iteration |
 /// |---|---:|---:|---|
-/// | vanilla, vanilla-sat, pacgan2–4 | 4,000 | 16,000 | 1 D step + 1 G step (PacGAN: m× the samples) |
+/// | vanilla, vanilla-sat, lsgan, pacgan2–4 | 4,000 | 16,000 | 1 D step + 1 G step (PacGAN: m× the samples) |
+/// | minibatch | 1,500 | 4,000 | 1 D step + 1 G step, each D pass comparing samples in groups of 64 (~7× the vanilla cost) |
 /// | wgan-gp | 1,000 | 1,000 | 5 critic steps with double backward + 1 G step |
 /// | unrolled5 / unrolled10 | 600 / 300 | 600 / 300 | 1 D step + k differentiable D steps + 1 G step |
 ///
@@ -206,6 +217,8 @@ pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool, prese
     }
     let base = match model {
         "wgan-gp" => 1000,
+        "minibatch" if mix.name == "grid25" => 4000,
+        "minibatch" => 1500,
         "unrolled5" => 600,
         "unrolled10" => 300,
         _ if mix.name == "grid25" => 16_000,
@@ -229,6 +242,8 @@ pub fn build(model: &str, p: &Plan, x_dim: usize, rng: &mut Rng) -> Result<Box<d
     Ok(match model {
         "vanilla" => Box::new(vanilla::VanillaGan::new(c, NonSaturating, x_dim, rng)?),
         "vanilla-sat" => Box::new(vanilla::VanillaGan::new(c, Saturating, x_dim, rng)?),
+        "lsgan" => Box::new(lsgan::LsGan::new(c, lsgan::Codes::ZERO_ONE, x_dim, rng)?),
+        "minibatch" => Box::new(minibatch::MinibatchGan::new(c, x_dim, rng)?),
         "wgan-gp" => Box::new(wgan_gp::WganGp::new(c, p.gp_lambda, p.n_critic, x_dim, rng)?),
         "pacgan2" => Box::new(pacgan::PacGan::new(c, 2, x_dim, rng)?),
         "pacgan3" => Box::new(pacgan::PacGan::new(c, 3, x_dim, rng)?),
@@ -347,6 +362,7 @@ fn cost(model: &str, mix: &Mixture, o: &Options) -> f64 {
     let p = plan(model, mix, o.steps, o.quick, o.preset);
     let per = match model {
         "wgan-gp" => 4.0,
+        "minibatch" => 7.0,
         "pacgan2" => 1.5,
         "pacgan3" => 2.0,
         "pacgan4" => 2.4,

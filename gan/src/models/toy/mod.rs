@@ -5,7 +5,8 @@
 //!   covered, % high-quality samples and KL to the uniform mode distribution in `metrics::modes`
 //! - [`nets`]: the small MLPs, with parameters as plain tensors
 //! - one readable file per GAN: [`vanilla`] (non-saturating and saturating G losses),
-//!   [`wgan_gp`], [`pacgan`], [`unrolled`]
+//!   [`lsgan`] (least squares), [`minibatch`] (minibatch discrimination), [`wgan_gp`], [`pacgan`],
+//!   [`unrolled`]
 //!
 //! Every model implements the training interface [`crate::train::Gan`] (one training iteration,
 //! samples, state) with the mixture as its data, and [`ToyGan`], which adds what the lab
@@ -18,6 +19,8 @@
 //! on a two-core CPU; `Common` also builds the published setups' larger nets (batch norm in G,
 //! maxout in D: `nets::Hidden`), which `--preset pacgan` trains.
 
+pub mod lsgan;
+pub mod minibatch;
 pub mod nets;
 pub mod pacgan;
 pub mod unrolled;
