@@ -174,8 +174,8 @@ pub fn parse_datasets(s: &str, preset: Preset) -> Result<Vec<String>> {
 /// both learning rates decayed linearly to 5 % over the second half of training). Iterations were
 /// chosen so that the comparison of the eight other models (2 data sets × 5 seeds) costs about 17
 /// CPU-minutes; the least-squares GAN adds 7 and minibatch discrimination 57 (measured: 18 and
-/// 147 CPU s per ring run, 67 and 536 per grid run), about 40 minutes of wall time on two cores
-/// for all ten:
+/// 147 CPU s per ring run, 67 and 536 per grid run), so about 40 minutes of wall time on two
+/// cores for all ten (estimated from those per-run times, not timed as one run):
 ///
 /// | model | ring8, ring8-pac, mix1d | grid25 | one iteration |
 /// |---|---:|---:|---|
