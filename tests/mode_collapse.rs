@@ -3,7 +3,7 @@
 //! end-to-end run of the lab that writes its report and pictures.
 
 use minmax_engine::{grad, DType, Generator, Result, Tensor};
-use minmax_gan::metrics::modes::{kls, mode_stats, KL_EPSILON};
+use minmax_gan::metrics::modes::{hopping, kls, mode_stats, nearest_shares, Hopping, KL_EPSILON};
 use minmax_gan::metrics::stats::mean_se;
 use minmax_gan::models::toy::{Common, Mixture};
 
@@ -135,6 +135,69 @@ fn kl_and_standard_error_helpers() {
     let (m, se) = mean_se(&[1.0, 2.0, 3.0]);
     assert!(close(m, 2.0, 1e-12) && close(se, 1.0 / 3f64.sqrt(), 1e-12));
     assert_eq!(mean_se(&[7.0]), (7.0, 0.0));
+}
+
+/// Hopping on hand-made checkpoints: a blob that sits on mode 0, then 3, then (after a spread-out
+/// checkpoint) 3 again and 5; and a generator that always covers every mode evenly.
+#[test]
+fn hopping_counts_collapsed_checkpoints_modes_and_hops() -> Result<()> {
+    let ring = Mixture::ring8();
+    let at = |k: usize, dx: f64| -> Result<Vec<f64>> {
+        // 10 points near mode k (0.3 off: far outside 3σ, still nearest k), 2 near mode (k + 4) % 8
+        let (m, o) = (&ring.means[k], &ring.means[(k + 4) % 8]);
+        let mut p: Vec<[f64; 2]> = (0..10).map(|i| [m[0] + dx, m[1] + 0.01 * i as f64]).collect();
+        p.extend([[o[0], o[1]], [o[0], o[1]]]);
+        nearest_shares(&points(&p)?, &ring)
+    };
+    let spread = nearest_shares(&points(&ring.means.iter().map(|m| [m[0], m[1]]).collect::<Vec<_>>())?, &ring)?;
+    assert!(spread.iter().all(|&s| (s - 0.125).abs() < 1e-12));
+    let s0 = at(0, 0.3)?;
+    assert!((s0[0] - 10.0 / 12.0).abs() < 1e-12 && (s0[4] - 2.0 / 12.0).abs() < 1e-12);
+    let run = vec![s0, at(0, 0.0)?, at(3, 0.3)?, spread.clone(), at(3, 0.0)?, at(5, 0.2)?];
+    assert_eq!(hopping(&run), Hopping { checkpoints: 6, collapsed: 5, modes_visited: 3, hops: 2 });
+    assert_eq!(hopping(&vec![spread; 4]), Hopping { checkpoints: 4, collapsed: 0, modes_visited: 0, hops: 0 });
+    // exactly half counts as collapsed
+    let mut half = vec![0.0; 8];
+    half[2] = 0.5;
+    half[6] = 0.5;
+    assert_eq!(hopping(&[half]).collapsed, 1);
+    Ok(())
+}
+
+/// The Stacked-MNIST counter on constructed images whose channels are constant planes of value
+/// digit/10, with a classifier that reads the digit back: every image the same triple is one
+/// mode with KL = ln 1000; the 1,000 distinct triples are all 1,000 modes with KL 0; the mode of
+/// (3, 1, 4) is 314.
+#[test]
+fn the_stacked_mnist_counter_finds_one_mode_and_all_thousand() -> Result<()> {
+    use minmax_gan::metrics::stacked::{kl_to_uniform, modes_of, stacked_modes, MODES};
+    let image = |d: [usize; 3]| d.iter().flat_map(|&l| vec![l as f32 / 10.0; 784]).collect::<Vec<f32>>();
+    let classify = |x: &Tensor| -> Result<Vec<usize>> {
+        Ok(x.to_vec2::<f64>()?.iter().map(|row| (row[400] * 10.0).round() as usize).collect())
+    };
+    let same: Vec<f32> = (0..50).flat_map(|_| image([3, 1, 4])).collect();
+    let one = stacked_modes(&Tensor::new(same.clone(), &[50, 3, 28, 28])?, classify)?;
+    assert_eq!(one.modes_covered, 1);
+    assert!(close(one.kl, (MODES as f64).ln(), 1e-12), "{}", one.kl);
+    assert_eq!(modes_of(&Tensor::new(same, &[50, 3, 28, 28])?, classify)?[0], 314);
+    let all: Vec<f32> = (0..1000).flat_map(|m| image([m / 100, (m / 10) % 10, m % 10])).collect();
+    let every = stacked_modes(&Tensor::new(all, &[1000, 3, 28, 28])?, classify)?;
+    assert_eq!((every.modes_covered, every.samples), (1000, 1000));
+    assert!(every.kl.abs() < 1e-12 && every.counts.iter().all(|&c| c == 1));
+    // A histogram by hand: half the samples on one mode, a quarter on each of two others.
+    let mut counts = vec![0usize; 1000];
+    counts[0] = 2;
+    counts[1] = 1;
+    counts[2] = 1;
+    let want = 0.5 * (1000.0f64 * 0.5).ln() + 2.0 * 0.25 * (1000.0f64 * 0.25).ln();
+    assert!(close(kl_to_uniform(&counts), want, 1e-12));
+    // Wrong shapes and non-finite pixels are refused.
+    let e = stacked_modes(&Tensor::zeros(&[2, 1, 28, 28]), classify).unwrap_err().to_string();
+    assert!(e.contains("[N, 3, 28, 28]"), "{e}");
+    let mut nan = image([0, 0, 0]);
+    nan[5] = f32::NAN;
+    assert!(stacked_modes(&Tensor::new(nan, &[1, 3, 28, 28])?, classify).is_err());
+    Ok(())
 }
 
 #[test]
@@ -311,13 +374,90 @@ fn the_pacgan_preset_trains_the_papers_nets() -> Result<()> {
     Ok(())
 }
 
+/// `--preset unrolled` builds the unrolled GAN paper's nets — z ∈ ℝ²⁵⁶, G 256 → 128 → 128 → 2,
+/// D x/4 → 128 → 1, orthogonal weights with gain 0.8 and zero biases — trains them, records
+/// where G's samples sit at every checkpoint, and states the preset in its report.
+#[test]
+fn the_unrolled_preset_trains_the_papers_nets_and_tracks_the_samples() -> Result<()> {
+    use minmax_gan::experiments::mode_collapse::{
+        build, parse_datasets, parse_models, plan, run, Options, Preset, TRACK_POINTS,
+    };
+    assert_eq!(parse_datasets("all", Preset::Unrolled)?, vec!["ring8"]);
+    assert_eq!(parse_models("all", Preset::Unrolled)?, vec!["vanilla-sat", "vanilla", "unrolled5", "unrolled10"]);
+    assert!(Preset::parse("veegan").unwrap_err().to_string().contains("minmax, pacgan or unrolled"));
+    let p = plan("vanilla-sat", &Mixture::ring8(), None, false, Preset::Unrolled);
+    assert_eq!((p.common.lr_g, p.common.lr_d, p.common.betas, p.common.batch_size), (1e-4, 1e-4, (0.5, 0.999), 512));
+    assert_eq!((p.steps, p.decay_from), (12_500, 1.0));
+    for model in ["vanilla-sat", "unrolled10"] {
+        let gan = build(model, &p, 2, &mut minmax_engine::Generator::new(1))?;
+        let parts = gan.parts();
+        assert_eq!(parts.g.sizes, vec![256, 128, 128, 2]);
+        assert_eq!(parts.d.sizes, vec![2, 128, 1]);
+        assert_eq!((parts.g.input_scale, parts.d.input_scale), (1.0, 0.25));
+        // G's first weight [128, 256] has orthonormal rows × 0.8: W Wᵀ = 0.64 I; biases are zero.
+        let w = parts.g.params[0].to_vec2::<f64>()?;
+        for (i, j) in [(0, 0), (5, 5), (0, 1), (17, 90)] {
+            let dot: f64 = w[i].iter().zip(&w[j]).map(|(a, b)| a * b).sum();
+            assert!(close(dot, if i == j { 0.64 } else { 0.0 }, 1e-5), "({i}, {j}): {dot}");
+        }
+        assert!(parts.d.params[1].to_vec::<f64>()?.iter().all(|&b| b == 0.0));
+        // D divides its input by 4: D(x) with these weights is the plain net at x / 4.
+        let x = Tensor::new(vec![1.0f32, -2.0, 0.5, 3.0], &[2, 2])?;
+        let plain = minmax_gan::models::toy::nets::Mlp { input_scale: 1.0, ..parts_clone(parts.d) };
+        assert_eq!(parts.d.forward(&x)?.to_vec::<f32>()?, plain.forward(&x.mul_scalar(0.25)?)?.to_vec::<f32>()?);
+    }
+    let out = std::env::temp_dir().join(format!("minmax-mode-collapse-unrolled-{}", std::process::id()));
+    let o = Options {
+        preset: Preset::Unrolled,
+        datasets: vec!["ring8".into()],
+        models: vec!["vanilla-sat".into(), "unrolled5".into()],
+        seeds: 1,
+        steps: Some(TRACK_POINTS + 5),
+        quick: false,
+        out: out.clone(),
+        snapshots: 0,
+        frames: 0,
+        workers: Some(1),
+        progress: false,
+        device: minmax_engine::Device::Cpu,
+    };
+    let md = run(&o)?;
+    assert!(md.contains("(preset unrolled)") && md.contains("orthogonal with gain 0.8"), "{md}");
+    assert!(md.contains("| model | collapsed checkpoints % | modes visited | hops |"), "{md}");
+    let js: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    for r in js["runs"].as_array().unwrap() {
+        let track = r["track"].as_array().unwrap();
+        assert_eq!(track.len(), TRACK_POINTS, "{}", r["model"]);
+        assert_eq!(track.last().unwrap()["iteration"].as_u64(), Some((TRACK_POINTS + 5) as u64));
+        let shares: Vec<f64> =
+            track[0]["nearest_mode_shares"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(shares.len(), 8);
+        assert!(close(shares.iter().sum::<f64>(), 1.0, 1e-9));
+        assert_eq!(r["hopping"]["checkpoints"].as_u64(), Some(TRACK_POINTS as u64));
+    }
+    assert!(js["summaries"][0]["hopping"]["hops"]["mean"].is_number());
+    let _ = std::fs::remove_dir_all(&out);
+    Ok(())
+}
+
+/// A copy of a net's description with the same parameter tensors (shared, not copied).
+fn parts_clone(m: &minmax_gan::models::toy::nets::Mlp) -> minmax_gan::models::toy::nets::Mlp {
+    minmax_gan::models::toy::nets::Mlp {
+        params: m.params.clone(),
+        sizes: m.sizes.clone(),
+        act: m.act,
+        hidden: m.hidden,
+        input_scale: m.input_scale,
+    }
+}
+
 /// Maxout hidden units are the max over their pieces, and batch norm normalises each unit over
 /// the batch: checked on a net whose weights are set by hand.
 #[test]
 fn maxout_and_batch_norm_hidden_layers_compute_what_they_say() -> Result<()> {
     use minmax_gan::models::toy::nets::{Act, Hidden, Mlp};
     let mut g = minmax_engine::Generator::new(0);
-    let net = Mlp::with(&[1, 2, 1], Act::Relu, Hidden { batch_norm: false, pieces: 3, init_std: Some(0.02) }, &mut g)?;
+    let net = Mlp::with(&[1, 2, 1], Act::Relu, Hidden { batch_norm: false, pieces: 3, init: Some(minmax_engine::nn::init::Init::Normal(0.0, 0.02)) }, &mut g)?;
     // Hidden layer: 2 units × 3 pieces = 6 numbers: x·(1, −1, 2 | 0.5, −2, 0) + 0; output: sum.
     net.params[0].copy_from(&Tensor::new(vec![1.0f32, -1.0, 2.0, 0.5, -2.0, 0.0], &[6, 1])?)?;
     net.params[1].copy_from(&Tensor::zeros(&[6]))?;
@@ -326,7 +466,7 @@ fn maxout_and_batch_norm_hidden_layers_compute_what_they_say() -> Result<()> {
     let y = net.forward(&Tensor::new(vec![1.0f32, -1.0], &[2, 1])?)?.to_vec::<f32>()?;
     // x = 1: max(1, −1, 2) + max(0.5, −2, 0) = 2.5; x = −1: max(−1, 1, −2) + max(−0.5, 2, 0) = 3.
     assert_eq!(y, vec![2.5, 3.0]);
-    let bn = Mlp::with(&[1, 1, 1], Act::Relu, Hidden { batch_norm: true, pieces: 1, init_std: Some(0.02) }, &mut g)?;
+    let bn = Mlp::with(&[1, 1, 1], Act::Relu, Hidden { batch_norm: true, pieces: 1, init: Some(minmax_engine::nn::init::Init::Normal(0.0, 0.02)) }, &mut g)?;
     bn.params[0].copy_from(&Tensor::new(vec![3.0f32], &[1, 1])?)?;
     bn.params[2].copy_from(&Tensor::new(vec![1.0f32], &[1, 1])?)?;
     // Over the batch (−1, 1): 3x normalised is (−1, 1) (up to ε), ReLU gives (0, 1).

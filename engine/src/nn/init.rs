@@ -19,6 +19,13 @@ pub enum Init {
     KaimingUniform(f64),
     /// N(0, 2 / ((1 + a²)·fan_in))
     KaimingNormal(f64),
+    /// Saxe et al. 2014 (PyTorch's `orthogonal_`, TensorFlow's `orthogonal_initializer`): the
+    /// weight seen as a rows × cols matrix (rows = shape[0]) is `gain` times a random matrix with
+    /// orthonormal rows (rows ≤ cols) or orthonormal columns (rows > cols): the Q of the QR
+    /// decomposition of a matrix of N(0, 1) draws, with R's diagonal made positive (which makes Q
+    /// uniformly distributed over such matrices), computed here by modified Gram–Schmidt, which
+    /// gives that Q directly.
+    Orthogonal(f64),
     Constant(f64),
 }
 
@@ -56,9 +63,57 @@ pub fn make(shape: &[usize], init: Init, g: &mut Generator) -> Result<Tensor> {
             let s = (2.0 / ((1.0 + a * a) * fan_in as f64)).sqrt();
             (0..n).map(|_| (s * g.normal()) as f32).collect()
         }
+        Init::Orthogonal(gain) => orthogonal(shape, gain, g)?,
         Init::Constant(c) => vec![c as f32; n],
     };
     Tensor::new(v, shape)
+}
+
+/// `gain` · Q for a weight of `shape` seen as shape[0] × (the rest): see [`Init::Orthogonal`].
+fn orthogonal(shape: &[usize], gain: f64, g: &mut Generator) -> Result<Vec<f32>> {
+    if shape.len() < 2 {
+        return Err(Error::bad_shape("init::Orthogonal", shape, "needs a weight of at least two dimensions"));
+    }
+    let rows = shape[0];
+    let cols: usize = shape[1..].iter().product();
+    // Q is tall: t × s with t ≥ s orthonormal columns; the weight is Q (rows > cols) or Qᵀ.
+    let (t, s) = if rows >= cols { (rows, cols) } else { (cols, rows) };
+    // q[j] is column j of the t × s matrix of N(0, 1) draws, filled row by row (as PyTorch
+    // fills its `new(rows, cols).normal_()` before transposing a wide one).
+    let mut a = vec![0.0f64; t * s];
+    for i in 0..t {
+        for j in 0..s {
+            a[j * t + i] = g.normal();
+        }
+    }
+    // Modified Gram–Schmidt, column by column: q_j ← (a_j − Σ_{i<j} (q_i·a_j) q_i) / ‖·‖. R's
+    // diagonal (the norms) is positive by construction, so this is the sign-corrected QR's Q.
+    for j in 0..s {
+        for i in 0..j {
+            let (qi, qj) = (i * t, j * t);
+            let dot: f64 = (0..t).map(|r| a[qi + r] * a[qj + r]).sum();
+            for r in 0..t {
+                a[qj + r] -= dot * a[qi + r];
+            }
+        }
+        let qj = j * t;
+        let norm = (0..t).map(|r| a[qj + r] * a[qj + r]).sum::<f64>().sqrt();
+        if norm < 1e-12 {
+            return Err(Error::msg("init::Orthogonal: the random draws were linearly dependent (draw again)"));
+        }
+        for r in 0..t {
+            a[qj + r] /= norm;
+        }
+    }
+    let mut w = vec![0.0f32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            // rows ≥ cols: W = Q (row r, column c); else W = Qᵀ: W[r, c] = Q[c, r].
+            let q = if rows >= cols { a[c * t + r] } else { a[r * t + c] };
+            w[r * cols + c] = (gain * q) as f32;
+        }
+    }
+    Ok(w)
 }
 
 /// Overwrite `t` (a parameter) with values drawn by `init`, keeping its dtype and device.
@@ -96,6 +151,32 @@ mod tests {
         assert!(a.iter().map(|x| x.abs()).fold(0.0, f32::max) > 0.95 * b);
         assert_eq!(a, make(&[200, 300], Init::XavierUniform(1.0), &mut Generator::new(1))?.to_vec::<f32>()?);
         assert_eq!(fans(&[8, 3, 4, 4]), (48, 128));
+        Ok(())
+    }
+
+    /// W Wᵀ = gain² I for a wide weight, Wᵀ W = gain² I for a tall one (and a conv weight is
+    /// seen as out × in·kh·kw); the same seed gives the same matrix.
+    #[test]
+    fn orthogonal_rows_or_columns() -> Result<()> {
+        for (shape, gain) in [(vec![5usize, 9], 0.8), (vec![9, 5], 1.4), (vec![6, 6], 1.0), (vec![4, 2, 3, 1], 2.0)] {
+            let w = make(&shape, Init::Orthogonal(gain), &mut Generator::new(3))?.to_vec::<f32>()?;
+            let (rows, cols) = (shape[0], shape[1..].iter().product::<usize>());
+            let at = |r: usize, c: usize| w[r * cols + c] as f64;
+            // the Gram matrix of the shorter side
+            let (n, gram): (usize, Box<dyn Fn(usize, usize) -> f64>) = if rows <= cols {
+                (rows, Box::new(|i, j| (0..cols).map(|c| at(i, c) * at(j, c)).sum()))
+            } else {
+                (cols, Box::new(|i, j| (0..rows).map(|r| at(r, i) * at(r, j)).sum()))
+            };
+            for i in 0..n {
+                for j in 0..n {
+                    let want = if i == j { gain * gain } else { 0.0 };
+                    assert!((gram(i, j) - want).abs() < 1e-5, "{shape:?}: gram[{i}][{j}] = {}", gram(i, j));
+                }
+            }
+            assert_eq!(w, make(&shape, Init::Orthogonal(gain), &mut Generator::new(3))?.to_vec::<f32>()?);
+        }
+        assert!(make(&[7], Init::Orthogonal(1.0), &mut Generator::new(0)).is_err());
         Ok(())
     }
 }

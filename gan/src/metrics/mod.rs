@@ -15,6 +15,8 @@
 //!   G) and nearest-training-image distances, to tell generalisation from memorisation.
 //! - [`modes`]: modes covered, % high-quality samples and the KLs of samples of a 2-D mixture
 //!   (VEEGAN / PacGAN's metrics for the mode-collapse lab)
+//! - [`stacked`]: modes covered and KL of Stacked-MNIST samples (1,000 digit triples, each
+//!   channel classified)
 //! - [`image_quality`]: PSNR, SSIM (Wang et al. 2004) and L1 of images against their targets (the
 //!   image-to-image lab)
 //! - [`classifier`]: the small CNN whose features and probabilities FID, IS and coverage use
@@ -36,6 +38,7 @@ pub mod parzen;
 pub mod per_class;
 pub mod precision_recall;
 pub mod reconstruction;
+pub mod stacked;
 pub mod stats;
 
 pub use coverage::{coverage, predicted_labels, Coverage};

@@ -18,6 +18,13 @@
 //! `kl` = ln K (total collapse) and `kl_forward` = ln(1/(K ε)) — so a run that produced nothing
 //! usable scores worst, not best.
 //!
+//! **Hopping** (this project's, for watching collapse happen): at checkpoints during training the
+//! share of samples nearest each mode (HQ or not, so a blob still on its way counts too). A
+//! checkpoint is *collapsed* when at least [`COLLAPSE_SHARE`] of the samples sit nearest one mode;
+//! [`hopping`] counts those checkpoints, the distinct modes they sat on, and the hops (consecutive
+//! collapsed checkpoints on different modes). A GAN that chases D around the ring collapses at
+//! most checkpoints, on several modes in turn; one that covers the mixture never collapses.
+//!
 //! Always read modes and % HQ together: a generator that spreads samples everywhere covers every
 //! mode with little quality, one that collapses has high quality and few modes. Note that even the
 //! true 2-D mixture has only 1 − e^(−9/2) ≈ 98.9 % of its samples within 3σ (99.7 % in 1-D).
@@ -98,6 +105,54 @@ pub fn mode_stats(samples: &Tensor, mix: &Mixture) -> Result<ModeStats> {
         counts,
         samples: a.len(),
     })
+}
+
+/// A checkpoint is collapsed when at least this share of samples is nearest one mode.
+pub const COLLAPSE_SHARE: f64 = 0.5;
+
+/// Share of the rows of `samples` [N, X] whose nearest mode is k, for every mode k (all samples,
+/// HQ or not).
+pub fn nearest_shares(samples: &Tensor, mix: &Mixture) -> Result<Vec<f64>> {
+    let a = assign(samples, mix)?;
+    let mut shares = vec![0.0; mix.modes()];
+    for &(m, _) in &a {
+        shares[m] += 1.0;
+    }
+    let n = a.len().max(1) as f64;
+    Ok(shares.into_iter().map(|c| c / n).collect())
+}
+
+/// How G's mass moved over a run (module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hopping {
+    pub checkpoints: usize,
+    /// Checkpoints with at least [`COLLAPSE_SHARE`] of the samples nearest one mode.
+    pub collapsed: usize,
+    /// Distinct modes the collapsed checkpoints sat on.
+    pub modes_visited: usize,
+    /// Consecutive collapsed checkpoints (skipping uncollapsed ones between) on different modes.
+    pub hops: usize,
+}
+
+/// The hopping numbers of a run from its checkpoints' [`nearest_shares`], in training order.
+pub fn hopping(shares: &[Vec<f64>]) -> Hopping {
+    let mut visited: Vec<usize> = Vec::new();
+    let (mut collapsed, mut hops, mut last) = (0, 0, None);
+    for s in shares {
+        let (k, top) = s.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (k, &v)| if v > a.1 { (k, v) } else { a });
+        if top < COLLAPSE_SHARE {
+            continue;
+        }
+        collapsed += 1;
+        if !visited.contains(&k) {
+            visited.push(k);
+        }
+        if last.is_some_and(|l| l != k) {
+            hops += 1;
+        }
+        last = Some(k);
+    }
+    Hopping { checkpoints: shares.len(), collapsed, modes_visited: visited.len(), hops }
 }
 
 /// (KL(p̂ ‖ u), KL(u ‖ p̂)) for a histogram of counts, with the ε floor of the module docs.

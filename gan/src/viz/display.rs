@@ -14,6 +14,7 @@
 //! ```text
 //! display::show_png(&bytes)                                   any PNG bytes (e.g. a file a run wrote)
 //! display::show_file(path)                                    a PNG file
+//! display::show_gif_file(path)                                an animated GIF (e.g. the mode-collapse lab's)
 //! display::show_grid(&images, rows, cols, h, w)               images [N, h·w] or [N, 1, h, w] in [0, 1]
 //! display::show_plot(title, x_label, y_label, &series)        line plot, series = [(name, points)]
 //! display::show_html(html)                                    a table, a caption
@@ -21,6 +22,10 @@
 //!
 //! evcxr keeps one content per MIME type per cell: a cell that shows two PNGs displays only the
 //! last. Show one picture per cell.
+//!
+//! An animated GIF goes out as HTML (an `<img>` with the GIF inline as a data URI): every
+//! notebook front end and nbconvert's HTML render that, where an `image/gif` output is not shown
+//! by all of them.
 //!
 //! Left out: other MIME types than PNG and HTML, and interactive widgets.
 
@@ -84,6 +89,23 @@ pub fn show_file(path: impl AsRef<Path>) -> Result<()> {
     } else {
         show_image(&upscale(&img.to_rgba8(), MIN_GRID_WIDTH))
     }
+}
+
+/// Show a GIF file (an animation the mode-collapse lab wrote) inline, as HTML (module docs).
+pub fn show_gif_file(path: impl AsRef<Path>) -> Result<()> {
+    show_html(&gif_html(path.as_ref())?);
+    Ok(())
+}
+
+/// The `<img>` element [`show_gif_file`] shows.
+pub fn gif_html(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    if !(bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a")) {
+        return Err(Error::file(path, "not a GIF file (wrong signature; expected GIF87a or GIF89a)"));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let alt: String = name.chars().filter(|c| c.is_alphanumeric() || "-_. ".contains(*c)).collect();
+    Ok(format!("<img alt=\"{alt}\" src=\"data:image/gif;base64,{}\"/>", base64(&bytes)))
 }
 
 /// Show the first `rows · cols` images of `images` ([N, h·w] or [N, 1, h, w], values in [0, 1])
@@ -166,6 +188,23 @@ mod tests {
         let img = GrayImage::from_raw(2, 2, vec![0, 64, 128, 255]).unwrap();
         std::fs::write(&p, viz::png_bytes(&img).unwrap()).unwrap();
         show_file(&p).unwrap(); // a 2×2 image: decoded, scaled up, shown
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn gif_html_carries_the_file_and_refuses_other_files() {
+        let dir = std::env::temp_dir().join(format!("minmax-display-gif-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let frames = vec![image::RgbImage::from_pixel(3, 2, image::Rgb([255, 0, 0])); 2];
+        let gif = crate::viz::mode_collapse::animation(&frames, 100).unwrap();
+        let p = dir.join("a-ring8.gif");
+        std::fs::write(&p, &gif).unwrap();
+        let h = gif_html(&p).unwrap();
+        assert_eq!(h, format!("<img alt=\"a-ring8.gif\" src=\"data:image/gif;base64,{}\"/>", base64(&gif)));
+        let png = dir.join("x.gif");
+        std::fs::write(&png, viz::png_bytes(&GrayImage::from_raw(1, 1, vec![0]).unwrap()).unwrap()).unwrap();
+        let e = gif_html(&png).unwrap_err().to_string();
+        assert!(e.contains("x.gif") && e.contains("not a GIF"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -6,16 +6,19 @@ use super::*;
 /// `minmax lab mode-collapse`
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Whose setup: minmax (this lab's) or pacgan (PacGAN's synthetic experiments: their nets,
-    /// optimiser and batch; see the report).
+    /// Whose setup: minmax (this lab's), pacgan (PacGAN's synthetic experiments: their nets,
+    /// optimiser and batch) or unrolled (the unrolled GAN paper's ring, where the GAN hops from
+    /// mode to mode); the report states each in full.
     #[arg(long, default_value = "minmax")]
     pub preset: String,
     /// Data sets: ring8 (radius 2, σ 0.02), ring8-pac (radius 1, σ 0.01), grid25, mix1d, a
-    /// comma-separated list, or all (= ring8,grid25; with --preset pacgan ring8-pac,grid25).
+    /// comma-separated list, or all (= ring8,grid25; with --preset pacgan ring8-pac,grid25; with
+    /// --preset unrolled ring8).
     #[arg(long, default_value = "all")]
     pub dataset: String,
     /// Models: a comma-separated list of vanilla, vanilla-sat, lsgan, minibatch, wgan-gp, pacgan2, pacgan3,
-    /// pacgan4, unrolled5, unrolled10, or all (with --preset pacgan: vanilla and pacgan2–4).
+    /// pacgan4, unrolled5, unrolled10, or all (with --preset pacgan: vanilla and pacgan2–4; with
+    /// --preset unrolled: vanilla-sat, vanilla, unrolled5 and unrolled10).
     #[arg(long, default_value = "all")]
     pub model: String,
     /// Seeds per configuration (default 5, or 2 with --quick).

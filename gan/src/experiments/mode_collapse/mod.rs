@@ -19,9 +19,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use image::RgbImage;
+use minmax_engine::nn::init::Init;
 use minmax_engine::{Error, Generator as Rng, Result};
 
-use crate::metrics::modes::{mode_stats, ModeStats};
+use crate::metrics::modes::{hopping, mode_stats, nearest_shares, Hopping, ModeStats};
 use crate::metrics::stats::mean_se;
 use crate::models::toy::{lsgan, minibatch, pacgan, unrolled, vanilla, wgan_gp, Common, Mixture, ToyGan};
 
@@ -51,6 +52,11 @@ pub const DEFAULT_DATASETS: [&str; 2] = ["ring8", "grid25"];
 
 pub use crate::metrics::modes::EVAL_SAMPLES;
 
+/// Checkpoints per run at which the lab records where G's samples sit (`metrics::modes::hopping`),
+/// evenly spaced, the last at the end of training; [`TRACK_SAMPLES`] samples each.
+pub const TRACK_POINTS: usize = 25;
+pub const TRACK_SAMPLES: usize = 500;
+
 /// Whose setup the lab trains with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
@@ -62,6 +68,13 @@ pub enum Preset {
     /// norm and ReLU, D with three maxout layers of 200 units × 5 pieces, weights N(0, 0.02²),
     /// Adam lr 1e-4, β = (0.8, 0.999) for both, batch 100, z ~ N(0, I₂), no learning-rate decay.
     Pacgan,
+    /// The unrolled GAN paper's 2-D ring (Metz et al. 2017, §3.1 and Appendix A), where the
+    /// vanilla GAN hops from mode to mode: 8 Gaussians on a circle of radius 2, σ = 0.02;
+    /// z ~ N(0, I₂₅₆); G 256 → 128 → 128 → 2 with ReLU; D divides its input by 4, then one hidden
+    /// layer of 128 ReLU units and a logit; every weight orthogonal with gain 0.8, biases zero;
+    /// Adam lr 10⁻⁴, β = (0.5, 0.999) for both; no learning-rate decay. See [`unrolled_plan`]
+    /// for what the paper does not state and what was chosen.
+    Unrolled,
 }
 
 impl Preset {
@@ -69,13 +82,15 @@ impl Preset {
         match s {
             "minmax" => Ok(Preset::Minmax),
             "pacgan" => Ok(Preset::Pacgan),
-            _ => Err(Error::msg(format!("--preset: '{s}' is not a preset (expected minmax or pacgan)"))),
+            "unrolled" => Ok(Preset::Unrolled),
+            _ => Err(Error::msg(format!("--preset: '{s}' is not a preset (expected minmax, pacgan or unrolled)"))),
         }
     }
     pub fn name(self) -> &'static str {
         match self {
             Preset::Minmax => "minmax",
             Preset::Pacgan => "pacgan",
+            Preset::Unrolled => "unrolled",
         }
     }
     /// `--dataset all` under this preset.
@@ -83,13 +98,16 @@ impl Preset {
         match self {
             Preset::Minmax => &DEFAULT_DATASETS,
             Preset::Pacgan => &["ring8-pac", "grid25"],
+            Preset::Unrolled => &["ring8"],
         }
     }
-    /// `--model all` under this preset: PacGAN's own table compares the GAN with PacGAN2–4.
+    /// `--model all` under this preset: PacGAN's own table compares the GAN with PacGAN2–4; the
+    /// unrolled GAN's paper compares the GAN (its minimax loss, `vanilla-sat`) with unrolled D's.
     pub fn models(self) -> &'static [&'static str] {
         match self {
             Preset::Minmax => &MODELS,
             Preset::Pacgan => &["vanilla", "pacgan2", "pacgan3", "pacgan4"],
+            Preset::Unrolled => &["vanilla-sat", "vanilla", "unrolled5", "unrolled10"],
         }
     }
 }
@@ -188,8 +206,11 @@ pub fn parse_datasets(s: &str, preset: Preset) -> Result<Vec<String>> {
 /// cost 5–25 times more per iteration and get fewer iterations: the report gives iterations and
 /// CPU seconds beside every row, so read it as a comparison at a budget, not per step.
 pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool, preset: Preset) -> Plan {
+    if preset == Preset::Unrolled {
+        return unrolled_plan(steps, quick);
+    }
     if preset == Preset::Pacgan {
-        let hidden = |batch_norm, pieces| crate::models::toy::nets::Hidden { batch_norm, pieces, init_std: Some(0.02) };
+        let hidden = |batch_norm, pieces| crate::models::toy::nets::Hidden { batch_norm, pieces, init: Some(Init::Normal(0.0, 0.02)) };
         let common = Common {
             z_dim: 2,
             g_hidden: 400,
@@ -200,6 +221,7 @@ pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool, prese
             d_extra: hidden(false, 5),
             g_act: crate::models::toy::nets::Act::Relu,
             d_act: crate::models::toy::nets::Act::Relu, // unused: maxout replaces it
+            d_input_scale: 1.0,
             batch_size: 100,
             lr_g: 1e-4,
             lr_d: 1e-4,
@@ -234,6 +256,51 @@ pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool, prese
     }
 }
 
+/// Iterations (one D step and one G step each) of `--preset unrolled` unless `--steps` says
+/// otherwise.
+pub const UNROLLED_STEPS: usize = 12_500;
+
+/// `--preset unrolled` ([`Preset::Unrolled`]). The paper's alternating updates ("one step
+/// consists of either G or D updating") are one D step then one G step here, so its 25,000 steps
+/// of Figure 1 are [`UNROLLED_STEPS`] iterations. Chosen where the paper is silent: the batch
+/// (512, as the authors' demo notebook), D's hidden width (128, as G's), Adam's β₂ and ε
+/// (TensorFlow's defaults 0.999 and 10⁻⁸; ours is 10⁻⁸), and the unrolled steps, which are plain
+/// SGD steps with η = `unroll_lr` (the paper differentiates through D's Adam update; see
+/// `toy::unrolled`).
+pub fn unrolled_plan(steps: Option<usize>, quick: bool) -> Plan {
+    use crate::models::toy::nets::{Act, Hidden};
+    let ortho = Hidden { init: Some(Init::Orthogonal(0.8)), ..Hidden::default() };
+    let common = Common {
+        z_dim: 256,
+        g_hidden: 128,
+        g_layers: 2,
+        d_hidden: 128,
+        d_layers: 1,
+        g_extra: ortho,
+        d_extra: ortho,
+        g_act: Act::Relu,
+        d_act: Act::Relu,
+        d_input_scale: 0.25,
+        batch_size: 512,
+        lr_g: 1e-4,
+        lr_d: 1e-4,
+        betas: (0.5, 0.999),
+        device: minmax_engine::Device::Cpu,
+    };
+    Plan {
+        steps: steps.unwrap_or(if quick { UNROLLED_STEPS / 5 } else { UNROLLED_STEPS }).max(1),
+        common,
+        decay_from: 1.0,
+        lr_floor: 1.0,
+        unroll_lr: UNROLLED_ETA,
+        gp_lambda: 10.0,
+        n_critic: 5,
+    }
+}
+
+/// η of the unrolled SGD steps under `--preset unrolled`.
+pub const UNROLLED_ETA: f64 = 0.01;
+
 /// Build `model` for data of dimension `x_dim` with the settings of `p`, initialised from `rng`.
 pub fn build(model: &str, p: &Plan, x_dim: usize, rng: &mut Rng) -> Result<Box<dyn ToyGan>> {
     use crate::models::GeneratorLoss::*;
@@ -261,6 +328,9 @@ pub struct RunResult {
     pub seed: u64,
     pub steps: usize,
     pub stats: ModeStats,
+    /// (iteration, share of samples nearest each mode) at the [`TRACK_POINTS`] checkpoints.
+    pub track: Vec<(usize, Vec<f64>)>,
+    pub hopping: Hopping,
     pub seconds: f64,
     /// CPU time of the run (its worker thread), if the platform tells.
     pub cpu_seconds: Option<f64>,
@@ -295,6 +365,8 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
         if seed == 0 && o.snapshots > 0 { snapshot_steps(p.steps, o.snapshots) } else { Vec::new() };
     let frame_steps: Vec<usize> =
         if seed == 0 && o.frames > 0 { snapshot_steps(p.steps, o.frames) } else { Vec::new() };
+    let track_steps: Vec<usize> = (1..=TRACK_POINTS).map(|i| i * p.steps / TRACK_POINTS).collect();
+    let mut track = Vec::new();
     let mut panels = Vec::new();
     let mut frames = Vec::new();
     let decay_start = (p.decay_from * p.steps as f64) as usize;
@@ -321,6 +393,11 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
                 s.d_loss, s.g_loss
             )));
         }
+        if track_steps.contains(&(step + 1)) {
+            // from a fork, as the pictures: tracking never moves the run
+            let x = gan.sample(TRACK_SAMPLES, &mut eval_rng.fork())?;
+            track.push((step + 1, nearest_shares(&x, &mix)?));
+        }
     }
     if seed == 0 && (o.snapshots > 0 || o.frames > 0) {
         let last = crate::viz::mode_collapse::panel(gan.as_ref(), &mix, p.steps, &mut eval_rng.fork())?;
@@ -342,6 +419,8 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
         seed,
         steps: p.steps,
         stats,
+        hopping: hopping(&track.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>()),
+        track,
         seconds: t0.elapsed().as_secs_f64(),
         cpu_seconds: thread_cpu_seconds().zip(cpu0).map(|(b, a)| b - a),
         settings,
@@ -388,39 +467,53 @@ pub fn run_all(o: &Options) -> Result<Vec<RunResult>> {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .clamp(1, jobs.len().max(1));
-    // A rayon pool of `workers` threads takes the jobs, slowest first, one task each (so a free
-    // thread picks the next job, as from a queue). Each job runs on a one-thread pool of its own:
-    // the engine's kernels then split their work the same way whatever --workers is, so a seed
-    // gives the same bits.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build()
-        .map_err(|e| Error::msg(format!("--workers {workers}: the thread pool could not be started: {e}")))?;
+    // `workers` plain threads take the jobs from a shared counter, slowest first (a queue).
+    // Each job runs on a one-thread rayon pool of its own: the engine's kernels then split their
+    // work the same way whatever --workers is, so a seed gives the same bits. (Plain threads, not
+    // a rayon pool: a rayon worker that waits on another pool steals more jobs meanwhile, and
+    // every job would then run at once.)
     let t0 = Instant::now();
-    let results: Vec<RunResult> = pool.install(|| {
-        use rayon::prelude::*;
-        jobs.par_iter()
-            .with_max_len(1)
-            .map(|(d, m, s, _)| {
-                let single = rayon::ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .build()
-                    .map_err(|e| Error::msg(format!("thread pool: {e}")))?;
-                let r = single.install(|| run_one(d, m, *s, o))?;
-                if o.progress {
-                    eprintln!(
-                        "[{:>4.0} s] {m} on {d}, seed {s}: {} / {} modes, {:.1} % HQ ({:.1} s)",
-                        t0.elapsed().as_secs_f64(),
-                        r.stats.modes_covered,
-                        r.stats.modes_total,
-                        r.stats.hq_percent,
-                        r.seconds
-                    );
-                }
-                Ok(r)
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<Result<RunResult>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((d, m, s, _)) = jobs.get(i) else {
+                            break;
+                        };
+                        let r = rayon::ThreadPoolBuilder::new()
+                            .num_threads(1)
+                            .build()
+                            .map_err(|e| Error::msg(format!("thread pool: {e}")))
+                            .and_then(|single| single.install(|| run_one(d, m, *s, o)));
+                        if let (true, Ok(r)) = (o.progress, &r) {
+                            eprintln!(
+                                "[{:>4.0} s] {m} on {d}, seed {s}: {} / {} modes, {:.1} % HQ ({:.1} s)",
+                                t0.elapsed().as_secs_f64(),
+                                r.stats.modes_covered,
+                                r.stats.modes_total,
+                                r.stats.hq_percent,
+                                r.seconds
+                            );
+                        }
+                        let failed = r.is_err();
+                        mine.push(r);
+                        if failed {
+                            // the others finish their current job; the error is reported below
+                            next.store(jobs.len(), std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                    mine
+                })
             })
-            .collect::<Result<Vec<_>>>()
-    })?;
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(Error::msg("a worker thread panicked"))])).collect()
+    });
+    let results: Vec<RunResult> = done.into_iter().collect::<Result<_>>()?;
     let mut r = results;
     let order = |x: &RunResult| {
         (o.datasets.iter().position(|d| *d == x.dataset), o.models.iter().position(|m| *m == x.model), x.seed)
@@ -441,6 +534,10 @@ pub struct Summary {
     pub hq: (f64, f64),
     pub kl: (f64, f64),
     pub kl_forward: (f64, f64),
+    /// Over seeds: % of checkpoints collapsed, distinct modes visited while collapsed, hops.
+    pub collapsed_percent: (f64, f64),
+    pub modes_visited: (f64, f64),
+    pub hops: (f64, f64),
     /// Wall seconds of all seeds together.
     pub seconds: f64,
     /// Mean CPU seconds per run.
@@ -456,6 +553,7 @@ pub fn summarise(results: &[RunResult], o: &Options) -> Vec<Summary> {
                 continue;
             }
             let f = |g: &dyn Fn(&ModeStats) -> f64| mean_se(&rs.iter().map(|r| g(&r.stats)).collect::<Vec<_>>());
+            let h = |g: &dyn Fn(&Hopping) -> f64| mean_se(&rs.iter().map(|r| g(&r.hopping)).collect::<Vec<_>>());
             out.push(Summary {
                 dataset: d.clone(),
                 model: m.clone(),
@@ -466,6 +564,9 @@ pub fn summarise(results: &[RunResult], o: &Options) -> Vec<Summary> {
                 hq: f(&|s| s.hq_percent),
                 kl: f(&|s| s.kl),
                 kl_forward: f(&|s| s.kl_forward),
+                collapsed_percent: h(&|h| 100.0 * h.collapsed as f64 / h.checkpoints.max(1) as f64),
+                modes_visited: h(&|h| h.modes_visited as f64),
+                hops: h(&|h| h.hops as f64),
                 seconds: rs.iter().map(|r| r.seconds).sum(),
                 cpu_per_run: rs.iter().map(|r| r.cpu_seconds).sum::<Option<f64>>().map(|c| c / rs.len() as f64),
             });

@@ -72,6 +72,25 @@ fn settings_paragraph(o: &Options) -> String {
             plan("vanilla", &Mixture::ring8_pac(), o.steps, o.quick, o.preset).steps
         );
     }
+    if o.preset == Preset::Unrolled {
+        let p = plan("vanilla", &Mixture::ring8(), o.steps, o.quick, o.preset);
+        return format!(
+            "Settings (`--preset unrolled`, the unrolled GAN paper's 2-D ring: Metz et al. 2017, §3.1 and \
+             Appendix A): G: z ~ N(0, I₂₅₆) → 128 → 128 → 2 with ReLU; D: x/4 → 128 (ReLU) → 1 logit; every \
+             weight orthogonal with gain 0.8, biases 0; Adam, lr 1e-4 for G and D, β = (0.5, 0.999); batch 512; \
+             no learning-rate decay; one D step, then one G step, per iteration ({} iterations, i.e. {} of the \
+             paper's alternating steps). `vanilla-sat` is the paper's GAN (G minimises log(1 − D(G(z))), the \
+             minimax game); `vanilla` uses the non-saturating loss −log D(G(z)). Unrolled GAN: k SGD steps of D \
+             with η = {} inside G's loss (the paper differentiates through D's Adam update instead), non-saturating \
+             G loss at the unrolled D, all k steps on the iteration's batch. Not stated in the paper and chosen \
+             here: the batch (512, the authors' demo notebook's), D's hidden width (128, as G's), β₂ and ε \
+             (TensorFlow's defaults). The authors' demo notebook differs (tanh nets, gain 1.4, radius 1, σ 0.01, \
+             and angles `linspace(0, 2π, 8)`, whose first and last means coincide: 7 distinct modes).\n\n",
+            p.steps,
+            2 * p.steps,
+            p.unroll_lr
+        );
+    }
     let p = plan("vanilla", &Mixture::ring8(), o.steps, o.quick, o.preset);
     let c = &p.common;
     format!(
@@ -140,6 +159,23 @@ pub fn markdown(sums: &[Summary], o: &Options, t: &Timing) -> String {
                 if published.is_empty() { "—".to_string() } else { published.join("; ") }
             ));
         }
+        s.push_str(&format!(
+            "\nWhere G's samples sat during training ({TRACK_POINTS} evenly spaced checkpoints, {TRACK_SAMPLES} \
+             samples each, every seed): a checkpoint is *collapsed* when at least {:.0} % of the samples are \
+             nearest one mode (HQ or not); *modes visited* counts the distinct modes of the collapsed \
+             checkpoints, *hops* the changes of mode between consecutive collapsed ones.\n\n\
+             | model | collapsed checkpoints % | modes visited | hops |\n|---|---:|---:|---:|\n",
+            100.0 * crate::metrics::modes::COLLAPSE_SHARE
+        ));
+        for x in sums.iter().filter(|x| &x.dataset == d) {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                x.model,
+                pm(x.collapsed_percent, 0),
+                pm(x.modes_visited, 1),
+                pm(x.hops, 1)
+            ));
+        }
         s.push('\n');
     }
     s.push_str(&settings_paragraph(o));
@@ -164,6 +200,13 @@ pub fn json(results: &[RunResult], sums: &[Summary], o: &Options, t: &Timing) ->
                 "modes_covered": r.stats.modes_covered, "modes_total": r.stats.modes_total,
                 "hq_percent": r.stats.hq_percent, "kl": r.stats.kl, "kl_forward": r.stats.kl_forward,
                 "hq_counts_per_mode": r.stats.counts, "seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+                "hopping": {
+                    "checkpoints": r.hopping.checkpoints, "collapsed": r.hopping.collapsed,
+                    "modes_visited": r.hopping.modes_visited, "hops": r.hopping.hops,
+                },
+                "track": r.track.iter().map(|(step, shares)| serde_json::json!({
+                    "iteration": step, "nearest_mode_shares": shares,
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -188,6 +231,11 @@ pub fn json(results: &[RunResult], sums: &[Summary], o: &Options, t: &Timing) ->
                 "modes": {"mean": x.modes.0, "se": x.modes.1, "total": x.modes_total},
                 "hq_percent": {"mean": x.hq.0, "se": x.hq.1},
                 "kl": {"mean": x.kl.0, "se": x.kl.1},
+                "hopping": {
+                    "collapsed_percent": {"mean": x.collapsed_percent.0, "se": x.collapsed_percent.1},
+                    "modes_visited": {"mean": x.modes_visited.0, "se": x.modes_visited.1},
+                    "hops": {"mean": x.hops.0, "se": x.hops.1},
+                },
             })
         })
         .collect();
@@ -205,6 +253,7 @@ pub fn json(results: &[RunResult], sums: &[Summary], o: &Options, t: &Timing) ->
             "kl": "KL(p_hat || uniform), p_hat = histogram of HQ samples over modes (PacGAN's reverse KL)",
             "kl_forward": "KL(uniform || p_hat)", "kl_epsilon": crate::metrics::modes::KL_EPSILON,
             "error": "standard error of the mean over seeds",
+            "hopping": format!("{TRACK_POINTS} checkpoints of {TRACK_SAMPLES} samples; collapsed = at least {} of the samples nearest one mode", crate::metrics::modes::COLLAPSE_SHARE),
         },
         "datasets": datasets, "settings": settings, "summaries": summaries, "runs": runs,
         "timing": {

@@ -77,7 +77,9 @@ impl MinibatchD {
     fn new(cfg: &Common, x_dim: usize, rng: &mut Rng) -> Result<Self> {
         let mut sizes = vec![x_dim];
         sizes.extend(std::iter::repeat_n(cfg.d_hidden, cfg.d_layers));
-        let features = cfg.on_device(Mlp::with(&sizes, cfg.d_act, cfg.d_extra, rng)?)?;
+        let mut features = Mlp::with(&sizes, cfg.d_act, cfg.d_extra, rng)?;
+        features.input_scale = cfg.d_input_scale;
+        let features = cfg.on_device(features)?;
         let t = init::make(&[cfg.d_hidden, ROWS * ROW_DIM], Init::Normal(0.0, 0.05), rng)?
             .to_device(&cfg.device)?
             .requires_grad_();

@@ -16,8 +16,9 @@
 //! Shapes: B = batch, Z = noise dim (2), X = data dim (2, or 1 for the 1-D mixture).
 //!
 //! The lab's own nets are plain two-hidden-layer MLPs, so that its 80 training runs fit in minutes
-//! on a two-core CPU; `Common` also builds the published setups' larger nets (batch norm in G,
-//! maxout in D: `nets::Hidden`), which `--preset pacgan` trains.
+//! on a two-core CPU; `Common` also builds the published setups' nets (batch norm in G, maxout in
+//! D, other initialisations: `nets::Hidden`; D's input scaling), which `--preset pacgan` and
+//! `--preset unrolled` train.
 
 pub mod lsgan;
 pub mod minibatch;
@@ -125,6 +126,8 @@ pub struct Common {
     pub d_extra: nets::Hidden,
     pub g_act: nets::Act,
     pub d_act: nets::Act,
+    /// D multiplies its input by this first (1 here; ¼ in the unrolled GAN paper).
+    pub d_input_scale: f64,
     /// Real samples per D step (and fakes per G step).
     pub batch_size: usize,
     /// Adam learning rates and betas.
@@ -150,6 +153,7 @@ impl Default for Common {
             d_extra: nets::Hidden::default(),
             g_act: nets::Act::Relu,
             d_act: nets::Act::LeakyRelu(0.2),
+            d_input_scale: 1.0,
             batch_size: 256,
             lr_g: 3e-3,
             lr_d: 3e-3,
@@ -172,7 +176,9 @@ impl Common {
         let mut sizes = vec![input];
         sizes.extend(std::iter::repeat_n(self.d_hidden, self.d_layers));
         sizes.push(1);
-        self.on_device(nets::Mlp::with(&sizes, self.d_act, self.d_extra, rng)?)
+        let mut d = nets::Mlp::with(&sizes, self.d_act, self.d_extra, rng)?;
+        d.input_scale = self.d_input_scale;
+        self.on_device(d)
     }
     /// The net's parameters moved to `self.device` (before any optimizer is built on them).
     fn on_device(&self, net: nets::Mlp) -> Result<nets::Mlp> {
@@ -197,7 +203,8 @@ impl Common {
         serde_json::json!({
             "z_dim": self.z_dim, "g_hidden": self.g_hidden, "g_layers": self.g_layers, "d_hidden": self.d_hidden,
             "d_layers": self.d_layers, "g_batch_norm": self.g_extra.batch_norm, "d_maxout_pieces": self.d_extra.pieces,
-            "init_std": self.g_extra.init_std, "g_act": self.g_act.name(),
+            "g_init": self.g_extra.init.map(|i| format!("{i:?}")), "d_init": self.d_extra.init.map(|i| format!("{i:?}")),
+            "d_input_scale": self.d_input_scale, "g_act": self.g_act.name(),
             "d_act": self.d_act.name(), "batch_size": self.batch_size, "optimizer": "Adam",
             "lr_g": self.lr_g, "lr_d": self.lr_d, "betas": [self.betas.0, self.betas.1],
         })

@@ -9,7 +9,9 @@
 //! [`Mlp::with`] builds the larger nets of the published setups ([`Hidden`]): batch norm before
 //! each hidden activation (PacGAN's G), maxout hidden units (a hidden layer of width H with k
 //! pieces is a linear map to H·k numbers, then the max of each group of k: PacGAN's D), and
-//! N(0, std²) weights with zero biases instead of PyTorch's default. Batch norm here always
+//! weights drawn otherwise (N(0, std²) for PacGAN, orthogonal for the unrolled GAN's paper) with
+//! zero biases instead of PyTorch's default. `input_scale` multiplies the input before the first
+//! layer (the unrolled GAN paper's D divides its input by 4). Batch norm here always
 //! normalises with the statistics of the batch at hand (training and sampling alike; samples
 //! are drawn 2,500 at a time), with a learned scale and shift kept after the linear parameters:
 //! `[W₁, b₁, …, W_L, b_L, γ₁, β₁, …]`.
@@ -49,13 +51,14 @@ pub struct Hidden {
     pub batch_norm: bool,
     /// Maxout pieces per hidden unit (1: the plain activation; above 1 replaces it).
     pub pieces: usize,
-    /// Weights ~ N(0, std²) and zero biases; `None`: U(±1/√fan_in) for both (PyTorch's default).
-    pub init_std: Option<f64>,
+    /// Every layer's weights drawn by this, with zero biases; `None`: U(±1/√fan_in) for both
+    /// (PyTorch's default).
+    pub init: Option<Init>,
 }
 
 impl Default for Hidden {
     fn default() -> Self {
-        Hidden { batch_norm: false, pieces: 1, init_std: None }
+        Hidden { batch_norm: false, pieces: 1, init: None }
     }
 }
 
@@ -68,6 +71,8 @@ pub struct Mlp {
     pub sizes: Vec<usize>,
     pub act: Act,
     pub hidden: Hidden,
+    /// The input is multiplied by this before the first layer (1: as it is).
+    pub input_scale: f64,
 }
 
 impl Mlp {
@@ -87,12 +92,12 @@ impl Mlp {
         for (l, w) in sizes.windows(2).enumerate() {
             // A hidden maxout layer computes `pieces` numbers per unit.
             let out = if l + 1 < layers { w[1] * hidden.pieces } else { w[1] };
-            let (wi, bi) = match hidden.init_std {
+            let (wi, bi) = match hidden.init {
                 None => {
                     let b = 1.0 / (w[0] as f64).sqrt();
                     (Init::Uniform(-b, b), Init::Uniform(-b, b))
                 }
-                Some(s) => (Init::Normal(0.0, s), Init::Constant(0.0)),
+                Some(init) => (init, Init::Constant(0.0)),
             };
             params.push(init::make(&[out, w[0]], wi, rng)?.requires_grad_());
             params.push(init::make(&[out], bi, rng)?.requires_grad_());
@@ -104,7 +109,7 @@ impl Mlp {
                 params.push(Tensor::zeros(&[h]).requires_grad_());
             }
         }
-        Ok(Mlp { params, sizes: sizes.to_vec(), act, hidden })
+        Ok(Mlp { params, sizes: sizes.to_vec(), act, hidden, input_scale: 1.0 })
     }
 
     /// The network at its own parameters.
@@ -115,7 +120,7 @@ impl Mlp {
     /// The network at parameters `p` (same shapes as `self.params`).
     pub fn forward_with(&self, p: &[Tensor], x: &Tensor) -> Result<Tensor> {
         let layers = self.sizes.len() - 1;
-        let mut h = x.clone();
+        let mut h = if self.input_scale == 1.0 { x.clone() } else { x.mul_scalar(self.input_scale)? };
         for l in 0..layers {
             h = h.linear(&p[2 * l], Some(&p[2 * l + 1]))?; // [B, sizes[l + 1] (· pieces)]
             if l + 1 == layers {
@@ -145,11 +150,14 @@ impl Mlp {
         let act =
             if self.hidden.pieces > 1 { format!("maxout, {} pieces", self.hidden.pieces) } else { self.act.name() };
         let bn = if self.hidden.batch_norm { "batch norm, " } else { "" };
-        let init = match self.hidden.init_std {
-            Some(s) => format!("; weights N(0, {s}²)"),
+        let init = match self.hidden.init {
+            Some(Init::Normal(_, s)) => format!("; weights N(0, {s}²)"),
+            Some(Init::Orthogonal(g)) => format!("; weights orthogonal × {g}"),
+            Some(i) => format!("; weights {i:?}"),
             None => String::new(),
         };
-        format!("{} ({bn}{act}{init})", s.join(" → "))
+        let scale = if self.input_scale == 1.0 { String::new() } else { format!("input × {}, ", self.input_scale) };
+        format!("{} ({scale}{bn}{act}{init})", s.join(" → "))
     }
 
     pub fn num_parameters(&self) -> usize {
