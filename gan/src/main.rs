@@ -151,6 +151,8 @@ enum ImportCmd {
 enum LabCmd {
     /// Mode collapse on 2-D mixtures: vanilla GAN vs WGAN-GP, PacGAN and unrolled GAN.
     ModeCollapse(minmax_gan::experiments::mode_collapse::Args),
+    /// Mode collapse on images: DCGAN and PacDCGAN on Stacked-MNIST (1,000 modes).
+    StackedMnist(minmax_gan::experiments::stacked_mnist::Args),
     /// Image GANs on MNIST / Fashion-MNIST scored by FID, IS, precision/recall and coverage.
     Images(minmax_gan::experiments::image_gans::Args),
     /// DCGAN on 100, 1,000 and all training images: reconstruction gap and memorisation check.
@@ -400,6 +402,7 @@ fn main() {
     }
     let r = rayon::scope(move |_| match cli.cmd {
         Cmd::Lab { what: LabCmd::ModeCollapse(a) } => minmax_gan::experiments::mode_collapse::main(a),
+        Cmd::Lab { what: LabCmd::StackedMnist(a) } => minmax_gan::experiments::stacked_mnist::main(a),
         Cmd::Lab { what: LabCmd::Images(a) } => minmax_gan::experiments::image_gans::main(a),
         Cmd::Lab { what: LabCmd::Generalization(a) } => minmax_gan::experiments::generalization::main(a),
         Cmd::Lab { what: LabCmd::Imbalance(a) } => minmax_gan::experiments::imbalance::main(a),

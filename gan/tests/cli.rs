@@ -215,6 +215,26 @@ fn bad_flags_and_files_get_clear_errors() {
             vec!["lab", "mode-collapse", "--workers", "100000"].into_iter().map(String::from).collect(),
             vec!["--workers 100000", "per core"],
         ),
+        (
+            vec!["lab", "mode-collapse", "--preset", "veegan"].into_iter().map(String::from).collect(),
+            vec!["--preset", "'veegan'", "minmax, pacgan or unrolled"],
+        ),
+        (
+            vec!["lab", "stacked-mnist", "--model", "dcgan,pacdcgan9"].into_iter().map(String::from).collect(),
+            vec!["--model", "'pacdcgan9'", "pacdcgan2–pacdcgan4"],
+        ),
+        (
+            vec!["lab", "stacked-mnist", "--model", "dcgan-d2"].into_iter().map(String::from).collect(),
+            vec!["--model dcgan-d2", "width 2", "4 to 256"],
+        ),
+        (
+            vec!["lab", "stacked-mnist", "--samples", "5"].into_iter().map(String::from).collect(),
+            vec!["--samples 5", "100 to 1,000,000"],
+        ),
+        (
+            vec!["lab", "stacked-mnist", "--data", "fashion"].into_iter().map(String::from).collect(),
+            vec!["--data fashion", "full MNIST"],
+        ),
     ];
     for (args, needles) in cases {
         fails_with(&run(bin().args(&args)), &args.join(" "), &needles);

@@ -14,7 +14,9 @@
 //! [`mixtures`] draws the 2-D Gaussian mixtures of the mode-collapse lab, and [`npy`] reads and
 //! writes NumPy's `.npy` files (samples, for Python); [`paired`] makes the image-to-image lab's
 //! input → target pairs from a data set's own images (edges, low resolution, holes), and
-//! [`printed`] renders printed digits from fonts (the CycleGAN task's second domain).
+//! [`printed`] renders printed digits from fonts (the CycleGAN task's second domain);
+//! [`stacked_mnist`] stacks three digits into the channels of one image (the 1,000-mode
+//! benchmark).
 //!
 //! Left out: colour images, augmentation and loading in a background thread. The data sets here
 //! fit in memory many times over, so a batch is a gather from one flat `Vec<f32>`.
@@ -25,6 +27,7 @@ pub mod mnist;
 pub mod npy;
 pub mod paired;
 pub mod printed;
+pub mod stacked_mnist;
 
 use minmax_engine::{Error, Generator, Result, Tensor};
 

@@ -6,6 +6,8 @@
 //! - [`mode_collapse`]: the vanilla GAN and its remedies (WGAN-GP, PacGAN, unrolled GAN) on 2-D
 //!   mixtures of Gaussians, scored by modes covered and % high-quality samples
 //!   (`minmax lab mode-collapse`; its pictures are in `viz::mode_collapse`)
+//! - [`stacked_mnist`]: mode collapse on images — DCGAN and PacDCGAN on Stacked-MNIST (1,000
+//!   modes), counted by classifying each channel (`minmax lab stacked-mnist`)
 //! - [`image_gans`]: the convolutional GANs on MNIST and Fashion-MNIST, scored during training by
 //!   FID, Inception Score, precision/recall and class coverage next to real data
 //!   (`minmax lab images`)
@@ -23,6 +25,7 @@ pub mod goodfellow2014;
 pub mod image_gans;
 pub mod imbalance;
 pub mod mode_collapse;
+pub mod stacked_mnist;
 pub mod translate;
 
 use minmax_engine::{Device, Error, Result};

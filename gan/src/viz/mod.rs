@@ -130,6 +130,23 @@ pub fn image_grid(images: &Tensor, rows: usize, cols: usize, h: usize, w: usize,
     Ok(img)
 }
 
+/// A grid of colour images [N, 3, h, w] in [0, 1] (Stacked-MNIST samples): [`image_grid`] of each
+/// channel, as the red, green and blue of one picture.
+pub fn rgb_grid(images: &Tensor, rows: usize, cols: usize, pad: usize) -> Result<RgbImage> {
+    let s = images.shape();
+    if images.rank() != 4 || s[1] != 3 {
+        return Err(Error::msg(format!("rgb_grid: expected images [N, 3, h, w], got shape {s:?}")));
+    }
+    let (n, h, w) = (s[0], s[2], s[3]);
+    let planes: Vec<GrayImage> = (0..3)
+        .map(|c| image_grid(&images.narrow(1, c, 1)?.reshape(&[n as isize, (h * w) as isize])?, rows, cols, h, w, pad))
+        .collect::<Result<_>>()?;
+    let (gw, gh) = planes[0].dimensions();
+    Ok(RgbImage::from_fn(gw, gh, |x, y| {
+        image::Rgb([planes[0].get_pixel(x, y)[0], planes[1].get_pixel(x, y)[0], planes[2].get_pixel(x, y)[0]])
+    }))
+}
+
 /// Figure 2 of the GAN paper, as pairs: each generated sample with its nearest training image to
 /// its right, framed in [`HIGHLIGHT`]. `neighbours[i]` is the training image closest to
 /// `samples[i]` (see [`nearest_neighbours`]). `pairs_per_row` pairs per row, `rows` rows; pairs

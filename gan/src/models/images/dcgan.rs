@@ -1,5 +1,5 @@
-//! DCGAN (Radford, Metz & Chintala 2016) for 28×28 single-channel images, following the paper's
-//! guidelines:
+//! DCGAN (Radford, Metz & Chintala 2016) for 28×28 images (one channel; C channels for
+//! Stacked-MNIST, `stacked.rs`), following the paper's guidelines:
 //!
 //! - no pooling: G upsamples with strided transposed convolutions, D downsamples with strided
 //!   convolutions;
@@ -16,13 +16,14 @@
 //!
 //! The networks take an optional class label (`classes > 0`): G reads z ⊕ one-hot(y), D reads the
 //! image with 10 constant label planes stacked on it. `conditional.rs` trains them that way; here
-//! `classes = 0` and they are the plain DCGAN. Shapes (B = batch, Z = noise dim, K = classes):
+//! `classes = 0` and they are the plain DCGAN. Shapes (B = batch, Z = noise dim, K = classes,
+//! C = image channels, 1 here; W = D's width, 64 here):
 //!
 //! ```text
 //! G: [z ⊕ onehot(y)] [B, Z+K] → Linear (no bias) [B, 6272] → view [B, 128, 7, 7] → BN → ReLU
-//!    → ConvT 4×4 s2 p1 [B, 64, 14, 14] → BN → ReLU → ConvT 4×4 s2 p1 [B, 1, 28, 28] → tanh
-//! D: [x ⊕ y planes] [B, 1+K, 28, 28] → Conv 4×4 s2 p1 [B, 64, 14, 14] → LeakyReLU(0.2)
-//!    → Conv 4×4 s2 p1 [B, 128, 7, 7] → BN → LeakyReLU(0.2) → flatten [B, 6272] → Linear → logit [B, 1]
+//!    → ConvT 4×4 s2 p1 [B, 64, 14, 14] → BN → ReLU → ConvT 4×4 s2 p1 [B, C, 28, 28] → tanh
+//! D: [x ⊕ y planes] [B, C+K, 28, 28] → Conv 4×4 s2 p1 [B, W, 14, 14] → LeakyReLU(0.2)
+//!    → Conv 4×4 s2 p1 [B, 2W, 7, 7] → BN → LeakyReLU(0.2) → flatten [B, 98W] → Linear → logit [B, 1]
 //! ```
 
 use minmax_engine::nn::init::{init_, Init};
@@ -55,6 +56,8 @@ pub fn one_hot(labels: &Tensor, classes: usize, like: &Tensor) -> Result<Tensor>
 pub struct DcGenerator {
     pub z_dim: usize,
     pub classes: usize,
+    /// Image channels C.
+    pub channels: usize,
     fc: Linear,
     bn0: BatchNorm2d,
     ct1: ConvTranspose2d,
@@ -64,21 +67,27 @@ pub struct DcGenerator {
 
 impl DcGenerator {
     pub fn new(z_dim: usize, classes: usize, rng: &mut Rng) -> Result<Self> {
+        DcGenerator::with_channels(z_dim, classes, 1, rng)
+    }
+
+    /// G drawing images of `channels` channels (three for Stacked-MNIST).
+    pub fn with_channels(z_dim: usize, classes: usize, channels: usize, rng: &mut Rng) -> Result<Self> {
         let z0 = Init::Constant(0.0);
         let g = DcGenerator {
             z_dim,
             classes,
+            channels,
             fc: Linear::with_init(z_dim + classes, 128 * 7 * 7, false, z0, z0, rng)?,
             bn0: BatchNorm2d::new(128),
             ct1: ConvTranspose2d::new(128, 64, 4, 2, 1, 0, false, rng)?,
             bn1: BatchNorm2d::new(64),
-            ct2: ConvTranspose2d::new(64, 1, 4, 2, 1, 0, true, rng)?,
+            ct2: ConvTranspose2d::new(64, channels, 4, 2, 1, 0, true, rng)?,
         };
         dcgan_init(&g, rng)?;
         Ok(g)
     }
 
-    /// z [B, Z] (and labels [B] when conditional) → images [B, 1, 28, 28] in [−1, 1].
+    /// z [B, Z] (and labels [B] when conditional) → images [B, C, 28, 28] in [−1, 1].
     pub fn generate(&self, z: &Tensor, labels: Option<&Tensor>) -> Result<Tensor> {
         let b = z.shape()[0];
         let input = match (self.classes, labels) {
@@ -89,7 +98,7 @@ impl DcGenerator {
         let h = self.fc.forward(&input)?.view(&[b, 128, 7, 7])?; // [B, 128, 7, 7]
         let h = self.bn0.forward(&h)?.relu()?;
         let h = self.bn1.forward(&self.ct1.forward(&h)?)?.relu()?; // [B, 64, 14, 14]
-        self.ct2.forward(&h)?.tanh() // [B, 1, 28, 28]
+        self.ct2.forward(&h)?.tanh() // [B, C, 28, 28]
     }
 }
 
@@ -118,6 +127,8 @@ impl Module for DcGenerator {
 
 pub struct DcDiscriminator {
     pub classes: usize,
+    /// Image channels C it reads (besides the label planes).
+    pub channels: usize,
     c1: Conv2d,
     c2: Conv2d,
     /// None for the WGAN-GP critic: batch norm would make each score depend on the rest of the
@@ -128,18 +139,26 @@ pub struct DcDiscriminator {
 
 impl DcDiscriminator {
     pub fn new(classes: usize, batch_norm: bool, rng: &mut Rng) -> Result<Self> {
+        DcDiscriminator::with(classes, batch_norm, 1, 64, rng)
+    }
+
+    /// D reading images of `channels` channels with `width` filters in its first layer (2·width
+    /// in its second; 64 in the paper's nets, less for the weaker D's of the mode-collapse
+    /// literature).
+    pub fn with(classes: usize, batch_norm: bool, channels: usize, width: usize, rng: &mut Rng) -> Result<Self> {
         let d = DcDiscriminator {
             classes,
-            c1: Conv2d::new(1 + classes, 64, 4, 2, 1, true, rng)?,
-            c2: Conv2d::new(64, 128, 4, 2, 1, !batch_norm, rng)?,
-            bn: if batch_norm { Some(BatchNorm2d::new(128)) } else { None },
-            fc: Linear::new(128 * 7 * 7, 1, rng)?,
+            channels,
+            c1: Conv2d::new(channels + classes, width, 4, 2, 1, true, rng)?,
+            c2: Conv2d::new(width, 2 * width, 4, 2, 1, !batch_norm, rng)?,
+            bn: if batch_norm { Some(BatchNorm2d::new(2 * width)) } else { None },
+            fc: Linear::new(2 * width * 7 * 7, 1, rng)?,
         };
         dcgan_init(&d, rng)?;
         Ok(d)
     }
 
-    /// Images [B, 1, 28, 28] (and labels [B] when conditional) → logits [B, 1].
+    /// Images [B, C, 28, 28] (and labels [B] when conditional) → logits [B, 1].
     pub fn score(&self, x: &Tensor, labels: Option<&Tensor>) -> Result<Tensor> {
         let b = x.shape()[0];
         let input = match (self.classes, labels) {
@@ -147,17 +166,17 @@ impl DcDiscriminator {
             (k, Some(y)) => {
                 // [B, K] → [B, K, 28, 28]: every pixel sees the label
                 let planes = one_hot(y, k, x)?.view(&[b, k, 1, 1])?.expand(&[b, k, 28, 28])?;
-                Tensor::cat(&[x, &planes], 1)? // [B, 1+K, 28, 28]
+                Tensor::cat(&[x, &planes], 1)? // [B, C+K, 28, 28]
             }
             (_, None) => return Err(minmax_engine::Error::msg("a conditional discriminator needs labels")),
         };
-        let h = self.c1.forward(&input)?.leaky_relu(0.2)?; // [B, 64, 14, 14]
-        let h = self.c2.forward(&h)?; // [B, 128, 7, 7]
+        let h = self.c1.forward(&input)?.leaky_relu(0.2)?; // [B, W, 14, 14]
+        let h = self.c2.forward(&h)?; // [B, 2W, 7, 7]
         let h = match &self.bn {
             Some(bn) => bn.forward(&h)?,
             None => h,
         };
-        let h = h.leaky_relu(0.2)?.flatten(1, 3)?; // [B, 6272]
+        let h = h.leaky_relu(0.2)?.flatten(1, 3)?; // [B, 98W]
         self.fc.forward(&h) // [B, 1]
     }
 }

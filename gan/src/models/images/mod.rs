@@ -5,15 +5,18 @@
 //! - [`loss_sensitive`]: the Loss-Sensitive GAN (Qi 2017; `--model loss-sensitive`, not to be
 //!   confused with the Least-Squares GAN, LSGAN)
 //! - [`wgan_gp`]: WGAN-GP (Gulrajani et al. 2017)
+//! - [`stacked`]: DCGAN and PacDCGAN on Stacked-MNIST (three digits per image, one per channel)
 //!
 //! Every model implements the training interface [`crate::train::Gan`] with an [`ImageBatch`] as
-//! its data, and [`ImageGan`] (its name and nets). This file holds what they share: the noise, the
+//! its data, and [`ImageGan`] (its name and nets); the Stacked-MNIST models read their images
+//! [B, 3, 28, 28] directly. This file holds what they share: the noise, the
 //! conversion between the data sets' pixels ([n, 784] in [0, 1]) and the models' images
 //! ([n, 1, 28, 28] in [−1, 1]), sampling, the training loop and checkpoints.
 
 pub mod conditional;
 pub mod dcgan;
 pub mod loss_sensitive;
+pub mod stacked;
 pub mod wgan_gp;
 
 use std::path::Path;
