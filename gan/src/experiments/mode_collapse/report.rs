@@ -27,7 +27,7 @@ fn pm(v: (f64, f64), digits: usize) -> String {
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
     pub wall_seconds: f64,
-    /// CPU time of the whole process (user + system).
+    /// CPU time of the process (user + system) during the lab's runs.
     pub cpu_seconds: Option<f64>,
     pub workers: usize,
     pub cores: usize,
@@ -272,10 +272,12 @@ pub fn run(o: &Options) -> Result<String> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let load_start = load_average();
     let t0 = Instant::now();
+    let cpu0 = cpu_seconds();
     let results = run_all(o)?;
     let timing = Timing {
         wall_seconds: t0.elapsed().as_secs_f64(),
-        cpu_seconds: cpu_seconds(),
+        // this run's CPU time (the process may have run others before: a notebook, a test)
+        cpu_seconds: cpu_seconds().zip(cpu0).map(|(b, a)| b - a),
         workers: o.workers.unwrap_or(cores).min(results.len()).max(1),
         cores,
         load_start,
