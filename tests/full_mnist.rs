@@ -12,6 +12,16 @@ use minmax_tests::{or_skip, REQUIRE_DATA};
 /// this lock so that they do not both train it.
 static CLASSIFIER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Full MNIST's splits, or None after saying SKIPPED (a failure under `MINMAX_REQUIRE_DATA=1`).
+fn full_mnist(test: &str) -> Option<minmax_gan::data::Splits> {
+    or_skip(
+        test,
+        "full MNIST is not installed (run scripts/get-data.sh full)",
+        load_mnist(&MnistSource::named("mnist")),
+        REQUIRE_DATA,
+    )
+}
+
 fn class_counts(sets: &[&Dataset]) -> [usize; 10] {
     let mut c = [0usize; 10];
     for s in sets {
@@ -24,13 +34,7 @@ fn class_counts(sets: &[&Dataset]) -> [usize; 10] {
 
 #[test]
 fn full_mnist_has_the_official_counts_and_the_papers_split() {
-    let found = load_mnist(&MnistSource::named("mnist"));
-    let Some(s) = or_skip(
-        "full_mnist_has_the_official_counts_and_the_papers_split",
-        "full MNIST is not installed (run scripts/get-data.sh full)",
-        found,
-        REQUIRE_DATA,
-    ) else {
+    let Some(s) = full_mnist("full_mnist_has_the_official_counts_and_the_papers_split") else {
         return;
     };
     assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (50_000, 10_000, 10_000));
@@ -57,13 +61,7 @@ fn data_names_pick_their_sources() {
 /// official test digits with at least 99 % accuracy.
 #[test]
 fn the_reproductions_classifier_reaches_99_percent_on_the_test_digits() {
-    let found = load_mnist(&MnistSource::named("mnist"));
-    let Some(s) = or_skip(
-        "the_reproductions_classifier_reaches_99_percent_on_the_test_digits",
-        "full MNIST is not installed (run scripts/get-data.sh full)",
-        found,
-        REQUIRE_DATA,
-    ) else {
+    let Some(s) = full_mnist("the_reproductions_classifier_reaches_99_percent_on_the_test_digits") else {
         return;
     };
     let _one_at_a_time = CLASSIFIER.lock().unwrap_or_else(|e| e.into_inner());
@@ -82,15 +80,7 @@ fn the_reproductions_classifier_reaches_99_percent_on_the_test_digits() {
 #[test]
 fn the_imbalance_lab_runs_every_arm_and_reports_them() {
     use minmax_gan::experiments::imbalance::{self, profiles::Profile, Arm, Data, Options};
-    let found = load_mnist(&MnistSource::named("mnist"));
-    if or_skip(
-        "the_imbalance_lab_runs_every_arm_and_reports_them",
-        "full MNIST is not installed (run scripts/get-data.sh full)",
-        found,
-        REQUIRE_DATA,
-    )
-    .is_none()
-    {
+    if full_mnist("the_imbalance_lab_runs_every_arm_and_reports_them").is_none() {
         return;
     }
     let _one_at_a_time = CLASSIFIER.lock().unwrap_or_else(|e| e.into_inner());
@@ -156,15 +146,7 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
 #[test]
 fn the_stacked_mnist_lab_counts_modes_of_models_and_of_real_digits() {
     use minmax_gan::experiments::stacked_mnist::{run, Options};
-    let found = load_mnist(&MnistSource::named("mnist"));
-    if or_skip(
-        "the_stacked_mnist_lab_counts_modes_of_models_and_of_real_digits",
-        "full MNIST is not installed (run scripts/get-data.sh full)",
-        found,
-        REQUIRE_DATA,
-    )
-    .is_none()
-    {
+    if full_mnist("the_stacked_mnist_lab_counts_modes_of_models_and_of_real_digits").is_none() {
         return;
     }
     let _one_at_a_time = CLASSIFIER.lock().unwrap_or_else(|e| e.into_inner());

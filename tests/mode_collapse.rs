@@ -457,7 +457,12 @@ fn parts_clone(m: &minmax_gan::models::toy::nets::Mlp) -> minmax_gan::models::to
 fn maxout_and_batch_norm_hidden_layers_compute_what_they_say() -> Result<()> {
     use minmax_gan::models::toy::nets::{Act, Hidden, Mlp};
     let mut g = minmax_engine::Generator::new(0);
-    let net = Mlp::with(&[1, 2, 1], Act::Relu, Hidden { batch_norm: false, pieces: 3, init: Some(minmax_engine::nn::init::Init::Normal(0.0, 0.02)) }, &mut g)?;
+    let net = Mlp::with(
+        &[1, 2, 1],
+        Act::Relu,
+        Hidden { batch_norm: false, pieces: 3, init: Some(minmax_engine::nn::init::Init::Normal(0.0, 0.02)) },
+        &mut g,
+    )?;
     // Hidden layer: 2 units × 3 pieces = 6 numbers: x·(1, −1, 2 | 0.5, −2, 0) + 0; output: sum.
     net.params[0].copy_from(&Tensor::new(vec![1.0f32, -1.0, 2.0, 0.5, -2.0, 0.0], &[6, 1])?)?;
     net.params[1].copy_from(&Tensor::zeros(&[6]))?;
@@ -466,7 +471,12 @@ fn maxout_and_batch_norm_hidden_layers_compute_what_they_say() -> Result<()> {
     let y = net.forward(&Tensor::new(vec![1.0f32, -1.0], &[2, 1])?)?.to_vec::<f32>()?;
     // x = 1: max(1, −1, 2) + max(0.5, −2, 0) = 2.5; x = −1: max(−1, 1, −2) + max(−0.5, 2, 0) = 3.
     assert_eq!(y, vec![2.5, 3.0]);
-    let bn = Mlp::with(&[1, 1, 1], Act::Relu, Hidden { batch_norm: true, pieces: 1, init: Some(minmax_engine::nn::init::Init::Normal(0.0, 0.02)) }, &mut g)?;
+    let bn = Mlp::with(
+        &[1, 1, 1],
+        Act::Relu,
+        Hidden { batch_norm: true, pieces: 1, init: Some(minmax_engine::nn::init::Init::Normal(0.0, 0.02)) },
+        &mut g,
+    )?;
     bn.params[0].copy_from(&Tensor::new(vec![3.0f32], &[1, 1])?)?;
     bn.params[2].copy_from(&Tensor::new(vec![1.0f32], &[1, 1])?)?;
     // Over the batch (−1, 1): 3x normalised is (−1, 1) (up to ε), ReLU gives (0, 1).

@@ -210,7 +210,11 @@ pub fn plan(model: &str, mix: &Mixture, steps: Option<usize>, quick: bool, prese
         return unrolled_plan(steps, quick);
     }
     if preset == Preset::Pacgan {
-        let hidden = |batch_norm, pieces| crate::models::toy::nets::Hidden { batch_norm, pieces, init: Some(Init::Normal(0.0, 0.02)) };
+        let hidden = |batch_norm, pieces| crate::models::toy::nets::Hidden {
+            batch_norm,
+            pieces,
+            init: Some(Init::Normal(0.0, 0.02)),
+        };
         let common = Common {
             z_dim: 2,
             g_hidden: 400,
@@ -511,7 +515,10 @@ pub fn run_all(o: &Options) -> Result<Vec<RunResult>> {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(Error::msg("a worker thread panicked"))])).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(Error::msg("a worker thread panicked"))]))
+            .collect()
     });
     let results: Vec<RunResult> = done.into_iter().collect::<Result<_>>()?;
     let mut r = results;

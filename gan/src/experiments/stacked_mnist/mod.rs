@@ -153,7 +153,14 @@ pub fn run_one(
     let samples = gan.sample(o.samples, &mut eval_rng)?; // [N, 3, 28, 28] in [0, 1]
     let modes = stacked_modes(&samples, classify)?;
     let preview = (seed == 0).then(|| samples.narrow(0, 0, 64.min(o.samples))).transpose()?;
-    Ok(RunResult { model: model.to_string(), seed, steps: o.steps, modes, seconds: t0.elapsed().as_secs_f64(), preview })
+    Ok(RunResult {
+        model: model.to_string(),
+        seed,
+        steps: o.steps,
+        modes,
+        seconds: t0.elapsed().as_secs_f64(),
+        preview,
+    })
 }
 
 pub fn summarise(results: &[RunResult], o: &Options) -> Vec<Summary> {
@@ -193,7 +200,10 @@ pub fn run(o: &Options) -> Result<String> {
     let predicted = crate::metrics::stacked::modes_of(&real, classify)?;
     let mode_accuracy =
         predicted.iter().zip(&true_modes).filter(|(p, t)| p == t).count() as f64 / true_modes.len().max(1) as f64;
-    crate::viz::save_png(&crate::viz::rgb_grid(&real.narrow(0, 0, 64.min(o.samples))?, 8, 8, 2)?, &o.out.join("real-samples.png"))?;
+    crate::viz::save_png(
+        &crate::viz::rgb_grid(&real.narrow(0, 0, 64.min(o.samples))?, 8, 8, 2)?,
+        &o.out.join("real-samples.png"),
+    )?;
     let mut results = Vec::new();
     for m in &o.models {
         for seed in 0..o.seeds as u64 {

@@ -34,7 +34,13 @@ pub const PUBLISHED: &[Published] = &[
     Published { source: "VEEGAN Table 2", model: "DCGAN", ours: "dcgan", modes: "99", kl: "3.40" },
     Published { source: "VEEGAN Table 2", model: "Unrolled GAN", ours: "—", modes: "48.7", kl: "4.32" },
     Published { source: "VEEGAN Table 2", model: "VEEGAN", ours: "—", modes: "150", kl: "2.95" },
-    Published { source: "PacGAN (VEEGAN's setup)", model: "PacDCGAN2", ours: "pacdcgan2", modes: "1000.0 ± 0.0", kl: "0.06 ± 0.01" },
+    Published {
+        source: "PacGAN (VEEGAN's setup)",
+        model: "PacDCGAN2",
+        ours: "pacdcgan2",
+        modes: "1000.0 ± 0.0",
+        kl: "0.06 ± 0.01",
+    },
 ];
 
 fn pm(v: (f64, f64), digits: usize) -> String {

@@ -141,7 +141,7 @@ mod tests {
         // image i is filled with the value i
         let x = Tensor::new((0..4).flat_map(|i| vec![i as f32; 3 * 784]).collect(), &[4, 3, 28, 28])?;
         let p = gan.packs(&x)?.to_vec::<f32>()?; // [2, 6, 28, 28]
-        // pack 1 = images 2 and 3: its channels 0–2 hold 2, channels 3–5 hold 3
+                                                 // pack 1 = images 2 and 3: its channels 0–2 hold 2, channels 3–5 hold 3
         assert_eq!(p[6 * 784], 2.0);
         assert_eq!(p[6 * 784 + 3 * 784], 3.0);
         assert!(gan.packs(&x.narrow(0, 0, 3)?).unwrap_err().to_string().contains("packs of 2"));
