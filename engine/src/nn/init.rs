@@ -78,8 +78,7 @@ fn orthogonal(shape: &[usize], gain: f64, g: &mut Generator) -> Result<Vec<f32>>
     let cols: usize = shape[1..].iter().product();
     // Q is tall: t × s with t ≥ s orthonormal columns; the weight is Q (rows > cols) or Qᵀ.
     let (t, s) = if rows >= cols { (rows, cols) } else { (cols, rows) };
-    // q[j] is column j of the t × s matrix of N(0, 1) draws, filled row by row (as PyTorch
-    // fills its `new(rows, cols).normal_()` before transposing a wide one).
+    // q[j] is column j of the t × s matrix of N(0, 1) draws, filled row by row.
     let mut a = vec![0.0f64; t * s];
     for i in 0..t {
         for j in 0..s {

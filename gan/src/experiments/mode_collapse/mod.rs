@@ -369,7 +369,11 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
         if seed == 0 && o.snapshots > 0 { snapshot_steps(p.steps, o.snapshots) } else { Vec::new() };
     let frame_steps: Vec<usize> =
         if seed == 0 && o.frames > 0 { snapshot_steps(p.steps, o.frames) } else { Vec::new() };
-    let track_steps: Vec<usize> = (1..=TRACK_POINTS).map(|i| i * p.steps / TRACK_POINTS).collect();
+    let mut track_steps: Vec<usize> =
+        (1..=TRACK_POINTS).map(|i| i * p.steps / TRACK_POINTS).filter(|&s| s > 0).collect();
+    track_steps.dedup(); // fewer than TRACK_POINTS iterations: fewer checkpoints
+                         // Tracking draws from a stream of its own, so it moves neither training nor the evaluation.
+    let mut track_rng = Rng::new(run_seed(dataset, model, seed) ^ 0x7472_6163_6b5f_7267);
     let mut track = Vec::new();
     let mut panels = Vec::new();
     let mut frames = Vec::new();
@@ -398,8 +402,7 @@ pub fn run_one(dataset: &str, model: &str, seed: u64, o: &Options) -> Result<Run
             )));
         }
         if track_steps.contains(&(step + 1)) {
-            // from a fork, as the pictures: tracking never moves the run
-            let x = gan.sample(TRACK_SAMPLES, &mut eval_rng.fork())?;
+            let x = gan.sample(TRACK_SAMPLES, &mut track_rng)?;
             track.push((step + 1, nearest_shares(&x, &mix)?));
         }
     }
@@ -488,11 +491,22 @@ pub fn run_all(o: &Options) -> Result<Vec<RunResult>> {
                         let Some((d, m, s, _)) = jobs.get(i) else {
                             break;
                         };
-                        let r = rayon::ThreadPoolBuilder::new()
-                            .num_threads(1)
-                            .build()
-                            .map_err(|e| Error::msg(format!("thread pool: {e}")))
-                            .and_then(|single| single.install(|| run_one(d, m, *s, o)));
+                        let job = || {
+                            rayon::ThreadPoolBuilder::new()
+                                .num_threads(1)
+                                .build()
+                                .map_err(|e| Error::msg(format!("thread pool: {e}")))
+                                .and_then(|single| single.install(|| run_one(d, m, *s, o)))
+                        };
+                        // A panic is this job's error (the queue then stops), not a lost thread.
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|p| {
+                            let why = p
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| p.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "a panic".into());
+                            Err(Error::msg(format!("{m} on {d}, seed {s}: {why}")))
+                        });
                         if let (true, Ok(r)) = (o.progress, &r) {
                             eprintln!(
                                 "[{:>4.0} s] {m} on {d}, seed {s}: {} / {} modes, {:.1} % HQ ({:.1} s)",

@@ -160,7 +160,7 @@ pub fn markdown(sums: &[Summary], o: &Options, t: &Timing) -> String {
             ));
         }
         s.push_str(&format!(
-            "\nWhere G's samples sat during training ({TRACK_POINTS} evenly spaced checkpoints, {TRACK_SAMPLES} \
+            "\nWhere G's samples sat during training ({TRACK_POINTS} evenly spaced checkpoints, or one per iteration in shorter runs; {TRACK_SAMPLES} \
              samples each, every seed): a checkpoint is *collapsed* when at least {:.0} % of the samples are \
              nearest one mode (HQ or not); *modes visited* counts the distinct modes of the collapsed \
              checkpoints, *hops* the changes of mode between consecutive collapsed ones.\n\n\
