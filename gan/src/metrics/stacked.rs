@@ -59,12 +59,19 @@ pub fn modes_of(images: &Tensor, classify: impl Fn(&Tensor) -> Result<Vec<usize>
 
 /// Modes covered and KL(p̂ ‖ U₁₀₀₀) of images [N, 3, 28, 28] in [0, 1].
 pub fn stacked_modes(images: &Tensor, classify: impl Fn(&Tensor) -> Result<Vec<usize>>) -> Result<StackedModes> {
-    let modes = modes_of(images, classify)?;
+    from_modes(&modes_of(images, classify)?)
+}
+
+/// Modes covered and KL(p̂ ‖ U₁₀₀₀) of samples whose modes ([`modes_of`]) are known.
+pub fn from_modes(modes: &[usize]) -> Result<StackedModes> {
+    if let Some(m) = modes.iter().find(|&&m| m >= MODES) {
+        return Err(Error::msg(format!("Stacked-MNIST modes: mode {m} is not one of 0–{}", MODES - 1)));
+    }
     if modes.is_empty() {
         return Err(Error::msg("Stacked-MNIST modes: no samples"));
     }
     let mut counts = vec![0usize; MODES];
-    for &m in &modes {
+    for &m in modes {
         counts[m] += 1;
     }
     Ok(StackedModes {

@@ -196,8 +196,8 @@ pub fn run(o: &Options) -> Result<String> {
     let classify = |d: &Tensor| stick.net.predict(d);
     // The floor: stacked test digits, counted the same way.
     let (real, true_modes) = stacked_mnist::draw(&splits.test, o.samples, &mut Rng::new(0x5eed))?;
-    let floor = stacked_modes(&real, classify)?;
-    let predicted = crate::metrics::stacked::modes_of(&real, classify)?;
+    let predicted = crate::metrics::stacked::modes_of(&real, classify)?; // each channel classified once
+    let floor = crate::metrics::stacked::from_modes(&predicted)?;
     let mode_accuracy =
         predicted.iter().zip(&true_modes).filter(|(p, t)| p == t).count() as f64 / true_modes.len().max(1) as f64;
     crate::viz::save_png(
