@@ -76,7 +76,7 @@ fn the_reproductions_classifier_reaches_99_percent_on_the_test_digits() {
 /// `minmax lab imbalance` at a tiny budget on full MNIST: every arm runs for two seeds on the
 /// ratio-100 profile, and report.json holds what the lab promises (per arm the mean and spread
 /// of ACSA, macro-F1, G-mean and per-class recall; the generators' gates per class; the verdict;
-/// the published rows).
+/// the published rows; the small-data curve).
 #[test]
 fn the_imbalance_lab_runs_every_arm_and_reports_them() {
     use minmax_gan::experiments::imbalance::{self, profiles::Profile, Arm, Data, Options};
@@ -100,6 +100,10 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
         out: out.clone(),
         progress: false,
         quick: true,
+        curve: Some(imbalance::curve::Curve {
+            sizes: vec![imbalance::curve::Size::PerClass(10), imbalance::curve::Size::PerClass(20)],
+            arms: None,
+        }),
     };
     let r = imbalance::run(&o).unwrap();
     let js: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -119,20 +123,41 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
         assert_eq!(a["per_class_recall"].as_array().unwrap().len(), 10, "{name}");
         assert!(a["imbalanced_test"]["acsa"]["mean"].is_f64(), "{name}");
     }
-    // The arms trained on what they say: SMOTE and the conditional fill-up bring every class to
+    // The arms trained on what they say: SMOTE, DeepSMOTE and the conditional fill-up bring every class to
     // 3,600; the unlabelled arms add the 200 generated images; the ceiling sees the whole split.
     let images = |arm: &str| arms.iter().find(|a| a["arm"] == arm).unwrap()["train_images"].as_u64().unwrap();
     assert_eq!((images("plain"), images("smote"), images("cgan-fill")), (8100, 36000, 36000));
+    assert_eq!(images("deepsmote"), 36000);
     assert_eq!((images("lsro"), images("all-in-one"), images("pseudo-label")), (8300, 8300, 8300));
     assert!(images("balanced") > 44_000, "{}", images("balanced"));
     let gens = d["generators"].as_array().unwrap();
-    assert_eq!(gens.len(), 2);
+    assert_eq!(gens.len(), 3, "DCGAN, conditional DCGAN and DeepSMOTE's autoencoder");
     for g in gens {
         assert_eq!(g["gates"].as_array().unwrap().len(), 10, "{}", g["model"]);
     }
     assert!(d["verdict"]["best_arm"].is_string() && d["verdict"]["generative_wins"].is_boolean());
+    assert!(d["verdict"]["deepsmote"]["difference"].is_f64() && d["verdict"]["deepsmote"]["wins"].is_boolean());
     assert_eq!(d["published"].as_array().unwrap().len(), 7);
-    for f in ["report.md", "recall-mnist.png", "samples-mnist-dcgan.png", "samples-mnist-conditional-dcgan.png"] {
+    // The small-data curve: two balanced sizes (9 and 18 training images per class after the
+    // validation split), plain and the main table's best unlabelled-GAN arm at each.
+    let curve = d["curve"].as_array().unwrap();
+    assert_eq!(curve.len(), 2);
+    assert_eq!((curve[0]["train_images"].as_u64(), curve[1]["train_images"].as_u64()), (Some(90), Some(180)));
+    for p in curve {
+        let arms = p["arms"].as_array().unwrap();
+        assert_eq!(arms.len(), 2);
+        assert_eq!(arms[0]["arm"], "plain");
+        assert!(["all-in-one", "pseudo-label", "lsro"].contains(&arms[1]["arm"].as_str().unwrap()));
+        assert!(arms.iter().all(|a| a["acsa"]["mean"].is_f64() && a["seeds"].as_array().unwrap().len() == 2));
+    }
+    for f in [
+        "report.md",
+        "recall-mnist.png",
+        "samples-mnist-dcgan.png",
+        "samples-mnist-conditional-dcgan.png",
+        "samples-mnist-deepsmote.png",
+        "curve-mnist.png",
+    ] {
         assert!(out.join(f).exists(), "{f}");
     }
     assert!(r.markdown.contains("Verdict") && r.markdown.contains("DeepSMOTE"));

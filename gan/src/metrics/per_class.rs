@@ -105,7 +105,7 @@ impl Confusion {
 }
 
 /// The scores of one classifier on one test set (fractions in [0, 1]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scores {
     pub acsa: f64,
     pub macro_f1: f64,

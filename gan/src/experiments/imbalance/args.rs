@@ -13,7 +13,7 @@ pub struct Args {
     #[arg(long, default_value = "lt100")]
     pub profile: String,
     /// Arms: a comma-separated list of plain, balanced, oversample, class-weight, logit-adjust,
-    /// smote, cgan-fill, all-in-one, pseudo-label, lsro, or all.
+    /// smote, deepsmote, cgan-fill, all-in-one, pseudo-label, lsro, or all.
     #[arg(long, default_value = "all")]
     pub arms: String,
     /// Seeds per arm (default 3, or 1 with --quick).
@@ -39,6 +39,14 @@ pub struct Args {
     pub gate_samples: Option<usize>,
     #[command(flatten)]
     pub common: crate::experiments::CommonArgs,
+    /// Also run the small-data curve: balanced sets of these many images per class (e.g.
+    /// 10,50,100,500,all, or default), plain against a GAN arm.
+    #[arg(long)]
+    pub curve: Option<String>,
+    /// The curve's arms among plain, all-in-one, pseudo-label and lsro (default: plain and the
+    /// best of the other three in the main table, else lsro).
+    #[arg(long)]
+    pub curve_arms: Option<String>,
     /// Output folder.
     #[arg(long, default_value = "runs/lab-imbalance")]
     pub out: PathBuf,
@@ -90,6 +98,14 @@ pub fn options(a: &Args) -> Result<Options> {
         out: a.out.clone(),
         progress: !a.common.run.no_progress,
         quick: q,
+        curve: match (&a.curve, &a.curve_arms) {
+            (Some(sizes), arms) => Some(curve::Curve {
+                sizes: curve::parse_sizes(sizes)?,
+                arms: arms.as_deref().map(curve::parse_arms).transpose()?,
+            }),
+            (None, Some(_)) => return Err(Error::msg("--curve-arms: only with --curve (the sizes of the curve)")),
+            (None, None) => None,
+        },
     })
 }
 

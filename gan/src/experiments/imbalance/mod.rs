@@ -19,19 +19,21 @@
 //! | `class-weight` | cross-entropy weighted n / (K n_c) per class |
 //! | `logit-adjust` | the logit-adjusted loss (Menon et al. 2021, τ = 1; the same as Balanced Softmax) |
 //! | `smote` | every class filled up to the largest with pixel-space SMOTE (`smote.rs`) |
+//! | `deepsmote` | every class filled up to the largest with DeepSMOTE: SMOTE on an autoencoder's codes, decoded (`deepsmote.rs`) |
 //! | `cgan-fill` | every class filled up to the largest with conditional DCGAN samples |
 //! | `all-in-one` | DCGAN samples as an extra, K+1-th class |
 //! | `pseudo-label` | DCGAN samples labelled by the network's own argmax, weight 0.1, from a quarter of the budget on |
 //! | `lsro` | DCGAN samples with the uniform target 1/K (LSRO) |
 //!
-//! The generators (`generators.rs`) see only the imbalanced training set; the unlabelled arms
+//! The generators (`generators.rs`) and DeepSMOTE's autoencoder see only the imbalanced training set; the unlabelled arms
 //! add as many generated images as there are real training images (`--generated`). The seeds
 //! change each classifier's initialisation and minibatches and the generated images drawn; the
 //! imbalanced set itself and the generators are drawn and trained once per `--seed`, so the
 //! spread over seeds does not include a new draw of the data or a new GAN (said in the report).
 //!
-//! Not yet here (named in the report as not run): DeepSMOTE, BAGAN, ACGAN, a ResNet-18-style
-//! classifier, and the small-data curve.
+//! `--curve` adds the small-data curve (`curve.rs`): balanced sets of 10 … all images per class,
+//! plain against a GAN arm. Not yet here (named in the report as not run): BAGAN, ACGAN, a
+//! ResNet-18-style classifier.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,6 +46,8 @@ use crate::experiments::image_gans::derive_seed;
 use crate::metrics::per_class::Scores;
 use crate::models::images::Model;
 
+pub mod curve;
+pub mod deepsmote;
 pub mod generators;
 pub mod losses;
 pub mod profiles;
@@ -93,6 +97,7 @@ pub enum Arm {
     ClassWeight,
     LogitAdjust,
     Smote,
+    DeepSmote,
     CganFill,
     AllInOne,
     PseudoLabel,
@@ -100,13 +105,14 @@ pub enum Arm {
 }
 
 impl Arm {
-    pub const ALL: [Arm; 10] = [
+    pub const ALL: [Arm; 11] = [
         Arm::Plain,
         Arm::Balanced,
         Arm::Oversample,
         Arm::ClassWeight,
         Arm::LogitAdjust,
         Arm::Smote,
+        Arm::DeepSmote,
         Arm::CganFill,
         Arm::AllInOne,
         Arm::PseudoLabel,
@@ -120,6 +126,7 @@ impl Arm {
             Arm::ClassWeight => "class-weight",
             Arm::LogitAdjust => "logit-adjust",
             Arm::Smote => "smote",
+            Arm::DeepSmote => "deepsmote",
             Arm::CganFill => "cgan-fill",
             Arm::AllInOne => "all-in-one",
             Arm::PseudoLabel => "pseudo-label",
@@ -132,7 +139,8 @@ impl Arm {
             Error::msg(format!("--arms: unknown arm '{}' (expected {} or all)", s.trim(), names.join(", ")))
         })
     }
-    /// Whether the arm trains on generated images.
+    /// Whether the arm trains on GAN samples (DeepSMOTE's decoded codes are generated too, but
+    /// by an autoencoder: the verdict compares it on its own, `report::verdict`).
     pub fn generative(self) -> bool {
         matches!(self, Arm::CganFill | Arm::AllInOne | Arm::PseudoLabel | Arm::Lsro)
     }
@@ -166,6 +174,8 @@ pub struct Options {
     pub out: PathBuf,
     pub progress: bool,
     pub quick: bool,
+    /// The small-data curve (`--curve`): None to skip it.
+    pub curve: Option<curve::Curve>,
 }
 
 // =================================================================================================
@@ -192,13 +202,18 @@ pub struct ArmResult {
     pub runs: Vec<SeedRun>,
 }
 
-/// A generator of one data set and its gates.
+/// A generator of one data set (a GAN, or DeepSMOTE's autoencoder) and its gates.
 #[derive(Clone, Debug)]
 pub struct GeneratorResult {
-    pub model: Model,
+    /// `dcgan`, `conditional-dcgan` or `deepsmote`.
+    pub name: &'static str,
+    /// Whether its samples come with the class they were asked for (conditional GAN, DeepSMOTE).
+    pub labelled: bool,
     pub path: PathBuf,
     pub train_seconds: Option<f64>,
     pub gates: Vec<generators::ClassGate>,
+    /// DeepSMOTE: mean reconstruction and penalty losses over the last tenth of its training.
+    pub final_losses: Option<(f64, f64)>,
 }
 
 /// Everything measured on one data set.
@@ -214,6 +229,8 @@ pub struct DataResult {
     pub oracle_accuracy: Option<f64>,
     pub generators: Vec<GeneratorResult>,
     pub arms: Vec<ArmResult>,
+    /// The small-data curve (`--curve`).
+    pub curve: Option<Vec<curve::CurvePoint>>,
     pub seconds: f64,
 }
 
@@ -277,9 +294,23 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
             gens.push((m, g));
         }
     }
+    let ae = if o.arms.contains(&Arm::DeepSmote) {
+        say(format!("deepsmote: the autoencoder, {} steps on the imbalanced training set", o.gan_steps));
+        Some(deepsmote::train_or_load(
+            &drawn.train,
+            deepsmote::WIDTH,
+            o.gan_steps,
+            generators::GAN_BATCH,
+            derive_seed(o.seed, "deepsmote"),
+            &gen_dir,
+            o.progress,
+        )?)
+    } else {
+        None
+    };
     let mut gen_results = Vec::new();
     let mut oracle_accuracy = None;
-    if !gens.is_empty() {
+    if !gens.is_empty() || ae.is_some() {
         let oracle = crate::experiments::goodfellow2014::scores::yardstick(&splits, o.progress)?;
         oracle_accuracy = Some(oracle.test_accuracy);
         for (m, g) in &gens {
@@ -293,13 +324,29 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
             };
             let gates = generators::gates(&oracle.net, &images, labels.as_deref(), &drawn.train, &splits.test)?;
             gen_results.push(GeneratorResult {
-                model: *m,
+                name: m.name(),
+                labelled: *m == Model::Conditional,
                 path: g.path.clone(),
                 train_seconds: g.train_seconds,
                 gates,
+                final_losses: None,
             });
         }
-        report::sample_pictures(o, data, &gens)?;
+        if let Some(t) = &ae {
+            let mut rng = Rng::new(derive_seed(o.seed, "gates"));
+            let (images, labels) =
+                deepsmote::sample_classes(&t.ae, &drawn.train, &[o.gate_samples; NUM_CLASSES], &mut rng)?;
+            let gates = generators::gates(&oracle.net, &images, Some(&labels), &drawn.train, &splits.test)?;
+            gen_results.push(GeneratorResult {
+                name: "deepsmote",
+                labelled: true,
+                path: t.path.clone(),
+                train_seconds: t.train_seconds,
+                gates,
+                final_losses: t.final_losses,
+            });
+        }
+        report::sample_pictures(o, data, &gens, ae.as_ref(), &drawn.train)?;
     }
 
     // The ceiling's balanced set: the whole training split, 10 % of each class held out.
@@ -309,52 +356,26 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
     });
     let ceiling = ceiling.transpose()?;
 
+    let tests = (&splits.test, &imbalanced_test);
     let mut arms = Vec::new();
     for &arm in &o.arms {
-        let mut runs = Vec::new();
-        for s in 0..o.seeds {
-            let seed = derive_seed(o.seed, &format!("imbalance-seed-{s}"));
-            let mut rng = Rng::new(seed ^ 0xA11);
-            let (set, loss, valid): (TrainSet, Loss, &Dataset) = match arm {
-                Arm::Balanced => {
-                    let c = ceiling.as_ref().expect("drawn above");
-                    (TrainSet::labelled(&c.train), Loss::plain(NUM_CLASSES), &c.valid)
-                }
-                _ => {
-                    let (set, loss) = arm_set(o, arm, &drawn.train, &gens, &mut rng)?;
-                    (set, loss, &drawn.valid)
-                }
-            };
-            let cfg = TrainConfig {
-                steps: o.steps,
-                batch: o.batch,
-                lr: 1e-3,
-                eval_every: o.eval_every,
-                pseudo_from: o.steps / 4,
-                seed,
-            };
-            let t = train::train(&set, &loss, valid, &cfg)?;
-            let run = SeedRun {
-                seed,
-                balanced_test: train::score(&t.net, &splits.test, NUM_CLASSES)?,
-                imbalanced_test: train::score(&t.net, &imbalanced_test, NUM_CLASSES)?,
-                best_step: t.best_step,
-                best_valid_acsa: t.best_valid_acsa,
-                train_images: set.len(),
-                seconds: t.seconds,
-            };
-            say(format!(
-                "{} seed {s}: ACSA {:.2} % (balanced test), {:.2} % (imbalanced test), best step {}, {:.0} s",
-                arm.name(),
-                100.0 * run.balanced_test.acsa,
-                100.0 * run.imbalanced_test.acsa,
-                run.best_step,
-                run.seconds
-            ));
-            runs.push(run);
-        }
+        let runs = match arm {
+            Arm::Balanced => {
+                let c = ceiling.as_ref().expect("drawn above");
+                run_seeds(o, arm, &c.valid, tests, &say, |_| {
+                    Ok((TrainSet::labelled(&c.train), Loss::plain(NUM_CLASSES)))
+                })?
+            }
+            _ => run_seeds(o, arm, &drawn.valid, tests, &say, |rng| {
+                arm_set(o, arm, &drawn.train, &gens, ae.as_ref(), rng)
+            })?,
+        };
         arms.push(ArmResult { arm, runs });
     }
+    let curve = match &o.curve {
+        Some(c) => Some(curve::run(o, c, &splits, tests, &arms, &gen_dir, &say)?),
+        None => None,
+    };
     Ok(DataResult {
         data,
         source: format!("{source:?}"),
@@ -365,8 +386,55 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
         oracle_accuracy,
         generators: gen_results,
         arms,
+        curve,
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// `arm` trained for each of the seeds: the training set and loss from `set` (given the seed's
+/// generator), the best step chosen on `valid`, scored on the balanced and imbalanced `tests`.
+fn run_seeds(
+    o: &Options,
+    arm: Arm,
+    valid: &Dataset,
+    (test, imbalanced_test): (&Dataset, &Dataset),
+    say: &dyn Fn(String),
+    mut set: impl FnMut(&mut Rng) -> Result<(TrainSet, Loss)>,
+) -> Result<Vec<SeedRun>> {
+    let mut runs = Vec::new();
+    for s in 0..o.seeds {
+        let seed = derive_seed(o.seed, &format!("imbalance-seed-{s}"));
+        let mut rng = Rng::new(seed ^ 0xA11);
+        let (set, loss) = set(&mut rng)?;
+        let cfg = TrainConfig {
+            steps: o.steps,
+            batch: o.batch,
+            lr: 1e-3,
+            eval_every: o.eval_every,
+            pseudo_from: o.steps / 4,
+            seed,
+        };
+        let t = train::train(&set, &loss, valid, &cfg)?;
+        let run = SeedRun {
+            seed,
+            balanced_test: train::score(&t.net, test, NUM_CLASSES)?,
+            imbalanced_test: train::score(&t.net, imbalanced_test, NUM_CLASSES)?,
+            best_step: t.best_step,
+            best_valid_acsa: t.best_valid_acsa,
+            train_images: set.len(),
+            seconds: t.seconds,
+        };
+        say(format!(
+            "{} seed {s}: ACSA {:.2} % (balanced test), {:.2} % (imbalanced test), best step {}, {:.0} s",
+            arm.name(),
+            100.0 * run.balanced_test.acsa,
+            100.0 * run.imbalanced_test.acsa,
+            run.best_step,
+            run.seconds
+        ));
+        runs.push(run);
+    }
+    Ok(runs)
 }
 
 /// The training set and loss of an arm on the imbalanced set `train` (module docs).
@@ -375,6 +443,7 @@ fn arm_set(
     arm: Arm,
     train: &Dataset,
     gens: &[(Model, generators::Trained)],
+    ae: Option<&deepsmote::Trained>,
     rng: &mut Rng,
 ) -> Result<(TrainSet, Loss)> {
     let counts = profiles::class_counts(train);
@@ -392,6 +461,10 @@ fn arm_set(
             (TrainSet::labelled(train), Loss { logit_shift: Some(log_prior(&counts)), ..Loss::plain(k) })
         }
         Arm::Smote => (TrainSet::labelled(&smote::balance(train, rng)?), Loss::plain(k)),
+        Arm::DeepSmote => {
+            let ae = &ae.expect("trained above").ae;
+            (TrainSet::labelled(&deepsmote::balance(ae, train, rng)?), Loss::plain(k))
+        }
         Arm::CganFill => {
             let most = *counts.iter().max().unwrap_or(&0);
             let fill: Vec<usize> = counts.iter().map(|&c| most - c).collect();

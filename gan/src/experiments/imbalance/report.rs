@@ -101,6 +101,19 @@ pub struct Verdict {
     pub generative_wins: Option<bool>,
     /// Fewest seeds of the two arms compared.
     pub seeds: usize,
+    /// DeepSMOTE (when it ran) against the best non-generative arm: its mean and spread, the
+    /// difference and its standard error. It is neither side of the GAN verdict: it generates,
+    /// but not with a GAN.
+    pub deepsmote: Option<DeepSmoteVerdict>,
+}
+
+pub struct DeepSmoteVerdict {
+    pub acsa: f64,
+    pub std: f64,
+    pub difference: f64,
+    pub se: f64,
+    /// Above twice its standard error (None with fewer than 2 seeds).
+    pub wins: Option<bool>,
 }
 
 pub fn verdict(d: &DataResult) -> Verdict {
@@ -111,7 +124,7 @@ pub fn verdict(d: &DataResult) -> Verdict {
     let best = |gen: bool| {
         d.arms
             .iter()
-            .filter(|a| a.arm != Arm::Balanced && a.arm.generative() == gen)
+            .filter(|a| a.arm != Arm::Balanced && a.arm != Arm::DeepSmote && a.arm.generative() == gen)
             .map(summary)
             .max_by(|x, y| x.1.total_cmp(&y.1))
     };
@@ -123,7 +136,18 @@ pub fn verdict(d: &DataResult) -> Verdict {
     let best_arm =
         d.arms.iter().filter(|a| a.arm != Arm::Balanced).map(summary).max_by(|x, y| x.1.total_cmp(&y.1)).map(|x| x.0);
     let seeds = g.map_or(0, |x| x.3).min(n.map_or(0, |x| x.3));
+    let deepsmote = d.arms.iter().find(|a| a.arm == Arm::DeepSmote).map(summary).zip(n).map(|(ds, n)| {
+        let (difference, se) = (ds.1 - n.1, (ds.2 * ds.2 / ds.3 as f64 + n.2 * n.2 / n.3 as f64).sqrt());
+        DeepSmoteVerdict {
+            acsa: ds.1,
+            std: ds.2,
+            difference,
+            se,
+            wins: (ds.3.min(n.3) >= 2).then_some(difference > 2.0 * se && difference > 0.0),
+        }
+    });
     Verdict {
+        deepsmote,
         best_arm,
         best_generative: g.map(|x| (x.0, x.1, x.2)),
         best_non_generative: n.map(|x| (x.0, x.1, x.2)),
@@ -190,7 +214,8 @@ pub fn to_json(o: &Options, results: &[DataResult], seconds: f64) -> Value {
                 "oracle_accuracy": opt(d.oracle_accuracy),
                 "seconds": d.seconds,
                 "generators": d.generators.iter().map(|g| json!({
-                    "model": g.model.name(), "path": g.path.display().to_string(), "train_seconds": opt(g.train_seconds),
+                    "model": g.name, "labelled": g.labelled, "path": g.path.display().to_string(), "train_seconds": opt(g.train_seconds),
+                    "final_losses": g.final_losses.map_or(Value::Null, |(r, p)| json!({"reconstruction": r, "penalty": p})),
                     "gates": g.gates.iter().map(|c| json!({
                         "class": c.class, "samples": c.samples, "oracle_accuracy": opt(c.oracle_accuracy),
                         "oracle_share": opt(c.oracle_share), "fid": opt(c.fid), "nn_generated": opt(c.nn_generated),
@@ -198,6 +223,20 @@ pub fn to_json(o: &Options, results: &[DataResult], seconds: f64) -> Value {
                     })).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "arms": arms,
+                "curve": d.curve.as_ref().map_or(Value::Null, |c| json!(c.iter().map(|p| json!({
+                    "per_class": p.size.name(),
+                    "train_counts": p.train_counts,
+                    "train_images": p.train_images(),
+                    "gan_seconds": opt(p.gan_seconds),
+                    "arms": p.arms.iter().map(|a| json!({
+                        "arm": a.arm.name(),
+                        "seeds": a.runs.iter().map(|x| x.seed).collect::<Vec<_>>(),
+                        "acsa": ms(stat(&a.runs, |x| x.balanced_test.acsa)),
+                        "macro_f1": ms(stat(&a.runs, |x| x.balanced_test.macro_f1)),
+                        "accuracy": ms(stat(&a.runs, |x| x.balanced_test.accuracy)),
+                        "best_steps": a.runs.iter().map(|x| x.best_step).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>())),
                 "verdict": {
                     "best_arm": v.best_arm.map(|a| a.name()),
                     "best_generative": arm3(v.best_generative),
@@ -205,6 +244,9 @@ pub fn to_json(o: &Options, results: &[DataResult], seconds: f64) -> Value {
                     "difference": opt(v.difference.map(|x| x.0)),
                     "se": opt(v.difference.map(|x| x.1)),
                     "generative_wins": v.generative_wins,
+                    "deepsmote": v.deepsmote.as_ref().map_or(Value::Null, |x| json!({
+                        "acsa": x.acsa, "std": x.std, "difference": x.difference, "se": x.se, "wins": x.wins,
+                    })),
                 },
                 "published": PUBLISHED.iter().filter(|p| p.dataset == d.data.name()).map(|p| json!({
                     "source": p.source, "test": p.test, "method": p.method, "acsa": p.acsa / 100.0,
@@ -306,6 +348,29 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
                 );
             }
         }
+        if let Some(ds) = &v.deepsmote {
+            let n = v.best_non_generative.expect("compared with it");
+            let verdict = match ds.wins {
+                None => "no verdict from one seed",
+                Some(true) => "DeepSMOTE **beats** it (by more than twice the standard error)",
+                Some(false) if ds.difference < -2.0 * ds.se => {
+                    "it **beats** DeepSMOTE (by more than twice the standard error)"
+                }
+                Some(false) => "**no clear difference** (within twice the standard error)",
+            };
+            let _ = writeln!(
+                s,
+                "DeepSMOTE (an autoencoder, not a GAN): {:.2} ± {:.2} % ACSA vs the best non-generative arm `{}` \
+                 {:.2} ± {:.2} % (difference {:+.2} ± {:.2} points): {verdict}.\n",
+                100.0 * ds.acsa,
+                100.0 * ds.std,
+                n.0.name(),
+                100.0 * n.1,
+                100.0 * n.2,
+                100.0 * ds.difference,
+                100.0 * ds.se
+            );
+        }
         if let Some(best) = v.best_arm {
             let a = d.arms.iter().find(|a| a.arm == best).expect("best arm ran");
             let m = stat(&a.runs, |r| r.balanced_test.acsa).0 * 100.0;
@@ -372,7 +437,7 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
             let _ = writeln!(
                 s,
                 "\n### Generator `{}` ({}; oracle: the project's classifier on the whole training split, {:.2} % test accuracy)\n",
-                g.model.name(),
+                g.name,
                 g.train_seconds.map_or("loaded from ".to_string() + &g.path.display().to_string(), |t| format!("trained in {t:.0} s")),
                 100.0 * d.oracle_accuracy.unwrap_or(f64::NAN)
             );
@@ -396,22 +461,70 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
             let _ = writeln!(
                 s,
                 "\n{}\n\n![samples](samples-{}-{}.png)",
-                if g.model == Model::Conditional {
-                    "Samples G(z, c) per class; 'oracle says this class' is the share the oracle labels c."
+                if g.name == "deepsmote" {
+                    let l = g.final_losses.map_or(String::new(), |(r, p)| {
+                        format!(" Its training losses at the end (mean of the last tenth of the steps): reconstruction {r:.4}, penalty {p:.4} (MSE in [−1, 1]).")
+                    });
+                    format!("DeepSMOTE images per class (SMOTE on the codes of the class's training images, decoded); 'oracle says this class' is the share the oracle labels c.{l}")
+                } else if g.labelled {
+                    "Samples G(z, c) per class; 'oracle says this class' is the share the oracle labels c.".to_string()
                 } else {
-                    "Unconditional samples grouped by the oracle's label; 'oracle says this class' is the share of all samples in the class."
+                    "Unconditional samples grouped by the oracle's label; 'oracle says this class' is the share of all samples in the class.".to_string()
                 },
                 d.data.name(),
-                g.model.name()
+                g.name
             );
+        }
+        if let Some(c) = &d.curve {
+            curve_markdown(&mut s, d, c);
         }
         let _ = writeln!(s);
     }
     let _ = writeln!(
         s,
-        "Not run yet: DeepSMOTE, BAGAN, ACGAN, the ResNet-18-style classifier, the small-data curve.\n\nWall time {seconds:.0} s."
+        "Not run yet: BAGAN, ACGAN, the ResNet-18-style classifier{}.\n\nWall time {seconds:.0} s.",
+        if o.curve.is_none() { ", the small-data curve (`--curve`)" } else { "" }
     );
     s
+}
+
+/// The small-data curve's section: ACSA per size and arm, the difference of each arm from plain.
+fn curve_markdown(s: &mut String, d: &DataResult, c: &[super::curve::CurvePoint]) {
+    let arms: Vec<Arm> = c.first().map_or(vec![], |p| p.arms.iter().map(|a| a.arm).collect());
+    let _ = writeln!(
+        s,
+        "\n### Small-data curve: balanced training sets of n images per class\n\n\
+         Drawn from the training split; 10 % of each class (at least one image) held out for choosing the best \
+         step; the same classifier, budget and seeds as above; a DCGAN trained on each set for the unlabelled \
+         arms. ACSA % on the balanced test set (mean ± standard deviation over seeds); for each GAN arm, its \
+         difference from `plain` ± the standard error of the difference.\n"
+    );
+    let _ = write!(s, "| n per class | training images |");
+    for a in &arms {
+        let _ = write!(s, " `{}` |", a.name());
+    }
+    let _ = writeln!(s, "\n|---|---|{}", "---|".repeat(arms.len()));
+    for p in c {
+        let _ = write!(s, "| {} | {} |", p.size.name(), p.train_images());
+        let plain = p
+            .arms
+            .iter()
+            .find(|a| a.arm == Arm::Plain)
+            .map(|a| (stat(&a.runs, |x| x.balanced_test.acsa), a.runs.len()));
+        for a in &p.arms {
+            let m = stat(&a.runs, |x| x.balanced_test.acsa);
+            let diff = match plain {
+                Some(((pm, ps), pn)) if a.arm != Arm::Plain => {
+                    let se = (m.1 * m.1 / a.runs.len() as f64 + ps * ps / pn as f64).sqrt();
+                    format!(" ({:+.2} ± {:.2})", 100.0 * (m.0 - pm), 100.0 * se)
+                }
+                _ => String::new(),
+            };
+            let _ = write!(s, " {}{diff} |", pct(m));
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "\n![small-data curve](curve-{}.png)", d.data.name());
 }
 
 /// Write report.md, report.json and the recall plots; returns the Markdown.
@@ -436,6 +549,32 @@ pub fn write(o: &Options, results: &[DataResult], seconds: f64) -> Result<String
             &series,
         )?;
     }
+    for d in results {
+        if let Some(c) = &d.curve {
+            let arms: Vec<Arm> = c.first().map_or(vec![], |p| p.arms.iter().map(|a| a.arm).collect());
+            let series: Vec<(&str, Vec<(f64, f64)>)> = arms
+                .iter()
+                .map(|&arm| {
+                    let pts = c
+                        .iter()
+                        .filter_map(|p| {
+                            let a = p.arms.iter().find(|a| a.arm == arm)?;
+                            let per_class = p.train_images() as f64 / NUM_CLASSES as f64;
+                            Some((per_class.log10(), stat(&a.runs, |x| x.balanced_test.acsa).0))
+                        })
+                        .collect();
+                    (arm.name(), pts)
+                })
+                .collect();
+            crate::viz::line_plot(
+                &o.out.join(format!("curve-{}.png", d.data.name())),
+                &format!("{}: ACSA (balanced test) against training images per class", d.data.name()),
+                "log10(training images per class)",
+                "ACSA",
+                &series,
+            )?;
+        }
+    }
     let md = markdown(o, results, seconds);
     let json = serde_json::to_string_pretty(&to_json(o, results, seconds)).map_err(|e| Error::msg(e.to_string()))?;
     minmax_engine::io::write_atomic(&o.out.join("report.json"), json.as_bytes())?;
@@ -443,8 +582,21 @@ pub fn write(o: &Options, results: &[DataResult], seconds: f64) -> Result<String
     Ok(md)
 }
 
-/// `samples-<dataset>-<model>.png`: 10 × 10 samples of each generator (the conditional one a row per class).
-pub fn sample_pictures(o: &Options, data: Data, gens: &[(Model, generators::Trained)]) -> Result<()> {
+/// `samples-<dataset>-<model>.png`: 10 × 10 samples of each generator (the conditional one and
+/// DeepSMOTE a row per class).
+pub fn sample_pictures(
+    o: &Options,
+    data: Data,
+    gens: &[(Model, generators::Trained)],
+    ae: Option<&super::deepsmote::Trained>,
+    train: &crate::data::Dataset,
+) -> Result<()> {
+    if let Some(t) = ae {
+        let mut rng = Rng::new(derive_seed(o.seed, "imbalance-pictures"));
+        let images = super::deepsmote::sample_classes(&t.ae, train, &[10; NUM_CLASSES], &mut rng)?.0;
+        let grid = crate::viz::image_grid(&minmax_engine::Tensor::new(images, &[100, 784])?, 10, 10, 28, 28, 2)?;
+        crate::viz::save_png(&grid, &o.out.join(format!("samples-{}-deepsmote.png", data.name())))?;
+    }
     for (m, g) in gens {
         let mut rng = Rng::new(derive_seed(o.seed, "imbalance-pictures"));
         let images = match m {
