@@ -235,6 +235,21 @@ fn bad_flags_and_files_get_clear_errors() {
             vec!["lab", "stacked-mnist", "--data", "fashion"].into_iter().map(String::from).collect(),
             vec!["--data fashion", "full MNIST"],
         ),
+        (
+            vec!["lab", "imbalance", "--curve", "10,5"].into_iter().map(String::from).collect(),
+            vec!["--curve", "'5'", "at least 10"],
+        ),
+        (
+            vec!["lab", "imbalance", "--curve", "default", "--curve-arms", "plain,smote"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            vec!["--curve-arms", "'smote'", "balanced set"],
+        ),
+        (
+            vec!["lab", "imbalance", "--curve-arms", "plain"].into_iter().map(String::from).collect(),
+            vec!["--curve-arms", "only with --curve"],
+        ),
     ];
     for (args, needles) in cases {
         fails_with(&run(bin().args(&args)), &args.join(" "), &needles);
