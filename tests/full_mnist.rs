@@ -123,15 +123,15 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
         assert_eq!(a["per_class_recall"].as_array().unwrap().len(), 10, "{name}");
         assert!(a["imbalanced_test"]["acsa"]["mean"].is_f64(), "{name}");
     }
-    // The arms trained on what they say: SMOTE, DeepSMOTE and the conditional fill-up bring every class to
+    // The arms trained on what they say: SMOTE, DeepSMOTE, BAGAN and the conditional fill-up bring every class to
     // 3,600; the unlabelled arms add the 200 generated images; the ceiling sees the whole split.
     let images = |arm: &str| arms.iter().find(|a| a["arm"] == arm).unwrap()["train_images"].as_u64().unwrap();
     assert_eq!((images("plain"), images("smote"), images("cgan-fill")), (8100, 36000, 36000));
-    assert_eq!(images("deepsmote"), 36000);
+    assert_eq!((images("deepsmote"), images("bagan")), (36000, 36000));
     assert_eq!((images("lsro"), images("all-in-one"), images("pseudo-label")), (8300, 8300, 8300));
     assert!(images("balanced") > 44_000, "{}", images("balanced"));
     let gens = d["generators"].as_array().unwrap();
-    assert_eq!(gens.len(), 3, "DCGAN, conditional DCGAN and DeepSMOTE's autoencoder");
+    assert_eq!(gens.len(), 4, "DCGAN, conditional DCGAN, BAGAN and DeepSMOTE's autoencoder");
     for g in gens {
         assert_eq!(g["gates"].as_array().unwrap().len(), 10, "{}", g["model"]);
     }
@@ -155,7 +155,7 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
         "recall-mnist.png",
         "samples-mnist-dcgan.png",
         "samples-mnist-conditional-dcgan.png",
-        "samples-mnist-deepsmote.png",
+        "samples-mnist-deepsmote.png", "samples-mnist-bagan.png",
         "curve-mnist.png",
     ] {
         assert!(out.join(f).exists(), "{f}");

@@ -174,7 +174,7 @@ pub fn run(
         let mut results = Vec::new();
         for &arm in &arms {
             let runs = run_seeds(o, arm, &drawn.valid, tests, say, |rng| {
-                super::arm_set(o, arm, &drawn.train, &gens, None, rng)
+                super::arm_set(o, arm, &drawn.train, &gens, None, None, rng)
             })?;
             results.push(ArmResult { arm, runs });
         }

@@ -90,14 +90,33 @@ impl Encoder {
     }
 }
 
-impl Module for Encoder {
-    /// Images [B, 1, 28, 28] in [−1, 1] → codes [B, LATENT].
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+impl Encoder {
+    /// Images [B, 1, 28, 28] in [−1, 1] → the convolutions' features [B, 8W] (all but the last
+    /// layer: BAGAN's discriminator starts from them).
+    pub fn features(&self, x: &Tensor) -> Result<Tensor> {
         let h = self.c1.forward(x)?.leaky_relu(0.2)?; // [B, W, 14, 14]
         let h = self.bn2.forward(&self.c2.forward(&h)?)?.leaky_relu(0.2)?; // [B, 2W, 7, 7]
         let h = self.bn3.forward(&self.c3.forward(&h)?)?.leaky_relu(0.2)?; // [B, 4W, 3, 3]
         let h = self.bn4.forward(&self.c4.forward(&h)?)?.leaky_relu(0.2)?; // [B, 8W, 1, 1]
-        self.fc.forward(&h.flatten(1, 3)?) // [B, LATENT]
+        h.flatten(1, 3) // [B, 8W]
+    }
+    /// The parameters of [`Encoder::features`] (all but the last linear layer's).
+    pub fn feature_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut v = prefixed("c1", self.c1.named_parameters());
+        v.extend(prefixed("c2", self.c2.named_parameters()));
+        v.extend(prefixed("bn2", self.bn2.named_parameters()));
+        v.extend(prefixed("c3", self.c3.named_parameters()));
+        v.extend(prefixed("bn3", self.bn3.named_parameters()));
+        v.extend(prefixed("c4", self.c4.named_parameters()));
+        v.extend(prefixed("bn4", self.bn4.named_parameters()));
+        v
+    }
+}
+
+impl Module for Encoder {
+    /// Images [B, 1, 28, 28] in [−1, 1] → codes [B, LATENT].
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.fc.forward(&self.features(x)?) // [B, LATENT]
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut v = prefixed("c1", self.c1.named_parameters());
@@ -299,7 +318,7 @@ pub fn train_or_load(
     let present: Vec<usize> = (0..NUM_CLASSES).filter(|&c| !members[c].is_empty()).collect();
     let mut opt = Adam::new(ae.parameters(), LR, (0.9, 0.999))?;
     let (mut shuffle, mut draw) = (rng.fork(), rng.fork());
-    let tail_from = steps - (steps / 10).max(1);
+    let tail_from = steps.saturating_sub((steps / 10).max(1));
     let (mut tail, mut tail_n) = ((0.0, 0.0), 0usize);
     let mut step = 0;
     while step < steps {

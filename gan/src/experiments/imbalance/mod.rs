@@ -21,6 +21,7 @@
 //! | `smote` | every class filled up to the largest with pixel-space SMOTE (`smote.rs`) |
 //! | `deepsmote` | every class filled up to the largest with DeepSMOTE: SMOTE on an autoencoder's codes, decoded (`deepsmote.rs`) |
 //! | `cgan-fill` | every class filled up to the largest with conditional DCGAN samples |
+//! | `bagan` | every class filled up to the largest with BAGAN samples: a class-conditional GAN started from DeepSMOTE's autoencoder (`bagan.rs`) |
 //! | `all-in-one` | DCGAN samples as an extra, K+1-th class |
 //! | `pseudo-label` | DCGAN samples labelled by the network's own argmax, weight 0.1, from a quarter of the budget on |
 //! | `lsro` | DCGAN samples with the uniform target 1/K (LSRO) |
@@ -32,8 +33,8 @@
 //! spread over seeds does not include a new draw of the data or a new GAN (said in the report).
 //!
 //! `--curve` adds the small-data curve (`curve.rs`): balanced sets of 10 … all images per class,
-//! plain against a GAN arm. Not yet here (named in the report as not run): BAGAN, ACGAN, a
-//! ResNet-18-style classifier.
+//! plain against a GAN arm. Not yet here (named in the report as not run): ACGAN, a ResNet-18-style
+//! classifier.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -46,6 +47,7 @@ use crate::experiments::image_gans::derive_seed;
 use crate::metrics::per_class::Scores;
 use crate::models::images::Model;
 
+pub mod bagan;
 pub mod curve;
 pub mod deepsmote;
 pub mod generators;
@@ -99,13 +101,14 @@ pub enum Arm {
     Smote,
     DeepSmote,
     CganFill,
+    Bagan,
     AllInOne,
     PseudoLabel,
     Lsro,
 }
 
 impl Arm {
-    pub const ALL: [Arm; 11] = [
+    pub const ALL: [Arm; 12] = [
         Arm::Plain,
         Arm::Balanced,
         Arm::Oversample,
@@ -114,6 +117,7 @@ impl Arm {
         Arm::Smote,
         Arm::DeepSmote,
         Arm::CganFill,
+        Arm::Bagan,
         Arm::AllInOne,
         Arm::PseudoLabel,
         Arm::Lsro,
@@ -128,6 +132,7 @@ impl Arm {
             Arm::Smote => "smote",
             Arm::DeepSmote => "deepsmote",
             Arm::CganFill => "cgan-fill",
+            Arm::Bagan => "bagan",
             Arm::AllInOne => "all-in-one",
             Arm::PseudoLabel => "pseudo-label",
             Arm::Lsro => "lsro",
@@ -142,7 +147,7 @@ impl Arm {
     /// Whether the arm trains on GAN samples (DeepSMOTE's decoded codes are generated too, but
     /// by an autoencoder: the verdict compares it on its own, `report::verdict`).
     pub fn generative(self) -> bool {
-        matches!(self, Arm::CganFill | Arm::AllInOne | Arm::PseudoLabel | Arm::Lsro)
+        matches!(self, Arm::CganFill | Arm::Bagan | Arm::AllInOne | Arm::PseudoLabel | Arm::Lsro)
     }
     /// The generator the arm needs.
     fn generator(self) -> Option<Model> {
@@ -205,14 +210,15 @@ pub struct ArmResult {
 /// A generator of one data set (a GAN, or DeepSMOTE's autoencoder) and its gates.
 #[derive(Clone, Debug)]
 pub struct GeneratorResult {
-    /// `dcgan`, `conditional-dcgan` or `deepsmote`.
+    /// `dcgan`, `conditional-dcgan`, `deepsmote` or `bagan`.
     pub name: &'static str,
     /// Whether its samples come with the class they were asked for (conditional GAN, DeepSMOTE).
     pub labelled: bool,
     pub path: PathBuf,
     pub train_seconds: Option<f64>,
     pub gates: Vec<generators::ClassGate>,
-    /// DeepSMOTE: mean reconstruction and penalty losses over the last tenth of its training.
+    /// Mean losses over the last tenth of its training: DeepSMOTE's reconstruction and penalty,
+    /// BAGAN's D and G (None for the DCGANs, and when loaded).
     pub final_losses: Option<(f64, f64)>,
 }
 
@@ -294,7 +300,7 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
             gens.push((m, g));
         }
     }
-    let ae = if o.arms.contains(&Arm::DeepSmote) {
+    let ae = if o.arms.contains(&Arm::DeepSmote) || o.arms.contains(&Arm::Bagan) {
         say(format!("deepsmote: the autoencoder, {} steps on the imbalanced training set", o.gan_steps));
         Some(deepsmote::train_or_load(
             &drawn.train,
@@ -307,6 +313,22 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
         )?)
     } else {
         None
+    };
+    let bagan = match (&ae, o.arms.contains(&Arm::Bagan)) {
+        (Some(ae), true) => {
+            say(format!("bagan: {} steps from the autoencoder", o.gan_steps));
+            Some(bagan::train_or_load(
+                ae,
+                deepsmote::WIDTH,
+                &drawn.train,
+                o.gan_steps,
+                generators::GAN_BATCH,
+                derive_seed(o.seed, "bagan"),
+                &gen_dir,
+                o.progress,
+            )?)
+        }
+        _ => None,
     };
     let mut gen_results = Vec::new();
     let mut oracle_accuracy = None;
@@ -332,7 +354,20 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
                 final_losses: None,
             });
         }
-        if let Some(t) = &ae {
+        if let Some(t) = &bagan {
+            let mut rng = Rng::new(derive_seed(o.seed, "gates"));
+            let (images, labels) = bagan::sample_classes(&t.gan, &[o.gate_samples; NUM_CLASSES], &mut rng)?;
+            let gates = generators::gates(&oracle.net, &images, Some(&labels), &drawn.train, &splits.test)?;
+            gen_results.push(GeneratorResult {
+                name: "bagan",
+                labelled: true,
+                path: t.path.clone(),
+                train_seconds: t.train_seconds,
+                gates,
+                final_losses: t.final_losses,
+            });
+        }
+        if let Some(t) = ae.as_ref().filter(|_| o.arms.contains(&Arm::DeepSmote)) {
             let mut rng = Rng::new(derive_seed(o.seed, "gates"));
             let (images, labels) =
                 deepsmote::sample_classes(&t.ae, &drawn.train, &[o.gate_samples; NUM_CLASSES], &mut rng)?;
@@ -346,7 +381,14 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
                 final_losses: t.final_losses,
             });
         }
-        report::sample_pictures(o, data, &gens, ae.as_ref(), &drawn.train)?;
+        report::sample_pictures(
+            o,
+            data,
+            &gens,
+            ae.as_ref().filter(|_| o.arms.contains(&Arm::DeepSmote)),
+            bagan.as_ref(),
+            &drawn.train,
+        )?;
     }
 
     // The ceiling's balanced set: the whole training split, 10 % of each class held out.
@@ -367,7 +409,7 @@ fn run_data(o: &Options, data: Data) -> Result<DataResult> {
                 })?
             }
             _ => run_seeds(o, arm, &drawn.valid, tests, &say, |rng| {
-                arm_set(o, arm, &drawn.train, &gens, ae.as_ref(), rng)
+                arm_set(o, arm, &drawn.train, &gens, ae.as_ref(), bagan.as_ref(), rng)
             })?,
         };
         arms.push(ArmResult { arm, runs });
@@ -444,6 +486,7 @@ fn arm_set(
     train: &Dataset,
     gens: &[(Model, generators::Trained)],
     ae: Option<&deepsmote::Trained>,
+    bagan: Option<&bagan::Trained>,
     rng: &mut Rng,
 ) -> Result<(TrainSet, Loss)> {
     let counts = profiles::class_counts(train);
@@ -464,6 +507,10 @@ fn arm_set(
         Arm::DeepSmote => {
             let ae = &ae.expect("trained above").ae;
             (TrainSet::labelled(&deepsmote::balance(ae, train, rng)?), Loss::plain(k))
+        }
+        Arm::Bagan => {
+            let gan = &bagan.expect("trained above").gan;
+            (TrainSet::labelled(&bagan::balance(gan, train, rng)?), Loss::plain(k))
         }
         Arm::CganFill => {
             let most = *counts.iter().max().unwrap_or(&0);

@@ -215,7 +215,7 @@ pub fn to_json(o: &Options, results: &[DataResult], seconds: f64) -> Value {
                 "seconds": d.seconds,
                 "generators": d.generators.iter().map(|g| json!({
                     "model": g.name, "labelled": g.labelled, "path": g.path.display().to_string(), "train_seconds": opt(g.train_seconds),
-                    "final_losses": g.final_losses.map_or(Value::Null, |(r, p)| json!({"reconstruction": r, "penalty": p})),
+                    "final_losses": g.final_losses.map_or(Value::Null, |(a, b)| if g.name == "bagan" { json!({"d": a, "g": b}) } else { json!({"reconstruction": a, "penalty": b}) }),
                     "gates": g.gates.iter().map(|c| json!({
                         "class": c.class, "samples": c.samples, "oracle_accuracy": opt(c.oracle_accuracy),
                         "oracle_share": opt(c.oracle_share), "fid": opt(c.fid), "nn_generated": opt(c.nn_generated),
@@ -466,6 +466,11 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
                         format!(" Its training losses at the end (mean of the last tenth of the steps): reconstruction {r:.4}, penalty {p:.4} (MSE in [−1, 1]).")
                     });
                     format!("DeepSMOTE images per class (SMOTE on the codes of the class's training images, decoded); 'oracle says this class' is the share the oracle labels c.{l}")
+                } else if g.name == "bagan" {
+                    let l = g.final_losses.map_or(String::new(), |(d, gl)| {
+                        format!(" Its losses at the end (mean of the last tenth of the steps): D {d:.4}, G {gl:.4} (cross-entropy over K + 1 classes).")
+                    });
+                    format!("BAGAN samples G(z), z ~ N(μ_c, Σ_c), per class; 'oracle says this class' is the share the oracle labels c.{l}")
                 } else if g.labelled {
                     "Samples G(z, c) per class; 'oracle says this class' is the share the oracle labels c.".to_string()
                 } else {
@@ -482,7 +487,7 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
     }
     let _ = writeln!(
         s,
-        "Not run yet: BAGAN, ACGAN, the ResNet-18-style classifier{}.\n\nWall time {seconds:.0} s.",
+        "Not run yet: ACGAN, the ResNet-18-style classifier{}.\n\nWall time {seconds:.0} s.",
         if o.curve.is_none() { ", the small-data curve (`--curve`)" } else { "" }
     );
     s
@@ -589,8 +594,15 @@ pub fn sample_pictures(
     data: Data,
     gens: &[(Model, generators::Trained)],
     ae: Option<&super::deepsmote::Trained>,
+    bagan: Option<&super::bagan::Trained>,
     train: &crate::data::Dataset,
 ) -> Result<()> {
+    if let Some(t) = bagan {
+        let mut rng = Rng::new(derive_seed(o.seed, "imbalance-pictures"));
+        let images = super::bagan::sample_classes(&t.gan, &[10; NUM_CLASSES], &mut rng)?.0;
+        let grid = crate::viz::image_grid(&minmax_engine::Tensor::new(images, &[100, 784])?, 10, 10, 28, 28, 2)?;
+        crate::viz::save_png(&grid, &o.out.join(format!("samples-{}-bagan.png", data.name())))?;
+    }
     if let Some(t) = ae {
         let mut rng = Rng::new(derive_seed(o.seed, "imbalance-pictures"));
         let images = super::deepsmote::sample_classes(&t.ae, train, &[10; NUM_CLASSES], &mut rng)?.0;
