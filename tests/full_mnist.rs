@@ -91,6 +91,7 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
         arms: Arm::ALL.to_vec(),
         seeds: 2,
         seed: 0,
+        net: imbalance::train::NetKind::Small,
         steps: 30,
         batch: 16,
         eval_every: 10,
@@ -155,7 +156,8 @@ fn the_imbalance_lab_runs_every_arm_and_reports_them() {
         "recall-mnist.png",
         "samples-mnist-dcgan.png",
         "samples-mnist-conditional-dcgan.png",
-        "samples-mnist-deepsmote.png", "samples-mnist-bagan.png",
+        "samples-mnist-deepsmote.png",
+        "samples-mnist-bagan.png",
         "curve-mnist.png",
     ] {
         assert!(out.join(f).exists(), "{f}");

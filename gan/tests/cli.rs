@@ -250,6 +250,10 @@ fn bad_flags_and_files_get_clear_errors() {
             vec!["lab", "imbalance", "--curve-arms", "plain"].into_iter().map(String::from).collect(),
             vec!["--curve-arms", "only with --curve"],
         ),
+        (
+            vec!["lab", "imbalance", "--net", "resnet18:0"].into_iter().map(String::from).collect(),
+            vec!["--net", "'resnet18:0'", "resnet18:WIDTH"],
+        ),
     ];
     for (args, needles) in cases {
         fails_with(&run(bin().args(&args)), &args.join(" "), &needles);

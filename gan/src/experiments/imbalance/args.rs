@@ -13,9 +13,13 @@ pub struct Args {
     #[arg(long, default_value = "lt100")]
     pub profile: String,
     /// Arms: a comma-separated list of plain, balanced, oversample, class-weight, logit-adjust,
-    /// smote, deepsmote, cgan-fill, all-in-one, pseudo-label, lsro, or all.
+    /// smote, deepsmote, cgan-fill, bagan, all-in-one, pseudo-label, lsro, or all.
     #[arg(long, default_value = "all")]
     pub arms: String,
+    /// The classifier of every arm: small (the project's CNN), resnet18, or resnet18:WIDTH (a
+    /// narrower ResNet-18; WIDTH 64 is resnet18).
+    #[arg(long, default_value = "small")]
+    pub net: String,
     /// Seeds per arm (default 3, or 1 with --quick).
     #[arg(long)]
     pub seeds: Option<usize>,
@@ -89,6 +93,7 @@ pub fn options(a: &Args) -> Result<Options> {
         arms,
         seeds: positive("--seeds", a.seeds.unwrap_or(if q { 1 } else { 3 }))?,
         seed: a.common.seed,
+        net: train::NetKind::parse(&a.net)?,
         steps,
         batch: positive("--batch", a.batch)?,
         eval_every: positive("--eval-every", a.eval_every.unwrap_or(if q { 100 } else { 200 }))?,

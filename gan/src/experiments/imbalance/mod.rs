@@ -54,6 +54,7 @@ pub mod generators;
 pub mod losses;
 pub mod profiles;
 mod report;
+pub mod resnet;
 pub mod smote;
 pub mod train;
 pub use report::*;
@@ -166,6 +167,8 @@ pub struct Options {
     pub arms: Vec<Arm>,
     pub seeds: usize,
     pub seed: u64,
+    /// The classifier every arm trains (`--net`).
+    pub net: train::NetKind,
     /// Classifier steps of every arm, minibatch, validation interval.
     pub steps: usize,
     pub batch: usize,
@@ -449,6 +452,7 @@ fn run_seeds(
         let mut rng = Rng::new(seed ^ 0xA11);
         let (set, loss) = set(&mut rng)?;
         let cfg = TrainConfig {
+            net: o.net,
             steps: o.steps,
             batch: o.batch,
             lr: 1e-3,

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! report.json
-//! { "schema": "minmax.imbalance/1", "profile", "seeds", "steps", "batch", "gan_steps", "quick", "seconds",
+//! { "schema": "minmax.imbalance/1", "profile", "seeds", "net", "steps", "batch", "gan_steps", "quick", "seconds",
 //!   "datasets": [ { "dataset", "source", "train_counts", "valid_counts", "test_counts": [balanced, imbalanced],
 //!       "oracle_accuracy", "seconds",
 //!       "generators": [ { "model", "path", "train_seconds",
@@ -261,6 +261,7 @@ pub fn to_json(o: &Options, results: &[DataResult], seconds: f64) -> Value {
         "profile_counts": o.profile.counts(),
         "seeds": o.seeds,
         "base_seed": o.seed,
+        "net": o.net.name(),
         "steps": o.steps,
         "batch": o.batch,
         "eval_every": o.eval_every,
@@ -283,13 +284,14 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
     let _ = writeln!(
         s,
         "Profile **{}** (training images per class before the 10 % validation split: {:?}); every arm: \
-         the project's small CNN, Adam 1e-3, {} steps of {} images, the step with the best validation ACSA \
+         {}, Adam 1e-3, {} steps of {} images, the step with the best validation ACSA \
          (checked every {} steps) kept; {} seed(s). Generators: {} steps of 64 on the imbalanced training \
          set only. The imbalanced set and the generators are drawn and trained once; the seeds vary the \
          classifiers' initialisation and minibatches and the generated images drawn, so the spread leaves \
          out a new draw of the data and a new GAN. Spreads are standard deviations over seeds.{}\n",
         o.profile.name(),
         o.profile.counts(),
+        o.net.describe(),
         o.steps,
         o.batch,
         o.eval_every,
@@ -487,8 +489,13 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
     }
     let _ = writeln!(
         s,
-        "Not run yet: ACGAN, the ResNet-18-style classifier{}.\n\nWall time {seconds:.0} s.",
-        if o.curve.is_none() { ", the small-data curve (`--curve`)" } else { "" }
+        "Not in this run: ACGAN (not built){}{}.\n\nWall time {seconds:.0} s.",
+        if o.net == super::train::NetKind::Small {
+            "; the ResNet-18 classifier of the published tables (`--net resnet18`)"
+        } else {
+            ""
+        },
+        if o.curve.is_none() { "; the small-data curve (`--curve`)" } else { "" }
     );
     s
 }

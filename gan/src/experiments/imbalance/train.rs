@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! net      the project's small CNN (metrics::classifier: two 3×3 convolutions 32 and 64 wide,
-//!          max-pooling, 128 features), with K or K + 1 outputs, fresh from the arm's seed
+//!          max-pooling, 128 features), or with `--net resnet18[:W]` a ResNet-18 (resnet.rs),
+//!          with K or K + 1 outputs, fresh from the arm's seed
 //! opt      Adam, learning rate 1e-3, β (0.9, 0.999)
 //! batch    64 images: a shuffled pass over the training set after another, or (oversampling)
 //!          64 draws of a class uniformly at random, then an image of that class
@@ -20,6 +21,7 @@ use minmax_engine::optim::{Adam, Optimizer};
 use minmax_engine::{no_grad, Error, Generator as Rng, Result, Tensor};
 
 use super::losses::{Loss, Target};
+use super::resnet::ResNet;
 use crate::data::Dataset;
 use crate::metrics::classifier::{Classifier, ClassifierConfig};
 use crate::metrics::per_class::{Confusion, Scores};
@@ -60,9 +62,97 @@ impl TrainSet {
     }
 }
 
+/// Which network every arm trains (`--net`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetKind {
+    /// The project's small CNN (`small`, the default).
+    Small,
+    /// ResNet-18 at base width W (`resnet18` is W = 64, `resnet18:16` a quarter as wide).
+    ResNet18 { width: usize },
+}
+
+impl NetKind {
+    pub fn parse(s: &str) -> Result<NetKind> {
+        let s = s.trim();
+        let bad = || {
+            Error::msg(format!(
+                "--net: unknown network '{s}' (expected small, resnet18 or resnet18:WIDTH with WIDTH ≥ 1)"
+            ))
+        };
+        match s {
+            "small" => Ok(NetKind::Small),
+            "resnet18" => Ok(NetKind::ResNet18 { width: 64 }),
+            _ => match s.strip_prefix("resnet18:").map(|w| w.parse::<usize>()) {
+                Some(Ok(width)) if width > 0 => Ok(NetKind::ResNet18 { width }),
+                _ => Err(bad()),
+            },
+        }
+    }
+    pub fn name(&self) -> String {
+        match self {
+            NetKind::Small => "small".into(),
+            NetKind::ResNet18 { width: 64 } => "resnet18".into(),
+            NetKind::ResNet18 { width } => format!("resnet18:{width}"),
+        }
+    }
+    /// The network as the report describes it.
+    pub fn describe(&self) -> String {
+        match self {
+            NetKind::Small => {
+                "the project's small CNN (two 3×3 convolutions 32 and 64 wide, max-pooling, 128 features)".into()
+            }
+            NetKind::ResNet18 { width } => {
+                format!("ResNet-18 at base width {width} (3×3 stem, no max-pool; resnet.rs)")
+            }
+        }
+    }
+}
+
+/// A classifier of either kind.
+pub enum Net {
+    Small(Classifier),
+    ResNet(ResNet),
+}
+
+impl Net {
+    pub fn new(kind: NetKind, classes: usize, seed: u64) -> Result<Net> {
+        Ok(match kind {
+            NetKind::Small => Net::Small(Classifier::new(ClassifierConfig { classes, seed, ..Default::default() })?),
+            NetKind::ResNet18 { width } => Net::ResNet(ResNet::new(width, classes, seed)?),
+        })
+    }
+    /// Logits [B, C] of images [B, 784].
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Net::Small(c) => c.forward(x),
+            Net::ResNet(r) => r.forward(x),
+        }
+    }
+    pub fn parameters(&self) -> Vec<Tensor> {
+        match self {
+            Net::Small(c) => c.parameters(),
+            Net::ResNet(r) => r.parameters(),
+        }
+    }
+    /// Parameters and batch norm's running statistics: what the best step keeps.
+    fn state(&self) -> Vec<Tensor> {
+        match self {
+            Net::Small(c) => c.parameters(),
+            Net::ResNet(r) => r.state_dict().into_iter().map(|(_, t)| t).collect(),
+        }
+    }
+    /// Batch norm's batch statistics (`true`) or running ones (`false`).
+    fn set_training(&self, on: bool) {
+        if let Net::ResNet(r) = self {
+            r.set_training(on)
+        }
+    }
+}
+
 /// The budget and the settings every arm shares.
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
+    pub net: NetKind,
     pub steps: usize,
     pub batch: usize,
     pub lr: f64,
@@ -75,7 +165,7 @@ pub struct TrainConfig {
 
 /// A trained classifier and how its training went.
 pub struct Trained {
-    pub net: Classifier,
+    pub net: Net,
     /// The step whose weights were kept, and its validation ACSA.
     pub best_step: usize,
     pub best_valid_acsa: f64,
@@ -93,14 +183,15 @@ pub fn train(set: &TrainSet, loss: &Loss, valid: &Dataset, cfg: &TrainConfig) ->
         )));
     }
     let t0 = Instant::now();
-    let net = Classifier::new(ClassifierConfig { classes: loss.outputs, seed: cfg.seed, ..Default::default() })?;
+    let net = Net::new(cfg.net, loss.outputs, cfg.seed)?;
     let params = net.parameters();
+    let state = net.state();
     let mut opt = Adam::new(params.clone(), cfg.lr, (0.9, 0.999))?;
     let mut rng = Rng::new(cfg.seed ^ 0xBA7C_4E5);
     let by_class = classes_of(&set.targets, loss.classes);
     let mut order: Vec<usize> = Vec::new();
     let mut at = 0;
-    let (mut best, mut best_step, mut best_acsa) = (snapshot(&params)?, 0, f64::NEG_INFINITY);
+    let (mut best, mut best_step, mut best_acsa) = (snapshot(&state)?, 0, f64::NEG_INFINITY);
 
     for step in 1..=cfg.steps {
         // The minibatch's indices.
@@ -147,11 +238,11 @@ pub fn train(set: &TrainSet, loss: &Loss, valid: &Dataset, cfg: &TrainConfig) ->
         if step % cfg.eval_every.max(1) == 0 || step == cfg.steps {
             let acsa = score(&net, valid, loss.classes)?.acsa;
             if acsa > best_acsa {
-                (best, best_step, best_acsa) = (snapshot(&params)?, step, acsa);
+                (best, best_step, best_acsa) = (snapshot(&state)?, step, acsa);
             }
         }
     }
-    for (p, b) in params.iter().zip(&best) {
+    for (p, b) in state.iter().zip(&best) {
         p.copy_from(b)?;
     }
     Ok(Trained { net, best_step, best_valid_acsa: best_acsa, seconds: t0.elapsed().as_secs_f64() })
@@ -178,9 +269,11 @@ fn argmax_rows(t: &Tensor) -> Result<Vec<usize>> {
 }
 
 /// The predicted class (argmax over the first `classes` logits) of every image of `data`.
-pub fn predict(net: &Classifier, data: &Dataset, classes: usize) -> Result<Vec<usize>> {
+pub fn predict(net: &Net, data: &Dataset, classes: usize) -> Result<Vec<usize>> {
     let (images, _) = data.to_tensors()?;
     let n = data.len();
+    net.set_training(false);
+    let _train_again = Restore(net);
     no_grad(|| {
         let mut out = Vec::with_capacity(n);
         for s in (0..n).step_by(EVAL_BATCH) {
@@ -192,8 +285,16 @@ pub fn predict(net: &Classifier, data: &Dataset, classes: usize) -> Result<Vec<u
     })
 }
 
+/// Puts batch norm back in training mode when prediction ends, however it ends.
+struct Restore<'a>(&'a Net);
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        self.0.set_training(true)
+    }
+}
+
 /// Per-class scores of `net` on `data`.
-pub fn score(net: &Classifier, data: &Dataset, classes: usize) -> Result<Scores> {
+pub fn score(net: &Net, data: &Dataset, classes: usize) -> Result<Scores> {
     let truth: Vec<usize> = data.labels().iter().map(|&l| l as usize).collect();
     Confusion::new(&truth, &predict(net, data, classes)?, classes)?.scores()
 }
@@ -217,7 +318,8 @@ mod tests {
     #[test]
     fn an_arm_trains_seeded_and_keeps_its_best_step() -> Result<()> {
         let data = two_classes();
-        let cfg = TrainConfig { steps: 6, batch: 8, lr: 1e-3, eval_every: 2, pseudo_from: 3, seed: 1 };
+        let cfg =
+            TrainConfig { net: NetKind::Small, steps: 6, batch: 8, lr: 1e-3, eval_every: 2, pseudo_from: 3, seed: 1 };
         let mut set = TrainSet::labelled(&data);
         set.class_balanced = true;
         let loss = Loss::plain(2);
@@ -235,6 +337,27 @@ mod tests {
         let set = TrainSet::labelled(&data).with_generated(&gen, Target::Extra);
         let t = train(&set, &Loss { outputs: 3, ..Loss::plain(2) }, &data, &cfg)?;
         assert!(predict(&t.net, &data, 2)?.iter().all(|&p| p < 2), "the extra class is never predicted");
+
+        // The ResNet keeps its best step's batch-norm statistics with its weights.
+        let cfg = TrainConfig { net: NetKind::ResNet18 { width: 2 }, ..cfg };
+        let a = train(&TrainSet::labelled(&data), &Loss::plain(2), &data, &cfg)?;
+        let s = score(&a.net, &data, 2)?;
+        assert!((s.acsa - a.best_valid_acsa).abs() < 1e-12, "the kept state is the best step's");
+        let b = train(&TrainSet::labelled(&data), &Loss::plain(2), &data, &cfg)?;
+        assert_eq!(predict(&a.net, &data, 2)?, predict(&b.net, &data, 2)?, "same seed, same ResNet");
         Ok(())
+    }
+
+    #[test]
+    fn net_names_parse() {
+        assert_eq!(NetKind::parse("small").unwrap(), NetKind::Small);
+        assert_eq!(NetKind::parse(" resnet18").unwrap(), NetKind::ResNet18 { width: 64 });
+        assert_eq!(NetKind::parse("resnet18:16").unwrap(), NetKind::ResNet18 { width: 16 });
+        for bad in ["resnet18:0", "resnet18:x", "resnet50", ""] {
+            let e = NetKind::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("--net") && e.contains(bad.trim()), "{e}");
+        }
+        assert_eq!(NetKind::ResNet18 { width: 16 }.name(), "resnet18:16");
+        assert_eq!(NetKind::ResNet18 { width: 64 }.name(), "resnet18");
     }
 }
