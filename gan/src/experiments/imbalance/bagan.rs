@@ -22,7 +22,12 @@
 //! reconstruction term through the decoder) rather than BAGAN's own plain-MSE one with its
 //! networks (their encoder has dropout and no batch norm; their code is 100-dimensional, this one
 //! 300); the adversarial phase runs the lab's generator budget (`--gan-steps` minibatches of 64).
-//! β₂ is Keras's default, 0.999.
+//! β₂ is Keras's default, 0.999. Their encoder has no batch norm; this one has, and D keeps it
+//! in evaluation mode (the autoencoder's running statistics, with γ and β trained): in training
+//! mode the G step's all-fake batch would be normalised by its own statistics, unlike the D
+//! step's mostly-real one. With D in training mode G learned high-frequency speckle: the oracle
+//! read 0.5 % of its MNIST zeros and none of its nines as their class, and its fill-up scored
+//! 88.0 % ACSA; in evaluation mode 86.5–99.5 % per class, and 90.5 % (3 seeds each).
 //!
 //! A class's code covariance is estimated from its images: with 36 images of a class and 300
 //! code dimensions it has rank 35. z ~ N(μ_c, Σ_c) is drawn without factorising Σ_c, as
@@ -182,9 +187,13 @@ pub fn train_or_load(
     // The class Gaussians come from the autoencoder as trained, before the adversarial phase.
     let codes = ClassCodes::of(&g, train)?;
     let gan = Bagan { g, d, codes };
+    // D's batch norm: the autoencoder's running statistics, in both steps (module docs).
+    gan.d.eval();
     let stem = ae.path.file_stem().and_then(|s| s.to_str()).unwrap_or("deepsmote");
-    let path =
-        dir.join(format!("bagan-{}-{steps}steps-b{batch}-seed{seed}-from-{stem}.safetensors", data_fingerprint(train)));
+    let path = dir.join(format!(
+        "bagan-{}-{steps}steps-b{batch}-seed{seed}-d-running-bn-from-{stem}.safetensors",
+        data_fingerprint(train)
+    ));
     let state = || {
         let mut v = prefixed("generator", gan.g.dec.state_dict());
         v.extend(prefixed("discriminator", gan.d.state_dict()));
