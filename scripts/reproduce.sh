@@ -6,7 +6,7 @@
 # the classifier's scores, the memorisation check, pictures and report in runs/goodfellow2014/.
 #
 #   scripts/reproduce.sh               the default run on full MNIST
-#   scripts/reproduce.sh --quick       about four minutes, on the 10k subset
+#   scripts/reproduce.sh --quick       one and a half to four minutes, on the 10k subset
 #   scripts/reproduce.sh --preset paper --epochs 100    the authors' settings exactly
 #   scripts/reproduce.sh --help        every option (seed, epochs, data folder, output folder, …)
 set -euo pipefail

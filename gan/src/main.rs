@@ -18,7 +18,7 @@ struct RunArgs {
     /// The experiment to run.
     #[arg(value_parser = ["goodfellow2014"])]
     experiment: String,
-    /// A run of about four minutes on 2 cores: 30 epochs of the 10k subset (for smoke tests and notebooks).
+    /// A run of one and a half to four minutes on 2 cores: 30 epochs of the 10k subset (for smoke tests and notebooks).
     #[arg(long)]
     quick: bool,
     /// Seed of every random draw (initialisation, batches, noise, dropout, evaluation).
