@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, default_value = "all")]
     pub arms: String,
     /// The classifier of every arm: small (the project's CNN), resnet18, or resnet18:WIDTH (a
-    /// narrower ResNet-18; WIDTH 64 is resnet18).
+    /// ResNet-18 of base width 1 to 512; 64 is resnet18).
     #[arg(long, default_value = "small")]
     pub net: String,
     /// Seeds per arm (default 3, or 1 with --quick).

@@ -6,8 +6,8 @@
 //! Protocol (`profiles.rs`): a long-tailed training set drawn from the training split of full
 //! MNIST or Fashion-MNIST (default: GAMO / DeepSMOTE's counts 4000 … 40, ratio 100), 10 % of each
 //! class held out for validation; tested on the official balanced 10,000 test images (so ACSA =
-//! balanced accuracy) and on DeepSMOTE's imbalanced test subset. Every arm trains the same small
-//! CNN with the same optimiser, minibatch and number of steps (`train.rs`), keeps the step with
+//! balanced accuracy) and on DeepSMOTE's imbalanced test subset. Every arm trains the same network
+//! (the small CNN, or a ResNet-18 with `--net resnet18`) with the same optimiser, minibatch and number of steps (`train.rs`), keeps the step with
 //! the best validation ACSA, and runs for the same seeds; the arms differ only in their training
 //! set, sampling and loss (`losses.rs`):
 //!
@@ -33,8 +33,7 @@
 //! spread over seeds does not include a new draw of the data or a new GAN (said in the report).
 //!
 //! `--curve` adds the small-data curve (`curve.rs`): balanced sets of 10 … all images per class,
-//! plain against a GAN arm. Not yet here (named in the report as not run): ACGAN, a ResNet-18-style
-//! classifier.
+//! plain against a GAN arm. Not yet here (named in the report as not run): ACGAN.
 
 use std::path::PathBuf;
 use std::time::Instant;

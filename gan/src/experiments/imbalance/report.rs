@@ -423,7 +423,14 @@ pub fn markdown(o: &Options, results: &[DataResult], seconds: f64) -> String {
         }
         let _ = writeln!(s, "\n![per-class recall](recall-{}.png)\n", d.data.name());
 
-        let _ = writeln!(s, "Published (DeepSMOTE, Dablain et al. 2022, Tables II–III; ResNet-18, the same ratio-100 counts; their classifier is larger than ours):\n");
+        let _ = writeln!(
+            s,
+            "Published (DeepSMOTE, Dablain et al. 2022, Tables II–III; ResNet-18, the same ratio-100 counts{}):\n",
+            match o.net {
+                super::train::NetKind::ResNet18 { width: 64 } => "; the same network as ours",
+                _ => "; their classifier is larger than ours",
+            }
+        );
         let _ = writeln!(s, "| method | test set | ACSA % | G-mean % | macro-F1 % |\n|---|---|---|---|---|");
         for p in PUBLISHED.iter().filter(|p| p.dataset == d.data.name()) {
             let f = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.2}"));

@@ -76,14 +76,14 @@ impl NetKind {
         let s = s.trim();
         let bad = || {
             Error::msg(format!(
-                "--net: unknown network '{s}' (expected small, resnet18 or resnet18:WIDTH with WIDTH ≥ 1)"
+                "--net: unknown network '{s}' (expected small, resnet18 or resnet18:WIDTH with 1 ≤ WIDTH ≤ 512)"
             ))
         };
         match s {
             "small" => Ok(NetKind::Small),
             "resnet18" => Ok(NetKind::ResNet18 { width: 64 }),
             _ => match s.strip_prefix("resnet18:").map(|w| w.parse::<usize>()) {
-                Some(Ok(width)) if width > 0 => Ok(NetKind::ResNet18 { width }),
+                Some(Ok(width)) if (1..=512).contains(&width) => Ok(NetKind::ResNet18 { width }),
                 _ => Err(bad()),
             },
         }
@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(NetKind::parse("small").unwrap(), NetKind::Small);
         assert_eq!(NetKind::parse(" resnet18").unwrap(), NetKind::ResNet18 { width: 64 });
         assert_eq!(NetKind::parse("resnet18:16").unwrap(), NetKind::ResNet18 { width: 16 });
-        for bad in ["resnet18:0", "resnet18:x", "resnet50", ""] {
+        for bad in ["resnet18:0", "resnet18:513", "resnet18:x", "resnet50", ""] {
             let e = NetKind::parse(bad).unwrap_err().to_string();
             assert!(e.contains("--net") && e.contains(bad.trim()), "{e}");
         }
