@@ -7,9 +7,9 @@
 //! MNIST or Fashion-MNIST (default: GAMO / DeepSMOTE's counts 4000 … 40, ratio 100), 10 % of each
 //! class held out for validation; tested on the official balanced 10,000 test images (so ACSA =
 //! balanced accuracy) and on DeepSMOTE's imbalanced test subset. Every arm trains the same network
-//! (the small CNN, or a ResNet-18 with `--net resnet18`) with the same optimiser, minibatch and number of steps (`train.rs`), keeps the step with
-//! the best validation ACSA, and runs for the same seeds; the arms differ only in their training
-//! set, sampling and loss (`losses.rs`):
+//! (the small CNN, or a ResNet-18 with `--net resnet18`) with the same optimiser, minibatch and
+//! number of steps (`train.rs`), keeps the step with the best validation ACSA, and runs for the
+//! same seeds; the arms differ only in their training set, sampling and loss (`losses.rs`):
 //!
 //! | arm | what it trains on |
 //! |---|---|

@@ -135,30 +135,28 @@ impl Module for ResNet {
         self.named(|m| m.named_buffers())
     }
     fn set_training(&self, on: bool) {
-        self.stem_bn.set_training(on);
-        for b in &self.blocks {
-            for (_, m) in b.modules() {
-                m.set_training(on);
-            }
+        for (_, m) in self.modules() {
+            m.set_training(on);
         }
     }
 }
 
 impl ResNet {
-    /// `f`'s tensors of every layer, named as torchvision names them (`layer2.0.downsample.1.weight`).
-    fn named(&self, f: impl Fn(&dyn Module) -> Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
-        let mut v = Vec::new();
-        let mut add =
-            |prefix: String, m: &dyn Module| v.extend(f(m).into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
-        add("conv1".into(), &self.stem);
-        add("bn1".into(), &self.stem_bn);
+    /// Every layer, named as torchvision names it (`layer2.0.downsample.1`).
+    fn modules(&self) -> Vec<(String, &dyn Module)> {
+        let mut v: Vec<(String, &dyn Module)> = vec![("conv1".into(), &self.stem), ("bn1".into(), &self.stem_bn)];
         for (i, b) in self.blocks.iter().enumerate() {
-            for (name, m) in b.modules() {
-                add(format!("layer{}.{}.{name}", i / 2 + 1, i % 2), m);
-            }
+            v.extend(b.modules().into_iter().map(|(name, m)| (format!("layer{}.{}.{name}", i / 2 + 1, i % 2), m)));
         }
-        add("fc".into(), &self.fc);
+        v.push(("fc".into(), &self.fc));
         v
+    }
+    /// `f`'s tensors of every layer, prefixed by the layer's name.
+    fn named(&self, f: impl Fn(&dyn Module) -> Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
+        self.modules()
+            .into_iter()
+            .flat_map(|(prefix, m)| f(m).into_iter().map(move |(n, t)| (format!("{prefix}.{n}"), t)))
+            .collect()
     }
 }
 

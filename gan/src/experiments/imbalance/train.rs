@@ -95,6 +95,13 @@ impl NetKind {
             NetKind::ResNet18 { width } => format!("resnet18:{width}"),
         }
     }
+    /// A fresh network of this kind with `classes` outputs, seeded by `seed`.
+    pub fn build(self, classes: usize, seed: u64) -> Result<Net> {
+        Ok(match self {
+            NetKind::Small => Box::new(Classifier::new(ClassifierConfig { classes, seed, ..Default::default() })?),
+            NetKind::ResNet18 { width } => Box::new(ResNet::new(width, classes, seed)?),
+        })
+    }
     /// The network as the report describes it.
     pub fn describe(&self) -> String {
         match self {
@@ -108,46 +115,8 @@ impl NetKind {
     }
 }
 
-/// A classifier of either kind.
-pub enum Net {
-    Small(Classifier),
-    ResNet(ResNet),
-}
-
-impl Net {
-    pub fn new(kind: NetKind, classes: usize, seed: u64) -> Result<Net> {
-        Ok(match kind {
-            NetKind::Small => Net::Small(Classifier::new(ClassifierConfig { classes, seed, ..Default::default() })?),
-            NetKind::ResNet18 { width } => Net::ResNet(ResNet::new(width, classes, seed)?),
-        })
-    }
-    /// Logits [B, C] of images [B, 784].
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Net::Small(c) => c.forward(x),
-            Net::ResNet(r) => r.forward(x),
-        }
-    }
-    pub fn parameters(&self) -> Vec<Tensor> {
-        match self {
-            Net::Small(c) => c.parameters(),
-            Net::ResNet(r) => r.parameters(),
-        }
-    }
-    /// Parameters and batch norm's running statistics: what the best step keeps.
-    fn state(&self) -> Vec<Tensor> {
-        match self {
-            Net::Small(c) => c.parameters(),
-            Net::ResNet(r) => r.state_dict().into_iter().map(|(_, t)| t).collect(),
-        }
-    }
-    /// Batch norm's batch statistics (`true`) or running ones (`false`).
-    fn set_training(&self, on: bool) {
-        if let Net::ResNet(r) = self {
-            r.set_training(on)
-        }
-    }
-}
+/// A classifier of either kind: logits [B, C] of images [B, 784].
+pub type Net = Box<dyn Module>;
 
 /// The budget and the settings every arm shares.
 #[derive(Clone, Debug)]
@@ -183,9 +152,10 @@ pub fn train(set: &TrainSet, loss: &Loss, valid: &Dataset, cfg: &TrainConfig) ->
         )));
     }
     let t0 = Instant::now();
-    let net = Net::new(cfg.net, loss.outputs, cfg.seed)?;
+    let net = cfg.net.build(loss.outputs, cfg.seed)?;
     let params = net.parameters();
-    let state = net.state();
+    // What the best step keeps: the weights and batch norm's running statistics.
+    let state: Vec<Tensor> = net.state_dict().into_iter().map(|(_, t)| t).collect();
     let mut opt = Adam::new(params.clone(), cfg.lr, (0.9, 0.999))?;
     let mut rng = Rng::new(cfg.seed ^ 0xBA7C_4E5);
     let by_class = classes_of(&set.targets, loss.classes);
@@ -272,7 +242,7 @@ fn argmax_rows(t: &Tensor) -> Result<Vec<usize>> {
 pub fn predict(net: &Net, data: &Dataset, classes: usize) -> Result<Vec<usize>> {
     let (images, _) = data.to_tensors()?;
     let n = data.len();
-    net.set_training(false);
+    net.eval();
     let _train_again = Restore(net);
     no_grad(|| {
         let mut out = Vec::with_capacity(n);
@@ -289,7 +259,7 @@ pub fn predict(net: &Net, data: &Dataset, classes: usize) -> Result<Vec<usize>> 
 struct Restore<'a>(&'a Net);
 impl Drop for Restore<'_> {
     fn drop(&mut self) {
-        self.0.set_training(true)
+        self.0.train()
     }
 }
 
